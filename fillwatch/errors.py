@@ -1,0 +1,71 @@
+"""The errors fillwatch reports to its user, and the exit code of each.
+
+Every error the program stops on is a :class:`FillwatchError`; its message is
+written for the user (one line, no secrets) and its class decides the exit code
+documented in the README and CONTRACT §4::
+
+    FillwatchError                  exit 1   base: an unexpected failure
+    ├── ConfigError                 exit 2   bad flag, missing or unreadable credentials, bad URL
+    ├── AuthenticationError         exit 3   the venue rejected the credentials twice in a row
+    ├── SubscriptionError           exit 1   the venue refused a subscription the client sent
+    └── ConnectionFailed            exit 4   --max-retries attempts in a row failed
+
+Library exceptions (websockets, httpx, cryptography) never travel past the
+module that calls the library: they are translated there, chained with
+``raise ... from exc`` so that ``-v`` can still show the original.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigError",
+    "ConnectionFailed",
+    "ExitCode",
+    "FillwatchError",
+    "SubscriptionError",
+]
+
+
+class ExitCode(IntEnum):
+    """The process exit statuses of CONTRACT §4."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    AUTH = 3
+    CONNECTION = 4
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
+class FillwatchError(Exception):
+    """Base class: a failure the user is told about in one line."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+
+class ConfigError(FillwatchError):
+    """The command line, environment or a key file cannot be used as given."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AuthenticationError(FillwatchError):
+    """The venue rejected the credentials, and a fresh second attempt too."""
+
+    exit_code = ExitCode.AUTH
+
+
+class SubscriptionError(FillwatchError):
+    """The venue refused a subscription command for a reason retrying cannot fix."""
+
+    exit_code = ExitCode.ERROR
+
+
+class ConnectionFailed(FillwatchError):
+    """The retry budget given with ``--max-retries`` is spent."""
+
+    exit_code = ExitCode.CONNECTION

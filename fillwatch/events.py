@@ -1,0 +1,118 @@
+"""The items that flow from the stream to the sinks.
+
+Two kinds of items travel down the pipeline (CONTRACT §3 and STYLE §1.3):
+
+* **events**, :class:`Fill` and :class:`Cancel`: what the user asked to see,
+  immutable, with exact :class:`~decimal.Decimal` money and quantities and
+  timezone-aware UTC times;
+* **status** items (:class:`Connected`, :class:`Disconnected`, :class:`Skipped`):
+  what happened to the connection, shown on stderr or in a table header, never
+  on the data stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar, Literal, TypeAlias
+
+__all__ = [
+    "Cancel",
+    "Connected",
+    "Disconnected",
+    "Event",
+    "Fill",
+    "Item",
+    "Skipped",
+    "Source",
+    "Status",
+]
+
+Source: TypeAlias = Literal["live", "history"]
+"""Where an event came from: the live stream, or the venue's REST history."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fill:
+    """One execution of one of your orders."""
+
+    kind: ClassVar[str] = "fill"
+
+    venue: str
+    id: str
+    order_id: str
+    market: str
+    side: str
+    action: str | None
+    price: Decimal
+    qty: Decimal
+    ts: datetime
+    ts_has_ms: bool = True
+    """Whether the venue gave sub-second precision (decides the `ts` format)."""
+    taker: bool | None = None
+    fee: Decimal | None = None
+    position: Decimal | None = None
+    wash: bool | None = None
+    currency: str | None = None
+    source: Source = "live"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cancel:
+    """One of your orders was cancelled; `qty` is what was still open."""
+
+    kind: ClassVar[str] = "cancel"
+
+    venue: str
+    id: str
+    order_id: str
+    market: str
+    side: str
+    action: str | None
+    price: Decimal
+    qty: Decimal
+    ts: datetime
+    ts_has_ms: bool = True
+    original_qty: Decimal | None = None
+    currency: str | None = None
+    source: Source = "live"
+    reason: str | None = None
+
+
+Event: TypeAlias = Fill | Cancel
+"""What the user asked to see: one line of output each."""
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The venue confirmed the subscription: events flow from here on."""
+
+    url: str
+    attempt: int
+    """How many attempts this connection took (1 = first try)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The connection failed or ended; another attempt follows after `retry_in` s."""
+
+    reason: str
+    retry_in: float
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A frame that could not be understood was counted and skipped."""
+
+    reason: str
+    excerpt: str
+    count: int
+    """How many frames were skipped in this run so far, this one included."""
+
+
+Status: TypeAlias = Connected | Disconnected | Skipped
+"""What happened to the connection: shown on stderr, never on stdout."""
+
+Item: TypeAlias = Fill | Cancel | Connected | Disconnected | Skipped
+"""Everything the stream yields."""

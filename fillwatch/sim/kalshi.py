@@ -1,0 +1,265 @@
+"""A simulated Kalshi WebSocket venue on 127.0.0.1, scriptable for tests.
+
+It checks what the real venue checks (protocols/kalshi.md §2–§5): the path,
+the three ``KALSHI-ACCESS-*`` headers, the timestamp's freshness and the
+RSA-PSS signature (against the public half of the key it was given); then it
+answers ``subscribe`` commands with one ``subscribed`` per channel, sends a
+``heartbeat`` ping every 10 s, and streams fills and cancels from a
+:class:`~fillwatch.sim.feed.KalshiFeed` at ``rate`` events per second.
+
+A :class:`Script` makes it misbehave on purpose: answer upgrades with an HTTP
+error, drop the TCP connection or go silent after N events, slip garbage
+frames in between, or send a fixed list of frames instead of the feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from fillwatch.sim.feed import KalshiFeed, Schema
+
+__all__ = ["GARBAGE", "KalshiSim", "Script"]
+
+WS_PATH = "/trade-api/ws/v2"
+MAX_SKEW_MS = 30_000
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+
+GARBAGE: tuple[str | bytes, ...] = (
+    "{not json",
+    b"\x00\x01binary",
+    '{"type":"fill","sid":1,"msg":{"order_id":"x","market_ticker":"M"}}',  # no trade_id
+    "[1, 2, 3]",
+    '{"type":"fill","sid":1,"msg":{"trade_id":"t","order_id":"o","market_ticker":"M",'
+    '"side":"maybe","yes_price_dollars":"0.5","count_fp":"1.00","ts_ms":1}}',
+)
+
+
+@dataclass
+class Script:
+    """How the simulator behaves. The defaults make a well-behaved venue."""
+
+    rate: float = 2.0
+    """Events per second; 0 sends as fast as the connection takes them."""
+    limit: int | None = None
+    """Events to send over the server's life; then only heartbeats."""
+    schema: Schema = "mixed"
+    seed: int | None = None
+    frames: Sequence[str | bytes] | None = None
+    """Send these frames (once, over the server's life) instead of the feed."""
+    reject: int = 0
+    """Answer this many upgrades with `reject_status` before accepting (-1: all)."""
+    reject_status: int = 401
+    drop_after: int | None = None
+    """On each connection, drop TCP (no close frame) after this many events..."""
+    drops: int | None = None
+    """...this many times in all (None: on every connection)."""
+    silent_after: int | None = None
+    """On each connection, send nothing at all after this many events."""
+    garbage_every: int | None = None
+    """Slip a malformed frame in after every N events."""
+    heartbeat: float = 10.0
+
+
+@dataclass
+class Stats:
+    """What the simulator saw and did, for tests and the demo."""
+
+    upgrades: int = 0
+    rejected: int = 0
+    connections: int = 0
+    events: int = 0
+    drops: int = 0
+    commands: list[dict[str, Any]] = field(default_factory=list)
+
+
+class KalshiSim:
+    """The simulated venue. Use as ``async with KalshiSim(script) as sim: sim.url``."""
+
+    def __init__(
+        self,
+        script: Script | None = None,
+        *,
+        key: rsa.RSAPrivateKey | None = None,
+        key_id: str = "fillwatch-demo-key",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.script = script or Script()
+        self.key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key_id = key_id
+        self.revoked = False
+        self.stats = Stats()
+        self.feed = KalshiFeed(seed=self.script.seed, schema=self.script.schema)
+        self._public_key = self.key.public_key()
+        self._host, self._port = host, port
+        self._frames_sent = 0
+        self._server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL of the running server."""
+        assert self._server is not None, "the simulator is not running"
+        host, port = next(iter(self._server.sockets)).getsockname()[:2]
+        return f"ws://{host}:{port}{WS_PATH}"
+
+    @property
+    def emitted(self) -> list[tuple[str, str, str]]:
+        """(kind, id, order_id) of every generated event sent, in order."""
+        return self.feed.emitted
+
+    async def __aenter__(self) -> KalshiSim:
+        self._server = await serve(
+            self._handle,
+            self._host,
+            self._port,
+            process_request=self._check_upgrade,
+            ping_interval=None,  # heartbeats are sent by _handle, so silence can silence them
+            compression="deflate",
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    def _check_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
+        self.stats.upgrades += 1
+        script = self.script
+        if script.reject == -1 or self.stats.upgrades <= script.reject:
+            self.stats.rejected += 1
+            status = HTTPStatus(script.reject_status)
+            return connection.respond(status, f"{status.phrase}\n")
+        if request.path.split("?", 1)[0] != WS_PATH:
+            return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        problem = self._auth_problem(request.headers)
+        if problem is not None:
+            self.stats.rejected += 1
+            return connection.respond(HTTPStatus.UNAUTHORIZED, f"{problem}\n")
+        return None
+
+    def _auth_problem(self, headers: Headers) -> str | None:
+        """Why the signed headers are not acceptable, or None when they are."""
+        key_id = headers.get("KALSHI-ACCESS-KEY")
+        ts = headers.get("KALSHI-ACCESS-TIMESTAMP", "")
+        signature = headers.get("KALSHI-ACCESS-SIGNATURE", "")
+        if not key_id or not ts or not signature:
+            return "authentication headers missing"
+        if self.revoked or key_id != self.key_id:
+            return "unknown or revoked API key"
+        if not ts.isdigit() or abs(int(ts) - time.time() * 1000) > MAX_SKEW_MS:
+            return "timestamp missing or outside the allowed window"
+        try:
+            self._public_key.verify(
+                base64.b64decode(signature, validate=True), f"{ts}GET{WS_PATH}".encode(), _PSS, hashes.SHA256()
+            )
+        except (InvalidSignature, ValueError):
+            return "invalid signature"
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        self.stats.connections += 1
+        heartbeat = asyncio.create_task(self._heartbeat(ws))
+        try:
+            if await self._subscribe(ws):
+                await self._stream(ws)
+                await ws.wait_closed()
+        except ConnectionClosed:
+            pass
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, ws: ServerConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.sleep(self.script.heartbeat)
+                await ws.ping(b"heartbeat")
+
+    async def _subscribe(self, ws: ServerConnection) -> bool:
+        """Answer commands until both private channels are subscribed."""
+        wanted = {"fill", "user_orders"}
+        sid = 0
+        while wanted:
+            raw = await ws.recv()
+            try:
+                command = orjson.loads(raw)
+                command_id, cmd = command["id"], command["cmd"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                await ws.send(_error(None, 1, "Unable to process message"))
+                continue
+            self.stats.commands.append(command)
+            if cmd != "subscribe":
+                await ws.send(_error(command_id, 5, "Unknown command"))
+                continue
+            channels = (command.get("params") or {}).get("channels")
+            if not channels:
+                await ws.send(_error(command_id, 3, "Channels required"))
+                continue
+            for channel in channels:
+                if channel not in ("fill", "user_orders", "market_positions"):
+                    await ws.send(_error(command_id, 8, "Unknown channel name"))
+                    continue
+                sid += 1
+                wanted.discard(channel)
+                ack = {"id": command_id, "type": "subscribed", "msg": {"channel": channel, "sid": sid}}
+                await ws.send(orjson.dumps(ack).decode())
+        return True
+
+    def _next_frames(self) -> list[str | bytes] | None:
+        """The frames of the next event, or None when the script has no more."""
+        script = self.script
+        if script.frames is not None:
+            if self._frames_sent >= len(script.frames):
+                return None
+            self._frames_sent += 1
+            return [script.frames[self._frames_sent - 1]]
+        if script.limit is not None and self.stats.events >= script.limit:
+            return None
+        return [orjson.dumps(m).decode() for m in self.feed.next_event()]
+
+    async def _stream(self, ws: ServerConnection) -> None:
+        script = self.script
+        sent_here = 0
+        interval = 1 / script.rate if script.rate > 0 else 0.0
+        while True:
+            if script.silent_after is not None and sent_here >= script.silent_after:
+                await asyncio.Future()  # silent until the client gives up on us
+            if (
+                script.drop_after is not None
+                and sent_here >= script.drop_after
+                and (script.drops is None or self.stats.drops < script.drops)
+            ):
+                self.stats.drops += 1
+                assert ws.transport is not None
+                ws.transport.abort()
+                return
+            frames = self._next_frames()
+            if frames is None:
+                return
+            for frame in frames:
+                await ws.send(frame)
+            self.stats.events += 1
+            sent_here += 1
+            if script.garbage_every and self.stats.events % script.garbage_every == 0:
+                await ws.send(GARBAGE[(self.stats.events // script.garbage_every) % len(GARBAGE)])
+            await asyncio.sleep(interval)
+
+
+def _error(command_id: int | None, code: int, message: str) -> str:
+    return orjson.dumps({"id": command_id, "type": "error", "msg": {"code": code, "msg": message}}).decode()

@@ -1,0 +1,1 @@
+"""Venue adapters: one Sans-I/O module per venue, named after it."""

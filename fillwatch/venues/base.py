@@ -1,0 +1,146 @@
+"""What every venue adapter provides, and the helpers they share.
+
+A venue adapter is Sans-I/O in the websockets sense: frames in, items out. It
+never touches a socket, a clock or the environment; the stream (``net/``)
+calls it and acts on what it returns. Besides events it returns *control*
+items, which tell the stream what the frame means for the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol, TypeAlias
+
+from fillwatch.events import Cancel, Fill
+
+__all__ = [
+    "Ack",
+    "Malformed",
+    "Parsed",
+    "Rejected",
+    "Reply",
+    "Resync",
+    "Venue",
+    "excerpt",
+    "to_decimal",
+    "ts_from_iso",
+    "ts_from_ms",
+    "ts_from_s",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The venue confirmed the subscription to one channel."""
+
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The venue refused us in-band; `auth` tells whether fresh credentials may help."""
+
+    code: int | None
+    message: str
+    auth: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """The venue says the subscription lost data: reconnect, resubscribe (and backfill)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A frame to send back at once (an application-level pong, say)."""
+
+    frame: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A frame that could not be understood; it is counted and skipped."""
+
+    reason: str
+    excerpt: str
+
+
+Parsed: TypeAlias = Fill | Cancel | Ack | Rejected | Resync | Reply | Malformed
+"""What an adapter makes of one frame; unknown message types make nothing."""
+
+
+class Venue(Protocol):
+    """Sans-I/O description of one venue's private WebSocket stream."""
+
+    name: str
+    """The venue's name as written in event lines (``"kalshi"``)."""
+
+    channels: frozenset[str]
+    """The channels whose acknowledgement makes a connection *confirmed*."""
+
+    def handshake_headers(self, now_ms: int) -> dict[str, str]:
+        """HTTP headers for the upgrade request, made afresh for every attempt."""
+        ...
+
+    def subscribe_frames(self) -> Sequence[bytes]:
+        """The commands to send once the connection is open (JSON text)."""
+        ...
+
+    def parse(self, frame: str | bytes) -> Sequence[Parsed]:
+        """Interpret one received frame: text frames arrive as ``str``."""
+        ...
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_decimal(value: object) -> Decimal:
+    """An exact decimal from a JSON value: a string, an integer or a float.
+
+    Floats are read through their shortest repr, so ``0.667`` stays ``0.667``.
+
+    Raises:
+        ValueError: for anything else (booleans included).
+    """
+    if isinstance(value, str):
+        return Decimal(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    raise ValueError(f"not a number: {value!r}")
+
+
+def ts_from_ms(ms: object) -> datetime:
+    """A UTC datetime from integer Unix milliseconds, exactly."""
+    if not isinstance(ms, int) or isinstance(ms, bool):
+        raise ValueError(f"not integer milliseconds: {ms!r}")
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def ts_from_s(s: object) -> datetime:
+    """A UTC datetime from integer Unix seconds."""
+    if not isinstance(s, int) or isinstance(s, bool):
+        raise ValueError(f"not integer seconds: {s!r}")
+    return _EPOCH + timedelta(seconds=s)
+
+
+def ts_from_iso(text: object) -> tuple[datetime, bool]:
+    """A UTC datetime from RFC 3339 text, and whether it had a fraction of a second."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a timestamp: {text!r}")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC), "." in text
+
+
+def excerpt(frame: str | bytes, limit: int = 120) -> str:
+    """The start of a frame, for a diagnostic line (the sink escapes it)."""
+    text = frame if isinstance(frame, str) else frame[:limit].decode("utf-8", "replace")
+    return text if len(text) <= limit else text[:limit] + "…"
