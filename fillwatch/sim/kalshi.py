@@ -73,6 +73,8 @@ class Script:
     """On each connection, send nothing at all after this many events."""
     garbage_every: int | None = None
     """Slip a malformed frame in after every N events."""
+    subscribe_error: int | None = None
+    """Answer every subscribe command with this error code (9: authentication required)."""
     heartbeat: float = 10.0
 
 
@@ -110,13 +112,13 @@ class KalshiSim:
         self._host, self._port = host, port
         self._frames_sent = 0
         self._server: Server | None = None
+        self._url = ""
 
     @property
     def url(self) -> str:
-        """The WebSocket URL of the running server."""
-        assert self._server is not None, "the simulator is not running"
-        host, port = next(iter(self._server.sockets)).getsockname()[:2]
-        return f"ws://{host}:{port}{WS_PATH}"
+        """The WebSocket URL of the server (set once it started)."""
+        assert self._url, "the simulator has not started"
+        return self._url
 
     @property
     def emitted(self) -> list[tuple[str, str, str]]:
@@ -132,6 +134,8 @@ class KalshiSim:
             ping_interval=None,  # heartbeats are sent by _handle, so silence can silence them
             compression="deflate",
         )
+        host, port = next(iter(self._server.sockets)).getsockname()[:2]
+        self._url = f"ws://{host}:{port}{WS_PATH}"
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -175,20 +179,24 @@ class KalshiSim:
 
     async def _handle(self, ws: ServerConnection) -> None:
         self.stats.connections += 1
-        heartbeat = asyncio.create_task(self._heartbeat(ws))
+        silent = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(ws, silent))
         try:
             if await self._subscribe(ws):
-                await self._stream(ws)
-                await ws.wait_closed()
+                await self._stream(ws, silent)
+            await ws.wait_closed()
         except ConnectionClosed:
             pass
         finally:
             heartbeat.cancel()
 
-    async def _heartbeat(self, ws: ServerConnection) -> None:
+    async def _heartbeat(self, ws: ServerConnection, silent: asyncio.Event) -> None:
+        """A ``heartbeat`` ping every interval, as Kalshi does, until silenced."""
         with contextlib.suppress(ConnectionClosed):
             while True:
                 await asyncio.sleep(self.script.heartbeat)
+                if silent.is_set():
+                    return
                 await ws.ping(b"heartbeat")
 
     async def _subscribe(self, ws: ServerConnection) -> bool:
@@ -204,6 +212,9 @@ class KalshiSim:
                 await ws.send(_error(None, 1, "Unable to process message"))
                 continue
             self.stats.commands.append(command)
+            if cmd == "subscribe" and self.script.subscribe_error is not None:
+                await ws.send(_error(command_id, self.script.subscribe_error, "Authentication required"))
+                return False
             if cmd != "subscribe":
                 await ws.send(_error(command_id, 5, "Unknown command"))
                 continue
@@ -233,13 +244,14 @@ class KalshiSim:
             return None
         return [orjson.dumps(m).decode() for m in self.feed.next_event()]
 
-    async def _stream(self, ws: ServerConnection) -> None:
+    async def _stream(self, ws: ServerConnection, silent: asyncio.Event) -> None:
         script = self.script
         sent_here = 0
         interval = 1 / script.rate if script.rate > 0 else 0.0
         while True:
             if script.silent_after is not None and sent_here >= script.silent_after:
-                await asyncio.Future()  # silent until the client gives up on us
+                silent.set()  # nothing more, not even heartbeats, until the client gives up
+                return
             if (
                 script.drop_after is not None
                 and sent_here >= script.drop_after

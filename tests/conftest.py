@@ -1,0 +1,130 @@
+"""Shared fixtures: a clean environment, real RSA keys, the simulator on loopback, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from fillwatch.sim.kalshi import KalshiSim, Script
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_SCRUBBED_PREFIXES = ("FILLWATCH_", "KALSHI_", "NOVIG_", "TTY_")
+_SCRUBBED = {"NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES"}
+_PROXIES = {"http_proxy", "https_proxy", "ws_proxy", "wss_proxy", "socks_proxy", "all_proxy"}
+
+
+def _scrubbed(name: str) -> bool:
+    return name.startswith(_SCRUBBED_PREFIXES) or name in _SCRUBBED or name.lower() in _PROXIES
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's credentials, proxies or terminal settings."""
+    for name in list(os.environ):
+        if _scrubbed(name):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="session")
+def venue_key() -> rsa.RSAPrivateKey:
+    """The API key the simulated venue knows (a real 2048-bit RSA key)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def wrong_key() -> rsa.RSAPrivateKey:
+    """A valid RSA key that the venue does not know."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def write_key(path: Path, key: rsa.RSAPrivateKey, *, pkcs8: bool = False, mode: int = 0o600) -> Path:
+    """Write `key` as PEM (PKCS#1 by default, as Kalshi hands it out)."""
+    fmt = serialization.PrivateFormat.PKCS8 if pkcs8 else serialization.PrivateFormat.TraditionalOpenSSL
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()))
+    path.chmod(mode)
+    return path
+
+
+@pytest.fixture
+def key_file(tmp_path: Path, venue_key: rsa.RSAPrivateKey) -> Path:
+    """The venue's key in a private PEM file."""
+    return write_key(tmp_path / "kalshi.pem", venue_key)
+
+
+class SimThread:
+    """Runs a simulator on its own event loop in a background thread.
+
+    The CLI under test calls ``asyncio.run`` in its own process, so the venue
+    cannot share its loop; a thread keeps it in this process, where the test
+    can script it and read its statistics.
+    """
+
+    def __init__(self, sim: KalshiSim) -> None:
+        self.sim = sim
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._started = threading.Event()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self.sim.__aenter__())
+        self._started.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self.sim.__aexit__(None, None, None))
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        self._loop.close()
+
+    def __enter__(self) -> KalshiSim:
+        self._thread.start()
+        assert self._started.wait(10), "the simulator did not start"
+        return self.sim
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+@pytest.fixture
+def kalshi_sim(venue_key: rsa.RSAPrivateKey) -> Iterator[type[KalshiSim]]:
+    """Start simulators with ``kalshi_sim(Script(...))``; all are stopped after the test."""
+    running: list[SimThread] = []
+
+    def start(script: Script | None = None) -> KalshiSim:
+        thread = SimThread(KalshiSim(script or Script(rate=50, seed=7), key=venue_key))
+        running.append(thread)
+        return thread.__enter__()
+
+    yield start  # type: ignore[misc]
+    for thread in running:
+        thread.__exit__(None, None, None)
+
+
+def fillwatch(
+    args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user does, in its own process, and wait for it."""
+    return subprocess.run(
+        [sys.executable, "-m", "fillwatch", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def kalshi_args(sim: KalshiSim, key: Path, *extra: str) -> list[str]:
+    """``kalshi`` against `sim`, with JSON lines and quick failure detection."""
+    return ["kalshi", "--ws-url", sim.url, "--key-id", sim.key_id, "--private-key", str(key), "-f", "jsonl", *extra]
