@@ -174,7 +174,7 @@ def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
         return ExitCode.OK
 
 
-def _kalshi_venue(key_id: str | None, private_key: Path | None) -> Venue:
+def _kalshi_venue(key_id: str | None, private_key: Path | None, api_url: str) -> Venue:
     """Resolve Kalshi credentials: flag > env var; the key path beats the PEM variable."""
     if not key_id:
         raise ConfigError("no Kalshi API key id: use --key-id or set KALSHI_API_KEY_ID")
@@ -189,7 +189,7 @@ def _kalshi_venue(key_id: str | None, private_key: Path | None) -> Venue:
         raise ConfigError(
             "no Kalshi private key: use --private-key FILE, or set KALSHI_PRIVATE_KEY_PATH or KALSHI_PRIVATE_KEY_PEM"
         )
-    return kalshi.Kalshi(key_id, load_private_key(pem, origin=origin))
+    return kalshi.Kalshi(key_id, load_private_key(pem, origin=origin), api_url=api_url)
 
 
 @app.command("kalshi")
@@ -220,7 +220,7 @@ def kalshi_command(
     def work() -> int:
         default_ws, default_api = kalshi.ENDPOINTS[env.value]
         url = check_url(ws_url or default_ws, option="--ws-url", secure="wss", plain="ws")
-        check_url(api_url or default_api, option="--api-url", secure="https", plain="http")
+        rest = check_url(api_url or default_api, option="--api-url", secure="https", plain="http")
         options = _RunOptions(
             fmt=fmt,
             output=output,
@@ -231,7 +231,7 @@ def kalshi_command(
             quiet=quiet,
         )
         options.seconds()  # a bad --duration is a usage error before anything starts
-        return _asyncio_run(_tail(_kalshi_venue(key_id, private_key), url, options))
+        return _asyncio_run(_tail(_kalshi_venue(key_id, private_key, rest), url, options))
 
     _guard(verbose, work)
 
@@ -260,7 +260,7 @@ def demo_command(
         async with KalshiSim(Script(rate=rate, seed=seed)) as sim:
             if not quiet:
                 sys.stderr.write(f"fillwatch: demo: simulated Kalshi at {sim.url} ({rate:g} events/s)\n")
-            return await _tail(kalshi.Kalshi(sim.key_id, sim.key), sim.url, options)
+            return await _tail(kalshi.Kalshi(sim.key_id, sim.key, api_url=sim.api_url), sim.url, options)
 
     def work() -> int:
         options.seconds()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -46,11 +46,22 @@ from fillwatch.errors import (
     SubscriptionError,
 )
 from fillwatch.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
+from fillwatch.net.http import RestError
 from fillwatch.venues.base import Ack, Malformed, Rejected, Reply, Resync, Venue
 
-__all__ = ["StreamOptions", "classify", "watch"]
+__all__ = ["Authenticate", "Record", "StreamOptions", "classify", "watch"]
 
 log = logging.getLogger("fillwatch.stream")
+
+Authenticate = Callable[[bool], Awaitable[None]]
+"""Called before every attempt, with True after a rejection: renew the credentials.
+
+It may raise :class:`~fillwatch.errors.AuthenticationError` (no renewal
+possible: stop) or :class:`~fillwatch.net.http.RestError` (try again later).
+"""
+
+Record = Callable[[float, str | bytes], None]
+"""Called with the wall-clock receive time and every frame received, as it arrives."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,8 +145,10 @@ def classify(exc: BaseException) -> FillwatchError | None:
             return None
         code = f" (code {exc.rejected.code})" if exc.rejected.code is not None else ""
         return SubscriptionError(f"the venue refused the subscription{code}: {exc.rejected.message}")
-    if isinstance(exc, (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, _Stalled, _Resubscribe)):
+    if isinstance(exc, (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, _Stalled, _Resubscribe, RestError)):
         return None
+    if isinstance(exc, FillwatchError):
+        return exc
     raise exc
 
 
@@ -169,6 +182,8 @@ async def watch(
     *,
     delays: backoff.DelayFactory = backoff.delays,
     clock: Callable[[], float] = time.time,
+    authenticate: Authenticate | None = None,
+    record: Record | None = None,
 ) -> AsyncIterator[Item]:
     """Yield events and status items from `venue` until cancelled or a fatal error.
 
@@ -176,7 +191,9 @@ async def watch(
         venue: the adapter that signs, subscribes and parses.
         options: URL, retry budget and timeouts.
         delays: makes the backoff sequence (tests pass tiny delays).
-        clock: wall-clock seconds, for signing.
+        clock: wall-clock seconds, for signing and recording.
+        authenticate: makes the venue's credentials current before every attempt.
+        record: receives every frame with its receive time (``--record``).
 
     Raises:
         AuthenticationError: two attempts in a row were rejected for their credentials.
@@ -190,6 +207,8 @@ async def watch(
     while True:
         confirmed = False
         try:
+            if authenticate is not None:
+                await authenticate(auth_failures > 0)
             headers = venue.handshake_headers(int(clock() * 1000))
             async with connect(
                 options.url,
@@ -213,6 +232,8 @@ async def watch(
                 try:
                     while True:
                         frame = await ws.recv()
+                        if record is not None:
+                            record(clock(), frame)
                         for parsed in venue.parse(frame):
                             if isinstance(parsed, (Fill, Cancel)):
                                 yield parsed

@@ -17,17 +17,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-__all__ = ["MARKETS", "KalshiFeed", "Schema"]
+__all__ = ["MARKETS", "TITLES", "KalshiFeed", "Schema"]
 
 Schema = Literal["current", "legacy", "mixed"]
 
-MARKETS = (
-    "KXHIGHNY-26NOV21-B53.5",
-    "KXFED-26DEC-T4.25",
-    "KXBTCD-26NOV2117-T98499.99",
-    "KXNBAGAME-26NOV21BOSLAL-BOS",
-    "KXCPIYOY-26NOV-T2.9",
-)
+TITLES = {
+    "KXHIGHNY-26NOV21-B53.5": "Highest temperature in NYC on Nov 21, 2026? 53° to 54°",
+    "KXFED-26DEC-T4.25": "Fed funds upper bound above 4.25% after the December 2026 meeting?",
+    "KXBTCD-26NOV2117-T98499.99": "Bitcoin above $98,500 on Nov 21, 2026 at 5pm EST?",
+    "KXNBAGAME-26NOV21BOSLAL-BOS": "Boston vs Los Angeles L (Nov 21): Boston wins?",
+    "KXCPIYOY-26NOV-T2.9": "CPI year-over-year above 2.9% in November 2026?",
+}
+"""Market tickers and their titles, as ``GET /markets/{ticker}`` gives them."""
+
+MARKETS = tuple(TITLES)
 
 _FOUR = Decimal("0.0001")
 

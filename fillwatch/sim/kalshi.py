@@ -32,11 +32,13 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from fillwatch.sim.feed import KalshiFeed, Schema
+from fillwatch.sim.feed import TITLES, KalshiFeed, Schema
+from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 
 __all__ = ["GARBAGE", "KalshiSim", "Script"]
 
 WS_PATH = "/trade-api/ws/v2"
+API_PREFIX = "/trade-api/v2"
 MAX_SKEW_MS = 30_000
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
 
@@ -112,6 +114,7 @@ class KalshiSim:
         self._host, self._port = host, port
         self._frames_sent = 0
         self._server: Server | None = None
+        self._http = HttpServer(self._rest, host=host)
         self._url = ""
 
     @property
@@ -119,6 +122,11 @@ class KalshiSim:
         """The WebSocket URL of the server (set once it started)."""
         assert self._url, "the simulator has not started"
         return self._url
+
+    @property
+    def api_url(self) -> str:
+        """The REST base URL (``http://127.0.0.1:PORT/trade-api/v2``)."""
+        return self._http.url + API_PREFIX
 
     @property
     def emitted(self) -> list[tuple[str, str, str]]:
@@ -136,12 +144,25 @@ class KalshiSim:
         )
         host, port = next(iter(self._server.sockets)).getsockname()[:2]
         self._url = f"ws://{host}:{port}{WS_PATH}"
+        await self._http.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         assert self._server is not None
         self._server.close()
         await self._server.wait_closed()
+        await self._http.__aexit__(*exc_info)
+
+    async def _rest(self, request: HttpRequest) -> HttpResponse:
+        """The REST endpoints of protocols/kalshi.md §6 that fillwatch uses."""
+        path = request.path.removeprefix(API_PREFIX)
+        if request.method == "GET" and path.startswith("/markets/"):
+            ticker = path.removeprefix("/markets/")
+            if ticker not in TITLES:
+                return json_response(404, {"error": {"code": "not_found", "message": "market not found"}})
+            market = {"ticker": ticker, "event_ticker": ticker.rsplit("-", 1)[0], "title": TITLES[ticker]}
+            return json_response(200, {"market": {**market, "subtitle": "", "status": "active"}})
+        return json_response(404, {"error": {"code": "not_found", "message": "no such endpoint"}})
 
     def _check_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
         self.stats.upgrades += 1

@@ -8,20 +8,22 @@ items, which tell the stream what the frame means for the connection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.events import Cancel, Event, Fill
 
 __all__ = [
     "Ack",
+    "HistoryPage",
     "Malformed",
     "Parsed",
     "Rejected",
     "Reply",
+    "Request",
     "Resync",
     "Venue",
     "excerpt",
@@ -74,6 +76,25 @@ Parsed: TypeAlias = Fill | Cancel | Ack | Rejected | Resync | Reply | Malformed
 """What an adapter makes of one frame; unknown message types make nothing."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """One REST request, described by an adapter and sent by ``net.http``."""
+
+    method: str
+    url: str
+    params: Mapping[str, str | int] | None = None
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """One page of REST history: its events and the token of the next page (None: last)."""
+
+    events: Sequence[Event]
+    next_page: str | None
+
+
 class Venue(Protocol):
     """Sans-I/O description of one venue's private WebSocket stream."""
 
@@ -93,6 +114,32 @@ class Venue(Protocol):
 
     def parse(self, frame: str | bytes) -> Sequence[Parsed]:
         """Interpret one received frame: text frames arrive as ``str``."""
+        ...
+
+    # REST history (gap backfill, --since): each kind is paged separately.
+
+    history_kinds: tuple[str, ...]
+    """The history endpoints to read, e.g. ``("fills", "orders")``."""
+
+    def history_request(self, kind: str, since: datetime, page: str | None, now_ms: int) -> Request:
+        """The request for one page of `kind` history from `since` (page None: the first)."""
+        ...
+
+    def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
+        """The events of one page (``source="history"``), and the next page's token.
+
+        Returns ``next_page=None`` once the history reaches back past `since`.
+        """
+        ...
+
+    # Market names for the terminal views.
+
+    def market_request(self, market: str, now_ms: int) -> Request:
+        """The request for one market's description."""
+        ...
+
+    def parse_market_title(self, body: bytes) -> str | None:
+        """A human title for the market, or None when the body has none."""
         ...
 
 

@@ -87,8 +87,9 @@ class Kalshi:
     name = "kalshi"
     channels = frozenset(CHANNELS)
 
-    def __init__(self, key_id: str, key: RSAPrivateKey) -> None:
+    def __init__(self, key_id: str, key: RSAPrivateKey, *, api_url: str = ENDPOINTS["prod"][1]) -> None:
         self.key_id = key_id
+        self.api_url = api_url.rstrip("/")
         self._key = key
         self._handlers: dict[str, Callable[[dict[str, Any]], Sequence[Parsed]]] = {
             "fill": self._parse_fill,

@@ -1,0 +1,126 @@
+"""REST over HTTP: the one module that uses httpx.
+
+Venue adapters describe requests (:class:`Request`, made afresh for every
+attempt so that signatures and tokens are current); :class:`RestClient` sends
+them, retries what is worth retrying, and translates httpx's exceptions at
+this seam (STYLE §2, example 5):
+
+* transport errors, timeouts, HTTP 5xx and 429 → retried with jittered
+  backoff (a 429's ``Retry-After`` is honoured, in the unit the venue uses),
+  then :class:`RestError`;
+* HTTP 401/403 → :class:`Unauthorized` at once: the caller decides whether
+  fresh credentials are worth one more try;
+* any other status → :class:`RestError` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator, Mapping
+
+import httpx
+
+from fillwatch import __version__, backoff
+from fillwatch.errors import AuthenticationError, FillwatchError
+from fillwatch.venues.base import Request
+
+__all__ = ["RestClient", "RestError", "Unauthorized", "describe", "retry_after_seconds"]
+
+log = logging.getLogger("fillwatch.http")
+
+USER_AGENT = f"fillwatch/{__version__}"
+
+
+def describe(request: Request) -> str:
+    """``GET /trade-api/v2/portfolio/fills``: no host, no query, no secrets."""
+    return f"{request.method} {httpx.URL(request.url).path}"
+
+
+class RestError(FillwatchError):
+    """A REST request failed for good (after its retries, or with a 4xx)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Unauthorized(AuthenticationError):
+    """The venue answered HTTP 401 or 403."""
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """A ``Retry-After`` header in seconds (the HTTP standard's unit)."""
+    try:
+        return float(headers["retry-after"])
+    except (KeyError, ValueError):
+        return None
+
+
+class RestClient:
+    """Sends venue requests with retries; use as an async context manager."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 5.0,
+        attempts: int = 4,
+        delays: backoff.DelayFactory = backoff.delays,
+        retry_after: Callable[[Mapping[str, str]], float | None] = retry_after_seconds,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            timeout=timeout,
+            follow_redirects=False,  # signed headers must not travel to another host
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+        )
+        self._attempts = attempts
+        self._delays = delays
+        self._retry_after = retry_after
+
+    async def __aenter__(self) -> RestClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, make: Callable[[], Request]) -> bytes:
+        """Send ``make()`` (called again for every attempt) and return the body.
+
+        Raises:
+            Unauthorized: HTTP 401/403.
+            RestError: a 4xx, or retries exhausted on 5xx/429/transport errors.
+        """
+        pending: Iterator[float] = self._delays()
+        for attempt in range(1, self._attempts + 1):
+            request = make()
+            try:
+                response = await self._client.request(
+                    request.method,
+                    request.url,
+                    params=request.params,
+                    json=request.json,
+                    headers=dict(request.headers),
+                )
+            except httpx.TransportError as exc:
+                problem, wait = f"{type(exc).__name__}", next(pending)
+            else:
+                status = response.status_code
+                if status < 300:
+                    return response.content
+                if status in (401, 403):
+                    raise Unauthorized(f"{describe(request)}: HTTP {status}")
+                if status != 429 and status < 500:
+                    raise RestError(f"{describe(request)}: HTTP {status}", status=status)
+                problem = f"HTTP {status}"
+                wait = next(pending)
+                if status == 429:
+                    wait = max(wait, self._retry_after(response.headers) or 0.0)
+            log.debug("%s failed (%s), attempt %d", describe(request), problem, attempt)
+            if attempt < self._attempts:
+                await asyncio.sleep(wait)
+        raise RestError(f"{describe(request)}: {problem}, {self._attempts} attempts")
