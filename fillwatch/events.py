@@ -12,7 +12,7 @@ Two kinds of items travel down the pipeline (CONTRACT §3 and STYLE §1.3):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar, Literal, TypeAlias
@@ -56,6 +56,8 @@ class Fill:
     wash: bool | None = None
     currency: str | None = None
     source: Source = "live"
+    raw: str | bytes | None = field(default=None, repr=False, compare=False)
+    """The venue's original message (JSON text), kept only with ``--raw``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +80,8 @@ class Cancel:
     currency: str | None = None
     source: Source = "live"
     reason: str | None = None
+    raw: str | bytes | None = field(default=None, repr=False, compare=False)
+    """The venue's original message (JSON text), kept only with ``--raw``."""
 
 
 Event: TypeAlias = Fill | Cancel

@@ -24,7 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Any
 
@@ -74,6 +74,8 @@ class StreamOptions:
     stall_timeout: float = 30.0
     open_timeout: float = 10.0
     compression: str | None = "deflate"
+    raw: bool = False
+    """Attach each frame to the events it produced (``--raw``)."""
 
 
 class _Stalled(Exception):
@@ -236,7 +238,7 @@ async def watch(
                             record(clock(), frame)
                         for parsed in venue.parse(frame):
                             if isinstance(parsed, (Fill, Cancel)):
-                                yield parsed
+                                yield replace(parsed, raw=frame) if options.raw else parsed
                             elif isinstance(parsed, Ack):
                                 acked.add(parsed.channel)
                                 if not confirmed and acked >= venue.channels:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from fillwatch.errors import ConfigError
 from fillwatch.events import Cancel, Fill
 from fillwatch.venues.base import (
     Ack,
@@ -35,7 +36,7 @@ from fillwatch.venues.base import (
     ts_from_s,
 )
 
-__all__ = ["ENDPOINTS", "WS_PATH", "Kalshi", "auth_headers", "sign"]
+__all__ = ["ENDPOINTS", "WS_PATH", "Kalshi", "auth_headers", "parser", "sign"]
 
 WS_PATH = "/trade-api/ws/v2"
 
@@ -82,12 +83,16 @@ def auth_headers(
 
 
 class Kalshi:
-    """The Kalshi adapter for one API key (key id + RSA private key)."""
+    """The Kalshi adapter for one API key (key id + RSA private key).
+
+    Without a key (:meth:`for_parsing`) it parses but cannot sign: ``replay``
+    needs no credentials.
+    """
 
     name = "kalshi"
     channels = frozenset(CHANNELS)
 
-    def __init__(self, key_id: str, key: RSAPrivateKey, *, api_url: str = ENDPOINTS["prod"][1]) -> None:
+    def __init__(self, key_id: str, key: RSAPrivateKey | None, *, api_url: str = ENDPOINTS["prod"][1]) -> None:
         self.key_id = key_id
         self.api_url = api_url.rstrip("/")
         self._key = key
@@ -101,9 +106,19 @@ class Kalshi:
     def __repr__(self) -> str:
         return f"Kalshi(key_id={self.key_id!r})"
 
+    @classmethod
+    def for_parsing(cls) -> Kalshi:
+        """An adapter without credentials: it parses frames and history, and cannot sign."""
+        return cls("", None)
+
+    def _signing_key(self) -> RSAPrivateKey:
+        if self._key is None:
+            raise ConfigError("this Kalshi adapter was built for parsing only; it has no key to sign with")
+        return self._key
+
     def handshake_headers(self, now_ms: int) -> dict[str, str]:
         """Signed headers for the WebSocket upgrade at `now_ms`."""
-        return auth_headers(self.key_id, self._key, now_ms)
+        return auth_headers(self.key_id, self._signing_key(), now_ms)
 
     def subscribe_frames(self) -> Sequence[bytes]:
         """One ``subscribe`` command for both private channels, all markets."""
@@ -216,6 +231,11 @@ class Kalshi:
         if code in _RESYNC_CODES:
             return [Resync(f"Kalshi error {code}: {text}")]
         return [Rejected(code if isinstance(code, int) else None, text, auth=code in _AUTH_CODES)]
+
+
+def parser() -> Kalshi:
+    """The adapter ``replay`` uses: parsing only, no credentials."""
+    return Kalshi.for_parsing()
 
 
 def _text(value: object) -> str:
