@@ -22,9 +22,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from fillwatch import __version__
+from fillwatch import __version__, profiles, recording
 from fillwatch.config import check_url, load_private_key, parse_duration, read_key_file
 from fillwatch.errors import ConfigError, ExitCode, FillwatchError
+from fillwatch.filters import selector
 from fillwatch.net.stream import StreamOptions, watch
 from fillwatch.render import Sink
 from fillwatch.render.jsonl import JsonLinesSink
@@ -62,6 +63,13 @@ class Env(StrEnum):
     demo = "demo"
 
 
+class Kind(StrEnum):
+    """The kinds of events (``--kind``)."""
+
+    fill = "fill"
+    cancel = "cancel"
+
+
 # Options shared by every tailing command (CONTRACT §2).
 FormatOpt = Annotated[
     Format, typer.Option("--format", "-f", help="auto (table on a terminal, jsonl otherwise), table, lines or jsonl.")
@@ -85,6 +93,39 @@ WsUrlOpt = Annotated[str | None, typer.Option("--ws-url", help="Override the Web
 ApiUrlOpt = Annotated[
     str | None,
     typer.Option("--api-url", help="Override the REST base URL, version prefix included (http:// only on loopback)."),
+]
+
+# Profiles, selection, raw messages, record and replay (README: Profiles, Filters, Record and replay).
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", envvar="FILLWATCH_PROFILE", help="Defaults from [profiles.NAME] in the config file (flags win)."
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="FILLWATCH_CONFIG",
+        dir_okay=False,
+        help="The config file [default: config.toml in the user config directory].",
+    ),
+]
+MarketOpt = Annotated[
+    list[str] | None,
+    typer.Option("--market", metavar="GLOB", help="Only markets matching GLOB, case-insensitively (repeatable)."),
+]
+KindOpt = Annotated[list[Kind] | None, typer.Option("--kind", help="Only this kind of event (repeatable).")]
+RawOpt = Annotated[bool, typer.Option("--raw", help='Add the venue\'s original message under "raw" in JSON lines.')]
+RecordOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--record", dir_okay=False, help="Append every frame received, with its receive time, to FILE (for replay)."
+    ),
+]
+SpeedOpt = Annotated[
+    float | None,
+    typer.Option("--speed", min=0.001, help="Replay at X times real time [default: as fast as possible]."),
 ]
 
 
@@ -139,22 +180,59 @@ class _RunOptions:
     max_retries: int | None = None
     stall_timeout: float = 30.0
     quiet: bool = False
+    markets: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    raw: bool = False
+    record: Path | None = None
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> _RunOptions:
+        """The options among a command's resolved values (see :func:`_resolve`)."""
+        return cls(
+            fmt=Format(values["fmt"]),
+            output=None if values["output"] is None else Path(values["output"]),
+            max_events=values["max_events"],
+            duration=values["duration"],
+            max_retries=values.get("max_retries"),
+            stall_timeout=values.get("stall_timeout", 30.0),
+            quiet=values["quiet"],
+            markets=tuple(values["markets"] or ()),
+            kinds=tuple(values["kinds"] or ()),
+            raw=values["raw"],
+            record=None if values["record"] is None else Path(values["record"]),
+        )
 
     def seconds(self) -> float | None:
         return parse_duration(self.duration).total_seconds() if self.duration else None
 
 
-def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool) -> list[Sink]:
+_GIVEN = frozenset({"COMMANDLINE", "ENVIRONMENT"})  # click's ParameterSource names
+
+
+def _resolve(ctx: typer.Context, venue: str) -> tuple[dict[str, Any], profiles.Profile | None]:
+    """The command's values with its ``--profile`` filled in: flag > env var > profile > default."""
+    values = dict(ctx.params)
+    name, config = values.pop("profile", None), values.pop("config", None)
+    given = {key for key in values if getattr(ctx.get_parameter_source(key), "name", "") in _GIVEN}
+    profile = None
+    if name:
+        profile = profiles.load(config or profiles.default_config_path(), name)
+        for warning in profile.warnings:
+            sys.stderr.write(f"fillwatch: warning: {warning}\n")
+    return profiles.resolve(values, given=given, environ=os.environ, profile=profile, venue=venue), profile
+
+
+def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool, raw: bool = False) -> list[Sink]:
     """The stdout sink for `fmt`, the ``--output`` file, and the stderr diagnostics."""
     if fmt is Format.auto:
         fmt = Format.lines if os.isatty(1) else Format.jsonl
-    sinks: list[Sink] = [JsonLinesSink(1) if fmt is Format.jsonl else LinesSink(1)]
+    sinks: list[Sink] = [JsonLinesSink(1, raw=raw) if fmt is Format.jsonl else LinesSink(1)]
     if output is not None:
         try:
             fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
-        sinks.append(JsonLinesSink(fd, owns_fd=True))
+        sinks.append(JsonLinesSink(fd, owns_fd=True, raw=raw))
     sinks.append(StatusSink(sys.stderr, venue=venue, quiet=quiet))
     return sinks
 
@@ -162,9 +240,17 @@ def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool) -> list
 async def _tail(venue: Venue, url: str, options: _RunOptions) -> ExitCode:
     """Stream `venue` at `url` into the sinks until the run ends: the one client path."""
     seconds = options.seconds()
-    sinks = _sinks(options.fmt, options.output, venue=venue.name, quiet=options.quiet)
-    stream = StreamOptions(url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout)
-    return await run(watch(venue, stream), sinks, max_events=options.max_events, duration=seconds)
+    sinks = _sinks(options.fmt, options.output, venue=venue.name, quiet=options.quiet, raw=options.raw)
+    recorder = None
+    if options.record is not None:
+        recorder = recording.Recorder(options.record, venue=venue.name)
+        sinks.append(recorder)
+    stream = StreamOptions(
+        url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout, raw=options.raw
+    )
+    items = watch(venue, stream, record=None if recorder is None else recorder.frame)
+    select = selector(options.markets, options.kinds)
+    return await run(items, sinks, select=select, max_events=options.max_events, duration=seconds)
 
 
 def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
@@ -174,26 +260,32 @@ def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
         return ExitCode.OK
 
 
-def _kalshi_venue(key_id: str | None, private_key: Path | None, api_url: str) -> Venue:
-    """Resolve Kalshi credentials: flag > env var; the key path beats the PEM variable."""
+def _kalshi_venue(values: dict[str, Any], profile: profiles.Profile | None, api_url: str) -> Venue:
+    """Kalshi credentials from resolved values: the key path beats the PEM text (CONTRACT §2)."""
+    key_id, private_key, pem_text = values["key_id"], values["private_key"], values["private_key_pem"]
     if not key_id:
-        raise ConfigError("no Kalshi API key id: use --key-id or set KALSHI_API_KEY_ID")
+        raise ConfigError("no Kalshi API key id: use --key-id, set KALSHI_API_KEY_ID, or key_id in a profile")
     if private_key is not None:
+        private_key = Path(private_key)
         pem, warning = read_key_file(private_key.expanduser())
         origin = str(private_key)
         if warning:
             sys.stderr.write(f"fillwatch: warning: {warning}\n")
-    elif os.environ.get("KALSHI_PRIVATE_KEY_PEM"):
-        pem, origin = os.environ["KALSHI_PRIVATE_KEY_PEM"].encode(), "KALSHI_PRIVATE_KEY_PEM"
+    elif pem_text:
+        pem = pem_text.encode()
+        from_env = bool(os.environ.get("KALSHI_PRIVATE_KEY_PEM"))
+        origin = "KALSHI_PRIVATE_KEY_PEM" if from_env or profile is None else f"{profile.where()}: private_key_pem"
     else:
         raise ConfigError(
-            "no Kalshi private key: use --private-key FILE, or set KALSHI_PRIVATE_KEY_PATH or KALSHI_PRIVATE_KEY_PEM"
+            "no Kalshi private key: use --private-key FILE, set KALSHI_PRIVATE_KEY_PATH or KALSHI_PRIVATE_KEY_PEM,"
+            " or private_key in a profile"
         )
     return kalshi.Kalshi(key_id, load_private_key(pem, origin=origin), api_url=api_url)
 
 
 @app.command("kalshi")
 def kalshi_command(
+    ctx: typer.Context,
     key_id: Annotated[str | None, typer.Option("--key-id", envvar="KALSHI_API_KEY_ID", help="API key id.")] = None,
     private_key: Annotated[
         Path | None,
@@ -213,25 +305,24 @@ def kalshi_command(
     max_retries: MaxRetriesOpt = None,
     stall_timeout: StallOpt = 30.0,
     quiet: QuietOpt = False,
+    markets: MarketOpt = None,
+    kinds: KindOpt = None,
+    raw: RawOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Tail your Kalshi fills (channel fill) and cancels (channel user_orders)."""
 
     def work() -> int:
-        default_ws, default_api = kalshi.ENDPOINTS[env.value]
-        url = check_url(ws_url or default_ws, option="--ws-url", secure="wss", plain="ws")
-        rest = check_url(api_url or default_api, option="--api-url", secure="https", plain="http")
-        options = _RunOptions(
-            fmt=fmt,
-            output=output,
-            max_events=max_events,
-            duration=duration,
-            max_retries=max_retries,
-            stall_timeout=stall_timeout,
-            quiet=quiet,
-        )
+        values, chosen = _resolve(ctx, "kalshi")
+        default_ws, default_api = kalshi.ENDPOINTS[Env(values["env"]).value]
+        url = check_url(values["ws_url"] or default_ws, option="--ws-url", secure="wss", plain="ws")
+        rest = check_url(values["api_url"] or default_api, option="--api-url", secure="https", plain="http")
+        options = _RunOptions.of(values)
         options.seconds()  # a bad --duration is a usage error before anything starts
-        return _asyncio_run(_tail(_kalshi_venue(key_id, private_key, rest), url, options))
+        return _asyncio_run(_tail(_kalshi_venue(values, chosen, rest), url, options))
 
     _guard(verbose, work)
 
@@ -245,6 +336,10 @@ def demo_command(
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
     quiet: QuietOpt = False,
+    markets: MarketOpt = None,
+    kinds: KindOpt = None,
+    raw: RawOpt = False,
+    record: RecordOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Watch a simulated Kalshi on loopback: no account, no network.
@@ -254,7 +349,17 @@ def demo_command(
     """
     from fillwatch.sim.kalshi import KalshiSim, Script
 
-    options = _RunOptions(fmt=fmt, output=output, max_events=max_events, duration=duration, quiet=quiet)
+    options = _RunOptions(
+        fmt=fmt,
+        output=output,
+        max_events=max_events,
+        duration=duration,
+        quiet=quiet,
+        markets=tuple(markets or ()),
+        kinds=tuple(kinds or ()),
+        raw=raw,
+        record=record,
+    )
 
     async def session() -> ExitCode:
         async with KalshiSim(Script(rate=rate, seed=seed)) as sim:
@@ -267,6 +372,33 @@ def demo_command(
         return _asyncio_run(session())
 
     _guard(verbose, work)
+
+
+@app.command("replay")
+def replay_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="A --record recording, or an --output file.")],
+    speed: SpeedOpt = None,
+    fmt: FormatOpt = Format.auto,
+    output: OutputOpt = None,
+    markets: MarketOpt = None,
+    kinds: KindOpt = None,
+    raw: RawOpt = False,
+    max_events: MaxEventsOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Show a recording (--record) or an event file (--output) again, through the same filters and formats.
+
+    A recording gives exactly the lines the live run printed: its frames go
+    through the same parser. No credentials are needed.
+    """
+
+    async def session() -> ExitCode:
+        sinks = _sinks(fmt, output, venue="replay", quiet=quiet, raw=raw)
+        items = recording.replay(recording.read(file), speed=speed, raw=raw)
+        return await run(items, sinks, select=selector(markets or (), kinds or ()), max_events=max_events)
+
+    _guard(verbose, lambda: _asyncio_run(session()))
 
 
 def main() -> None:
