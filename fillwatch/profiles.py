@@ -54,7 +54,7 @@ class Profile:
     name: str
     venue: str
     path: Path
-    settings: Mapping[str, object]
+    settings: Mapping[str, object] = field(repr=False)
     """Setting name (as written in the file, without ``_env``) → value or :class:`EnvRef`."""
     warnings: tuple[str, ...] = field(default=())
 
@@ -162,11 +162,15 @@ SECRETS = frozenset({"private_key_pem", "client_secret", "token"})
 ENV_ONLY: dict[str, dict[str, str]] = {"kalshi": {"private_key_pem": "KALSHI_PRIVATE_KEY_PEM"}}
 """Credentials with an environment variable but no flag: parameter → variable."""
 
-ALTERNATIVES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "kalshi": (("private_key",), ("private_key_pem",)),
-    "novig": (("client_id", "client_secret"), ("token",)),
+ALTERNATIVES: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
+    "kalshi": ((("private_key",), ("private_key_pem",)),),
+    "novig": ((("client_id", "client_secret"), ("token",)),),
 }
-"""Ways to give one credential. Once a flag or variable gives one way, the profile's other ways are ignored."""
+"""Each venue's credentials that can be given in more than one way, and those ways.
+
+Once a flag or variable gives one way, the profile's other ways are ignored:
+a profile never overrides a credential given another way.
+"""
 
 
 def default_config_path() -> Path:
