@@ -43,6 +43,7 @@ __all__ = ["Frame", "Header", "History", "Recorder", "read", "replay"]
 
 MAGIC = "fillwatch"
 VERSION = 1
+_YIELD_EVERY = 256  # entries replayed between two turns of the event loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +237,9 @@ async def replay(
     venue: Venue | None = None
     skipped = 0
     start: tuple[float, float] | None = None  # (first entry's time, clock then)
-    for entry in entries:
+    for count, entry in enumerate(entries, 1):
+        if speed is None and count % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
         if isinstance(entry, Header):
             venue = make_venue(entry.venue)
             continue
