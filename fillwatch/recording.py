@@ -217,6 +217,7 @@ async def replay(
     *,
     speed: float | None = None,
     raw: bool = False,
+    admit: Callable[[Event], bool] | None = None,
     make_venue: Callable[[str], Venue] = venues.parser,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[Item]:
@@ -224,22 +225,31 @@ async def replay(
 
     Frames go through the venue's ``parse`` and history pages through its
     ``parse_history``, exactly as in the live run; each header starts a new
-    session with a fresh adapter.
+    session with a fresh adapter. The pages of one backfill (consecutive
+    pages with the same ``since``) are gathered and their events put in time
+    order, as the live backfill does before showing them.
 
     Args:
         entries: from :func:`read`.
         speed: pace the items at this many times real time (receive times for
             a recording, event times for event lines); None: as fast as possible.
         raw: attach each frame to its events (``--raw``).
+        admit: the live run's de-duplication (True: show the event), if any.
         make_venue: builds a parse-only adapter from a venue name.
         clock: monotonic seconds, for pacing.
     """
     venue: Venue | None = None
     skipped = 0
     start: tuple[float, float] | None = None  # (first entry's time, clock then)
+    backfill: list[Event] = []  # the events of the backfill being gathered
+    backfill_since: datetime | None = None
     for count, entry in enumerate(entries, 1):
         if speed is None and count % _YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
+        if backfill and not (isinstance(entry, History) and entry.since == backfill_since):
+            for event in _in_time_order(backfill, admit):
+                yield event
+            backfill.clear()
         if isinstance(entry, Header):
             venue = make_venue(entry.venue)
             continue
@@ -251,16 +261,26 @@ async def replay(
             if delay > 0:
                 await asyncio.sleep(delay)
         if isinstance(entry, (Fill, Cancel)):
-            yield entry
+            if admit is None or admit(entry):
+                yield entry
             continue
         assert venue is not None  # read() refuses frames before a header
-        if isinstance(entry, Frame):
-            for parsed in venue.parse(entry.data):
-                if isinstance(parsed, (Fill, Cancel)):
+        if isinstance(entry, History):
+            backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since).events)
+            backfill_since = entry.since
+            continue
+        for parsed in venue.parse(entry.data):
+            if isinstance(parsed, (Fill, Cancel)):
+                if admit is None or admit(parsed):
                     yield replace(parsed, raw=entry.data) if raw else parsed
-                elif isinstance(parsed, Malformed):
-                    skipped += 1
-                    yield Skipped(parsed.reason, parsed.excerpt, skipped)
-        else:
-            for event in venue.parse_history(entry.kind, entry.body, entry.since).events:
-                yield event
+            elif isinstance(parsed, Malformed):
+                skipped += 1
+                yield Skipped(parsed.reason, parsed.excerpt, skipped)
+    for event in _in_time_order(backfill, admit):
+        yield event
+
+
+def _in_time_order(events: list[Event], admit: Callable[[Event], bool] | None) -> list[Event]:
+    """One backfill's events, oldest first (a stable sort, as the live backfill), duplicates dropped."""
+    ordered = sorted(events, key=lambda event: event.ts)
+    return ordered if admit is None else [event for event in ordered if admit(event)]

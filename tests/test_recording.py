@@ -203,3 +203,30 @@ def test_a_parse_only_adapter_cannot_sign() -> None:
     """The replay adapter holds no key: asking it to sign is a clear error."""
     with pytest.raises(ConfigError, match="parsing only"):
         parser().handshake_headers(0)
+
+
+class PagesVenue(Kalshi):
+    """A parse-only Kalshi whose history page bodies name the hour of their one fill."""
+
+    def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
+        return HistoryPage([replace(FILL, id=f"h{int(body)}", ts=FILL.ts.replace(hour=int(body)))], None)
+
+
+async def test_one_backfill_comes_out_in_time_order_and_deduplicated(tmp_path: Path) -> None:
+    """Pages sharing a `since` are one backfill: sorted by time; `admit` drops what was shown already."""
+    path = tmp_path / "rec.jsonl"
+    recorder = Recorder(path, venue="kalshi")
+    recorder.history(1.0, "fills", b"9", SINCE)
+    recorder.history(1.1, "orders", b"5", SINCE)
+    recorder.history(2.0, "fills", b"7", SINCE.replace(hour=4))  # the next backfill
+    recorder.history(2.1, "fills", b"5", SINCE.replace(hour=4))  # h5 again: a duplicate
+    recorder.close()
+    seen: set[str] = set()
+
+    def admit(event: Fill | Cancel) -> bool:
+        fresh = event.id not in seen
+        seen.add(event.id)
+        return fresh
+
+    items = await collect(replay(read(path), admit=admit, make_venue=lambda name: PagesVenue.for_parsing()))
+    assert [item.id for item in items] == ["h5", "h9", "h7"]  # type: ignore[union-attr]
