@@ -177,7 +177,7 @@ def default_config_path() -> Path:
     """``config.toml`` in the user config directory (``~/.config/fillwatch`` on Linux)."""
     import platformdirs  # only when a profile is used: keeps start-up quick
 
-    return platformdirs.user_config_path("fillwatch") / "config.toml"
+    return platformdirs.user_config_path("fillwatch", appauthor=False) / "config.toml"
 
 
 def load(path: Path, name: str) -> Profile:
