@@ -99,7 +99,10 @@ ApiUrlOpt = Annotated[
 ProfileOpt = Annotated[
     str | None,
     typer.Option(
-        "--profile", envvar="FILLWATCH_PROFILE", help="Defaults from [profiles.NAME] in the config file (flags win)."
+        "--profile",
+        envvar="FILLWATCH_PROFILE",
+        metavar="NAME",
+        help="Defaults from [profiles.NAME] in the config file (flags win).",
     ),
 ]
 ConfigOpt = Annotated[
@@ -107,6 +110,7 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         envvar="FILLWATCH_CONFIG",
+        metavar="FILE",
         dir_okay=False,
         help="The config file [default: config.toml in the user config directory].",
     ),
@@ -115,17 +119,22 @@ MarketOpt = Annotated[
     list[str] | None,
     typer.Option("--market", metavar="GLOB", help="Only markets matching GLOB, case-insensitively (repeatable)."),
 ]
-KindOpt = Annotated[list[Kind] | None, typer.Option("--kind", help="Only this kind of event (repeatable).")]
+KindOpt = Annotated[
+    list[Kind] | None, typer.Option("--kind", metavar="fill|cancel", help="Only this kind of event (repeatable).")
+]
 RawOpt = Annotated[bool, typer.Option("--raw", help='Add the venue\'s original message under "raw" in JSON lines.')]
 RecordOpt = Annotated[
     Path | None,
     typer.Option(
-        "--record", dir_okay=False, help="Append every frame received, with its receive time, to FILE (for replay)."
+        "--record",
+        dir_okay=False,
+        metavar="FILE",
+        help="Append every frame received, with its receive time, to FILE (for replay).",
     ),
 ]
 SpeedOpt = Annotated[
     float | None,
-    typer.Option("--speed", min=0.001, help="Replay at X times real time [default: as fast as possible]."),
+    typer.Option("--speed", min=0.001, metavar="X", help="Replay at X times real time [default: as fast as possible]."),
 ]
 
 

@@ -213,3 +213,12 @@ def test_replay_of_a_bad_file_exits_2(tmp_path: Path, content: bytes | None, mes
     assert (result.returncode, result.stdout) == (ExitCode.USAGE, "")
     assert message in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_help_lists_the_new_options_and_their_variables() -> None:
+    """`kalshi --help` shows the profile variables and the selection options; a bad --kind exits 2."""
+    result = fillwatch(["kalshi", "--help"], env={"COLUMNS": "200"})
+    for text in ("FILLWATCH_PROFILE", "FILLWATCH_CONFIG", "--market GLOB", "--kind fill|cancel", "--raw", "--record"):
+        assert text in result.stdout
+    assert "--speed X" in fillwatch(["replay", "--help"], env={"COLUMNS": "200"}).stdout
+    assert fillwatch(["kalshi", "--kind", "trade"]).returncode == ExitCode.USAGE
