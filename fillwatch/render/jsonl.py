@@ -99,11 +99,15 @@ def _decimal(value: object, key: str, *, optional: bool = False) -> Decimal | No
     return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
-def _string(fields: dict[str, Any], key: str, *, optional: bool = False) -> str | None:
+def _text(fields: dict[str, Any], key: str) -> str:
     value = fields.get(key)
-    if (value is None and optional) or isinstance(value, str):
+    if isinstance(value, str):
         return value
     raise ValueError(f"{key} is not a string")
+
+
+def _text_or_none(fields: dict[str, Any], key: str) -> str | None:
+    return None if fields.get(key) is None else _text(fields, key)
 
 
 def _flag(fields: dict[str, Any], key: str) -> bool | None:
@@ -122,8 +126,7 @@ def parse_record(fields: dict[str, Any]) -> Event:
         ValueError: if a key is missing or has the wrong type.
     """
     kind = fields.get("kind")
-    ts_text = _string(fields, "ts")
-    assert ts_text is not None
+    ts_text = _text(fields, "ts")
     ts = datetime.fromisoformat(ts_text)
     if ts.tzinfo is None:
         raise ValueError("ts has no time zone")
@@ -132,17 +135,17 @@ def parse_record(fields: dict[str, Any]) -> Event:
         raise ValueError("source is neither live nor history")
     raw = fields.get("raw")
     common: dict[str, Any] = {
-        "venue": _string(fields, "venue"),
-        "id": _string(fields, "id"),
-        "order_id": _string(fields, "order_id"),
-        "market": _string(fields, "market"),
-        "side": _string(fields, "side"),
-        "action": _string(fields, "action", optional=True),
+        "venue": _text(fields, "venue"),
+        "id": _text(fields, "id"),
+        "order_id": _text(fields, "order_id"),
+        "market": _text(fields, "market"),
+        "side": _text(fields, "side"),
+        "action": _text_or_none(fields, "action"),
         "price": _decimal(fields.get("price"), "price"),
         "qty": _decimal(fields.get("qty"), "qty"),
         "ts": ts.astimezone(UTC),
         "ts_has_ms": "." in ts_text,
-        "currency": _string(fields, "currency", optional=True),
+        "currency": _text_or_none(fields, "currency"),
         "source": source,
         "raw": None if raw is None else orjson.dumps(raw),
     }
@@ -158,7 +161,7 @@ def parse_record(fields: dict[str, Any]) -> Event:
         return Cancel(
             **common,
             original_qty=_decimal(fields.get("original_qty"), "original_qty", optional=True),
-            reason=_string(fields, "reason", optional=True),
+            reason=_text_or_none(fields, "reason"),
         )
     raise ValueError("kind is neither fill nor cancel")
 
