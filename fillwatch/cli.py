@@ -16,6 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -23,14 +24,18 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from fillwatch import __version__
-from fillwatch.config import check_url, load_private_key, parse_duration, read_key_file
+from fillwatch.config import check_url, load_private_key, parse_duration, parse_since, read_key_file
 from fillwatch.errors import ConfigError, ExitCode, FillwatchError
-from fillwatch.net.stream import StreamOptions, watch
+from fillwatch.follow import follow
+from fillwatch.ledger import Ledger
+from fillwatch.net.http import RestClient
+from fillwatch.net.stream import Authenticate, StreamOptions, watch
 from fillwatch.render import Sink
 from fillwatch.render.jsonl import JsonLinesSink
 from fillwatch.render.lines import LinesSink
 from fillwatch.render.status import StatusSink
 from fillwatch.runner import run
+from fillwatch.state import CheckpointSink, StateFile
 from fillwatch.venues import kalshi
 from fillwatch.venues.base import Venue
 
@@ -74,6 +79,17 @@ DurationOpt = Annotated[str | None, typer.Option("--duration", help="Exit 0 afte
 MaxRetriesOpt = Annotated[
     int | None,
     typer.Option("--max-retries", min=0, help="Exit 4 after N failed reconnects in a row [default: retry forever]."),
+]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="First print your history since D ago (15m, 3d) or an ISO date/time, then follow."),
+]
+NoFollowOpt = Annotated[bool, typer.Option("--no-follow", help="With --since or --state: print the history and exit.")]
+StateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state", dir_okay=False, help="Checkpoint file: resume where the last run stopped, never print twice."
+    ),
 ]
 StallOpt = Annotated[
     float, typer.Option("--stall-timeout", min=0.1, help="Replace a connection silent for this many seconds.")
@@ -139,9 +155,22 @@ class _RunOptions:
     max_retries: int | None = None
     stall_timeout: float = 30.0
     quiet: bool = False
+    since: str | None = None
+    no_follow: bool = False
+    state: Path | None = None
 
     def seconds(self) -> float | None:
         return parse_duration(self.duration).total_seconds() if self.duration else None
+
+    def since_time(self) -> datetime | None:
+        return parse_since(self.since, datetime.now(UTC)) if self.since else None
+
+    def check(self) -> None:
+        """Usage errors found before anything starts."""
+        self.seconds()
+        self.since_time()
+        if self.no_follow and not (self.since or self.state):
+            raise ConfigError("--no-follow needs --since or --state: there is no history to print otherwise")
 
 
 def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool) -> list[Sink]:
@@ -159,12 +188,30 @@ def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool) -> list
     return sinks
 
 
-async def _tail(venue: Venue, url: str, options: _RunOptions) -> ExitCode:
-    """Stream `venue` at `url` into the sinks until the run ends: the one client path."""
-    seconds = options.seconds()
+async def _tail(
+    venue: Venue, url: str, options: _RunOptions, *, account: str, authenticate: Authenticate | None = None
+) -> ExitCode:
+    """Follow `venue` at `url` into the sinks until the run ends: the one client path.
+
+    Args:
+        venue: the adapter, with its credentials.
+        url: the WebSocket URL.
+        options: the shared command-line options.
+        account: who the credentials belong to (names the ``--state`` checkpoint's owner).
+        authenticate: makes credentials current before attempts (token venues).
+    """
+    ledger = Ledger()
     sinks = _sinks(options.fmt, options.output, venue=venue.name, quiet=options.quiet)
+    if options.state is not None:
+        state = StateFile(options.state, venue=venue.name, account=account)
+        state.lock()
+        ledger = Ledger(checkpoint=state.load())
+        sinks.append(CheckpointSink(state, ledger))
     stream = StreamOptions(url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout)
-    return await run(watch(venue, stream), sinks, max_events=options.max_events, duration=seconds)
+    live = None if options.no_follow else watch(venue, stream, authenticate=authenticate)
+    async with RestClient() as rest:
+        items = follow(venue, live, rest, ledger, since=options.since_time(), authenticate=authenticate)
+        return await run(items, sinks, max_events=options.max_events, duration=options.seconds())
 
 
 def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
@@ -174,7 +221,7 @@ def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
         return ExitCode.OK
 
 
-def _kalshi_venue(key_id: str | None, private_key: Path | None, api_url: str) -> Venue:
+def _kalshi_venue(key_id: str | None, private_key: Path | None, api_url: str) -> kalshi.Kalshi:
     """Resolve Kalshi credentials: flag > env var; the key path beats the PEM variable."""
     if not key_id:
         raise ConfigError("no Kalshi API key id: use --key-id or set KALSHI_API_KEY_ID")
@@ -210,6 +257,9 @@ def kalshi_command(
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
+    since: SinceOpt = None,
+    no_follow: NoFollowOpt = False,
+    state: StateOpt = None,
     max_retries: MaxRetriesOpt = None,
     stall_timeout: StallOpt = 30.0,
     quiet: QuietOpt = False,
@@ -229,9 +279,13 @@ def kalshi_command(
             max_retries=max_retries,
             stall_timeout=stall_timeout,
             quiet=quiet,
+            since=since,
+            no_follow=no_follow,
+            state=state,
         )
-        options.seconds()  # a bad --duration is a usage error before anything starts
-        return _asyncio_run(_tail(_kalshi_venue(key_id, private_key, rest), url, options))
+        options.check()
+        venue = _kalshi_venue(key_id, private_key, rest)
+        return _asyncio_run(_tail(venue, url, options, account=venue.key_id))
 
     _guard(verbose, work)
 
@@ -244,6 +298,8 @@ def demo_command(
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
+    since: SinceOpt = None,
+    state: StateOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -254,16 +310,19 @@ def demo_command(
     """
     from fillwatch.sim.kalshi import KalshiSim, Script
 
-    options = _RunOptions(fmt=fmt, output=output, max_events=max_events, duration=duration, quiet=quiet)
+    options = _RunOptions(
+        fmt=fmt, output=output, max_events=max_events, duration=duration, quiet=quiet, since=since, state=state
+    )
 
     async def session() -> ExitCode:
         async with KalshiSim(Script(rate=rate, seed=seed)) as sim:
             if not quiet:
                 sys.stderr.write(f"fillwatch: demo: simulated Kalshi at {sim.url} ({rate:g} events/s)\n")
-            return await _tail(kalshi.Kalshi(sim.key_id, sim.key, api_url=sim.api_url), sim.url, options)
+            venue = kalshi.Kalshi(sim.key_id, sim.key, api_url=sim.api_url)
+            return await _tail(venue, sim.url, options, account=sim.key_id)
 
     def work() -> int:
-        options.seconds()
+        options.check()
         return _asyncio_run(session())
 
     _guard(verbose, work)

@@ -146,15 +146,6 @@ class KalshiFeed:
             "side": order.side,
             "action": order.action,
         }
-        if legacy:
-            msg |= {
-                "yes_price": int(order.yes_price * 100),
-                "yes_price_dollars": f"{order.yes_price:.3f}",
-                "count": int(count),
-                "ts": ts_ms // 1000,
-                "post_position": int(position),
-            }
-            return {"type": "fill", "sid": 1, "msg": msg}
         self.rest_fills.append(
             {
                 "fill_id": trade_id,
@@ -176,6 +167,15 @@ class KalshiFeed:
                 "ts_ms": ts_ms,  # not in Kalshi's REST fill; the simulator pages on it
             }
         )
+        if legacy:
+            msg |= {
+                "yes_price": int(order.yes_price * 100),
+                "yes_price_dollars": f"{order.yes_price:.3f}",
+                "count": int(count),
+                "ts": ts_ms // 1000,
+                "post_position": int(position),
+            }
+            return {"type": "fill", "sid": 1, "msg": msg}
         msg |= {
             "client_order_id": "",
             "exchange_index": 1,

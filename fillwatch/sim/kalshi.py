@@ -98,6 +98,8 @@ class Stats:
     """Events generated, whether or not a client was connected to receive them."""
     delivered: int = 0
     """Events sent to a client."""
+    delivered_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    """(kind, id, order_id) of every generated event sent to a client."""
     drops: int = 0
     commands: list[dict[str, Any]] = field(default_factory=list)
     rest_requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
@@ -125,7 +127,7 @@ class KalshiSim:
         self._host, self._port = host, port
         self._frames_sent = 0
         self._rng = random.Random(self.script.seed)
-        self._subscribers: set[asyncio.Queue[list[str | bytes]]] = set()
+        self._subscribers: set[asyncio.Queue[tuple[tuple[str, str, str] | None, list[str | bytes]]]] = set()
         self._generator: asyncio.Task[None] | None = None
         self._server: Server | None = None
         self._http = HttpServer(self._rest, host=host)
@@ -329,14 +331,15 @@ class KalshiSim:
         interval = 1 / self.script.rate if self.script.rate > 0 else 0.0
         while (frames := self._next_frames()) is not None:
             self.stats.events += 1
+            key = self.feed.emitted[-1] if self.script.frames is None else None
             for queue in self._subscribers:
-                queue.put_nowait(frames)
+                queue.put_nowait((key, frames))
             await asyncio.sleep(interval)
 
     async def _stream(self, ws: ServerConnection, silent: asyncio.Event) -> None:
         """Send this connection the events generated while it is subscribed, with its faults."""
         script = self.script
-        queue: asyncio.Queue[list[str | bytes]] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[tuple[str, str, str] | None, list[str | bytes]]] = asyncio.Queue()
         self._subscribers.add(queue)
         if self._generator is None:
             self._generator = asyncio.create_task(self._generate())
@@ -358,7 +361,7 @@ class KalshiSim:
                     assert ws.transport is not None
                     ws.transport.abort()
                     return
-                frames = await queue.get()
+                key, frames = await queue.get()
                 try:
                     for frame in frames:
                         await ws.send(frame)
@@ -366,6 +369,8 @@ class KalshiSim:
                     return
                 sent_here += 1
                 self.stats.delivered += 1
+                if key is not None:
+                    self.stats.delivered_keys.append(key)
                 if script.garbage_every and self.stats.delivered % script.garbage_every == 0:
                     await ws.send(GARBAGE[(self.stats.delivered // script.garbage_every) % len(GARBAGE)])
         finally:
