@@ -16,6 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -23,15 +24,19 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from fillwatch import __version__, profiles, recording
-from fillwatch.config import check_url, load_private_key, parse_duration, read_key_file
+from fillwatch.config import check_url, load_private_key, parse_duration, parse_since, read_key_file
 from fillwatch.errors import ConfigError, ExitCode, FillwatchError
 from fillwatch.filters import selector
-from fillwatch.net.stream import StreamOptions, watch
+from fillwatch.follow import follow
+from fillwatch.ledger import Ledger
+from fillwatch.net.http import RestClient
+from fillwatch.net.stream import Authenticate, StreamOptions, watch
 from fillwatch.render import Sink
 from fillwatch.render.jsonl import JsonLinesSink
 from fillwatch.render.lines import LinesSink
 from fillwatch.render.status import StatusSink
 from fillwatch.runner import run
+from fillwatch.state import CheckpointSink, StateFile
 from fillwatch.venues import kalshi
 from fillwatch.venues.base import Venue
 
@@ -83,6 +88,17 @@ MaxRetriesOpt = Annotated[
     int | None,
     typer.Option("--max-retries", min=0, help="Exit 4 after N failed reconnects in a row [default: retry forever]."),
 ]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="First print your history since D ago (15m, 3d) or an ISO date/time, then follow."),
+]
+NoFollowOpt = Annotated[bool, typer.Option("--no-follow", help="With --since or --state: print the history and exit.")]
+StateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state", dir_okay=False, help="Checkpoint file: resume where the last run stopped, never print twice."
+    ),
+]
 StallOpt = Annotated[
     float, typer.Option("--stall-timeout", min=0.1, help="Replace a connection silent for this many seconds.")
 ]
@@ -94,6 +110,7 @@ ApiUrlOpt = Annotated[
     str | None,
     typer.Option("--api-url", help="Override the REST base URL, version prefix included (http:// only on loopback)."),
 ]
+
 
 # Profiles, selection, raw messages, record and replay (README: Profiles, Filters, Record and replay).
 ProfileOpt = Annotated[
@@ -189,6 +206,9 @@ class _RunOptions:
     max_retries: int | None = None
     stall_timeout: float = 30.0
     quiet: bool = False
+    since: str | None = None
+    no_follow: bool = False
+    state: Path | None = None
     markets: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     raw: bool = False
@@ -199,20 +219,37 @@ class _RunOptions:
         """The options among a command's resolved values (see :func:`_resolve`)."""
         return cls(
             fmt=Format(values["fmt"]),
-            output=None if values["output"] is None else Path(values["output"]),
+            output=_path(values["output"]),
             max_events=values["max_events"],
             duration=values["duration"],
             max_retries=values.get("max_retries"),
             stall_timeout=values.get("stall_timeout", 30.0),
             quiet=values["quiet"],
+            since=values.get("since"),
+            no_follow=values.get("no_follow", False),
+            state=_path(values.get("state")),
             markets=tuple(values["markets"] or ()),
             kinds=tuple(values["kinds"] or ()),
             raw=values["raw"],
-            record=None if values["record"] is None else Path(values["record"]),
+            record=_path(values["record"]),
         )
 
     def seconds(self) -> float | None:
         return parse_duration(self.duration).total_seconds() if self.duration else None
+
+    def since_time(self) -> datetime | None:
+        return parse_since(self.since, datetime.now(UTC)) if self.since else None
+
+    def check(self) -> None:
+        """Usage errors found before anything starts."""
+        self.seconds()
+        self.since_time()
+        if self.no_follow and not (self.since or self.state):
+            raise ConfigError("--no-follow needs --since or --state: there is no history to print otherwise")
+
+
+def _path(value: object) -> Path | None:
+    return None if value is None else Path(str(value))
 
 
 _GIVEN = frozenset({"COMMANDLINE", "ENVIRONMENT"})  # click's ParameterSource names
@@ -246,20 +283,48 @@ def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool, raw: bo
     return sinks
 
 
-async def _tail(venue: Venue, url: str, options: _RunOptions) -> ExitCode:
-    """Stream `venue` at `url` into the sinks until the run ends: the one client path."""
-    seconds = options.seconds()
+async def _tail(
+    venue: Venue, url: str, options: _RunOptions, *, account: str, authenticate: Authenticate | None = None
+) -> ExitCode:
+    """Follow `venue` at `url` into the sinks until the run ends: the one client path.
+
+    Args:
+        venue: the adapter, with its credentials.
+        url: the WebSocket URL.
+        options: the shared command-line options.
+        account: who the credentials belong to (names the ``--state`` checkpoint's owner).
+        authenticate: makes credentials current before attempts (token venues).
+    """
+    ledger = Ledger()
     sinks = _sinks(options.fmt, options.output, venue=venue.name, quiet=options.quiet, raw=options.raw)
+    checkpoint = None
+    if options.state is not None:
+        state = StateFile(options.state, venue=venue.name, account=account)
+        state.lock()
+        checkpoint = state.load()
+        ledger = Ledger(checkpoint=checkpoint)
+        sinks.append(CheckpointSink(state, ledger))
     recorder = None
     if options.record is not None:
-        recorder = recording.Recorder(options.record, venue=venue.name)
+        recorder = recording.Recorder(options.record, venue=venue.name, checkpoint=checkpoint)
         sinks.append(recorder)
     stream = StreamOptions(
         url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout, raw=options.raw
     )
-    items = watch(venue, stream, record=None if recorder is None else recorder.frame)
-    select = selector(options.markets, options.kinds)
-    return await run(items, sinks, select=select, max_events=options.max_events, duration=seconds)
+    record = None if recorder is None else recorder.frame
+    live = None if options.no_follow else watch(venue, stream, authenticate=authenticate, record=record)
+    async with RestClient() as rest:
+        items = follow(
+            venue,
+            live,
+            rest,
+            ledger,
+            since=options.since_time(),
+            authenticate=authenticate,
+            record_history=None if recorder is None else recorder.history,
+        )
+        select = selector(options.markets, options.kinds)
+        return await run(items, sinks, select=select, max_events=options.max_events, duration=options.seconds())
 
 
 def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
@@ -269,7 +334,7 @@ def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
         return ExitCode.OK
 
 
-def _kalshi_venue(values: dict[str, Any], profile: profiles.Profile | None, api_url: str) -> Venue:
+def _kalshi_venue(values: dict[str, Any], profile: profiles.Profile | None, api_url: str) -> kalshi.Kalshi:
     """Kalshi credentials from resolved values: the key path beats the PEM text (CONTRACT §2)."""
     key_id, private_key, pem_text = values["key_id"], values["private_key"], values["private_key_pem"]
     if not key_id:
@@ -311,6 +376,9 @@ def kalshi_command(
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
+    since: SinceOpt = None,
+    no_follow: NoFollowOpt = False,
+    state: StateOpt = None,
     max_retries: MaxRetriesOpt = None,
     stall_timeout: StallOpt = 30.0,
     quiet: QuietOpt = False,
@@ -330,8 +398,9 @@ def kalshi_command(
         url = check_url(values["ws_url"] or default_ws, option="--ws-url", secure="wss", plain="ws")
         rest = check_url(values["api_url"] or default_api, option="--api-url", secure="https", plain="http")
         options = _RunOptions.of(values)
-        options.seconds()  # a bad --duration is a usage error before anything starts
-        return _asyncio_run(_tail(_kalshi_venue(values, chosen, rest), url, options))
+        options.check()
+        venue = _kalshi_venue(values, chosen, rest)
+        return _asyncio_run(_tail(venue, url, options, account=venue.key_id))
 
     _guard(verbose, work)
 
@@ -344,6 +413,8 @@ def demo_command(
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
+    since: SinceOpt = None,
+    state: StateOpt = None,
     quiet: QuietOpt = False,
     markets: MarketOpt = None,
     kinds: KindOpt = None,
@@ -364,6 +435,8 @@ def demo_command(
         max_events=max_events,
         duration=duration,
         quiet=quiet,
+        since=since,
+        state=state,
         markets=tuple(markets or ()),
         kinds=tuple(kinds or ()),
         raw=raw,
@@ -374,10 +447,11 @@ def demo_command(
         async with KalshiSim(Script(rate=rate, seed=seed)) as sim:
             if not quiet:
                 sys.stderr.write(f"fillwatch: demo: simulated Kalshi at {sim.url} ({rate:g} events/s)\n")
-            return await _tail(kalshi.Kalshi(sim.key_id, sim.key, api_url=sim.api_url), sim.url, options)
+            venue = kalshi.Kalshi(sim.key_id, sim.key, api_url=sim.api_url)
+            return await _tail(venue, sim.url, options, account=sim.key_id)
 
     def work() -> int:
-        options.seconds()
+        options.check()
         return _asyncio_run(session())
 
     _guard(verbose, work)

@@ -9,6 +9,15 @@ wall-clock receive time ``t`` (Unix seconds)::
     {"t":1767323045.712301,"text":"{\"type\":\"fill\",\"sid\":1,\"msg\":{…}}"}
     {"t":1767323046.001200,"binary":"AAE="}
     {"t":1767323046.5,"history":"fills","since":"2026-01-02T02:00:00+00:00","body":"{\"fills\":[…]}"}
+    {"t":1767323047.1,"backfill_failed":"2026-01-02T02:00:00+00:00"}
+    {"t":1767323050.2,"end":{"last":["d91bc706-…","ee587a1c-…"]}}
+
+A run that starts from a ``--state`` checkpoint writes it into the header
+(event ids and times, nothing secret), so that replay de-duplicates exactly
+as the run did; a backfill that failed part-way is marked, since the run
+showed none of its pages. The end of a session names the last event the run
+showed, so that replay stops where the run stopped, even in the middle of a
+backfill (``--max-events``, ``--duration``, a signal).
 
 Frames are kept as the exact text received (a JSON string, not re-encoded
 JSON), so replay parses the very same bytes and prints the very same lines.
@@ -35,11 +44,12 @@ import orjson
 
 from fillwatch import venues
 from fillwatch.errors import ConfigError
-from fillwatch.events import Cancel, Event, Fill, Item, Skipped, Status
+from fillwatch.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped, Status
+from fillwatch.ledger import Checkpoint, Ledger
 from fillwatch.render.jsonl import format_ts, parse_record
 from fillwatch.venues.base import Malformed, Venue
 
-__all__ = ["Frame", "Header", "History", "Recorder", "read", "replay"]
+__all__ = ["End", "FailedBackfill", "Frame", "Header", "History", "Recorder", "read", "replay"]
 
 MAGIC = "fillwatch"
 VERSION = 1
@@ -51,6 +61,8 @@ class Header:
     """The start of one recorded session."""
 
     venue: str
+    checkpoint: Checkpoint | None = None
+    """The ``--state`` checkpoint the run started from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +83,23 @@ class History:
     since: datetime
 
 
-Entry = Header | Frame | History | Event
+@dataclass(frozen=True, slots=True)
+class FailedBackfill:
+    """The backfill whose pages precede this failed part-way: the run showed none of them."""
+
+    t: float
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The end of a session: `last` is the (id, order_id) of the last event shown."""
+
+    t: float
+    last: tuple[str, str] | None
+
+
+Entry = Header | Frame | History | FailedBackfill | End | Event
 """One line of a recording, or one event of an event-lines file."""
 
 
@@ -83,7 +111,14 @@ class Recorder:
     burst of frames), whole, like event lines.
     """
 
-    def __init__(self, path: Path, *, venue: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        venue: str,
+        checkpoint: Checkpoint | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         """Open `path` for appending (created private: mode 600) and write the header.
 
         Raises:
@@ -93,8 +128,16 @@ class Recorder:
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
             raise ConfigError(f"cannot open recording file {path}: {exc.strerror}") from None
+        self._clock = clock
+        self._last: tuple[str, str] | None = None
         started = format_ts(datetime.fromtimestamp(clock(), UTC), True)
-        header = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
+        header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
+        if checkpoint is not None:
+            header["checkpoint"] = {
+                "newest": _iso(checkpoint.newest),
+                "seen": checkpoint.seen,
+                "resume_from": _iso(checkpoint.resume_from),
+            }
         self._buffer = bytearray(orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE))
         self._flush_pending = False
         self.flush()
@@ -121,13 +164,15 @@ class Recorder:
             except RuntimeError:  # no event loop: write at once
                 self.flush()
 
-    # The Sink protocol: events and status are not recorded (replay makes them again).
+    # The Sink protocol: events and status are not recorded (replay makes them again),
+    # except that a backfill failed, which decides what its recorded pages showed.
 
     def event(self, event: Event) -> None:
-        pass
+        self._last = (event.id, event.order_id)
 
     def status(self, status: Status) -> None:
-        pass
+        if isinstance(status, BackfillFailed):
+            self._append({"t": self._clock(), "backfill_failed": status.since.isoformat()})
 
     def flush(self) -> None:
         """Write out the buffered lines."""
@@ -141,11 +186,35 @@ class Recorder:
         """Write out the rest and close the file."""
         if self._fd < 0:
             return
+        self._buffer += orjson.dumps(
+            {"t": self._clock(), "end": {"last": self._last}}, option=orjson.OPT_APPEND_NEWLINE
+        )
         try:
             self.flush()
         finally:
             os.close(self._fd)
             self._fd = -1
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _time(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"not a time: {value!r}")
+    return datetime.fromisoformat(value)
+
+
+def _checkpoint(value: object) -> Checkpoint | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("the checkpoint is not an object")
+    seen = tuple((str(id_), str(order_id)) for id_, order_id in value["seen"])
+    return Checkpoint(newest=_time(value["newest"]), seen=seen, resume_from=_time(value.get("resume_from")))
 
 
 def _entry(fields: object) -> Entry:
@@ -158,7 +227,7 @@ def _entry(fields: object) -> Entry:
         venue = fields.get("venue")
         if not isinstance(venue, str):
             raise ValueError("the header names no venue")
-        return Header(venue)
+        return Header(venue, _checkpoint(fields.get("checkpoint")))
     if "kind" in fields:
         return parse_record(fields)
     t = fields.get("t")
@@ -175,6 +244,11 @@ def _entry(fields: object) -> Entry:
             body = base64.b64decode(fields["body_b64"], validate=True)
         since = datetime.fromisoformat(fields["since"])
         return History(t, fields["history"], body, since)
+    if isinstance(fields.get("end"), dict):
+        last = fields["end"].get("last")
+        return End(t, None if last is None else (str(last[0]), str(last[1])))
+    if isinstance(fields.get("backfill_failed"), str):
+        return FailedBackfill(t, datetime.fromisoformat(fields["backfill_failed"]))
     raise ValueError("neither a frame, a history page nor an event")
 
 
@@ -203,12 +277,12 @@ def read(path: Path) -> Iterator[Entry]:
                 raise ConfigError(f"{path}:{number}: not a recording or an event line ({reason})") from None
             if isinstance(entry, Header):
                 header_seen = True
-            elif isinstance(entry, (Frame, History)) and not header_seen:
+            elif isinstance(entry, (Frame, History, FailedBackfill, End)) and not header_seen:
                 raise ConfigError(f"{path}:{number}: a recorded frame before the recording's header")
             yield entry
 
 
-def _time_of(entry: Frame | History | Event) -> float:
+def _time_of(entry: Frame | History | FailedBackfill | End | Event) -> float:
     return entry.ts.timestamp() if isinstance(entry, (Fill, Cancel)) else entry.t
 
 
@@ -217,7 +291,6 @@ async def replay(
     *,
     speed: float | None = None,
     raw: bool = False,
-    admit: Callable[[Event], bool] | None = None,
     make_venue: Callable[[str], Venue] = venues.parser,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[Item]:
@@ -225,20 +298,22 @@ async def replay(
 
     Frames go through the venue's ``parse`` and history pages through its
     ``parse_history``, exactly as in the live run; each header starts a new
-    session with a fresh adapter. The pages of one backfill (consecutive
+    session with a fresh adapter and a fresh de-duplication ledger (from the
+    run's checkpoint, if it had one). The pages of one backfill (consecutive
     pages with the same ``since``) are gathered and their events put in time
-    order, as the live backfill does before showing them.
+    order, as the live backfill does before showing them. Event lines are
+    shown as they are.
 
     Args:
         entries: from :func:`read`.
         speed: pace the items at this many times real time (receive times for
             a recording, event times for event lines); None: as fast as possible.
         raw: attach each frame to its events (``--raw``).
-        admit: the live run's de-duplication (True: show the event), if any.
         make_venue: builds a parse-only adapter from a venue name.
         clock: monotonic seconds, for pacing.
     """
     venue: Venue | None = None
+    admit: Callable[[Event], bool] | None = None  # the session's ledger
     skipped = 0
     start: tuple[float, float] | None = None  # (first entry's time, clock then)
     backfill: list[Event] = []  # the events of the backfill being gathered
@@ -246,12 +321,24 @@ async def replay(
     for count, entry in enumerate(entries, 1):
         if speed is None and count % _YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
+        if isinstance(entry, FailedBackfill):
+            backfill.clear()  # the run showed none of it
+            continue
+        if isinstance(entry, End):
+            # The run stopped: show the pending backfill only up to the last event it showed.
+            shown = _in_time_order(backfill, admit)
+            keys = [(event.id, event.order_id) for event in shown]
+            for event in shown[: keys.index(entry.last) + 1] if entry.last in keys else ():
+                yield event
+            backfill.clear()
+            continue
         if backfill and not (isinstance(entry, History) and entry.since == backfill_since):
             for event in _in_time_order(backfill, admit):
                 yield event
             backfill.clear()
         if isinstance(entry, Header):
             venue = make_venue(entry.venue)
+            admit = Ledger(checkpoint=entry.checkpoint).admit
             continue
         if speed is not None:
             at = _time_of(entry)
@@ -261,8 +348,7 @@ async def replay(
             if delay > 0:
                 await asyncio.sleep(delay)
         if isinstance(entry, (Fill, Cancel)):
-            if admit is None or admit(entry):
-                yield entry
+            yield entry
             continue
         assert venue is not None  # read() refuses frames before a header
         if isinstance(entry, History):

@@ -222,3 +222,22 @@ def test_help_lists_the_new_options_and_their_variables() -> None:
         assert text in result.stdout
     assert "--speed X" in fillwatch(["replay", "--help"], env={"COLUMNS": "200"}).stdout
     assert fillwatch(["kalshi", "--kind", "trade"]).returncode == ExitCode.USAGE
+
+
+def test_replay_is_exact_across_backfills_and_checkpoints(kalshi_sim, key_file: Path, tmp_path: Path) -> None:
+    """A run from a --state checkpoint, with history and reconnect backfills, replays to its own bytes."""
+    sim = kalshi_sim(Script(rate=40, seed=31, drop_after=12))
+    state, rec = tmp_path / "main.state", tmp_path / "session.rec"
+    args = kalshi_args(sim, key_file, "--api-url", sim.api_url, "--state", str(state))
+    first = fillwatch([*args, "--max-events", "10"])
+    assert first.returncode == 0, first.stderr
+    live = fillwatch([*args, "--record", str(rec), "--max-events", "80"])
+    assert live.returncode == 0, live.stderr
+    sources = [json.loads(line)["source"] for line in live.stdout.splitlines()]
+    assert "history" in sources  # backfills happened and were recorded
+    assert "live" in sources
+    assert '"history":"fills"' in rec.read_text()
+    assert '"checkpoint":{' in rec.read_text()
+    replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == live.stdout

@@ -14,8 +14,9 @@ import orjson
 import pytest
 
 from fillwatch.errors import ConfigError
-from fillwatch.events import Cancel, Fill, Item, Skipped
-from fillwatch.recording import Frame, Header, History, Recorder, read, replay
+from fillwatch.events import BackfillFailed, Cancel, Fill, Item, Skipped
+from fillwatch.ledger import Checkpoint, Ledger
+from fillwatch.recording import End, FailedBackfill, Frame, Header, History, Recorder, read, replay
 from fillwatch.render.jsonl import encode, encode_with_raw
 from fillwatch.venues.base import HistoryPage
 from fillwatch.venues.kalshi import Kalshi, parser
@@ -41,7 +42,7 @@ def test_recorder_writes_a_header_then_exact_frames(tmp_path: Path) -> None:
     """Header first (venue, no credentials); frames as their exact text or base64; mode 600."""
     path = tmp_path / "rec.jsonl"
     record(path, (1.5, FRAMES[0]), (2.25, b"\x00\x01"))
-    header, first, second = path.read_bytes().splitlines()
+    header, first, second, end = path.read_bytes().splitlines()
     assert orjson.loads(header) == {
         "recording": "fillwatch",
         "version": 1,
@@ -50,8 +51,14 @@ def test_recorder_writes_a_header_then_exact_frames(tmp_path: Path) -> None:
     }
     assert orjson.loads(first) == {"t": 1.5, "text": FRAMES[0]}
     assert orjson.loads(second) == {"t": 2.25, "binary": "AAE="}
+    assert orjson.loads(end) == {"t": 1767323045.678, "end": {"last": None}}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert list(read(path)) == [Header("kalshi"), Frame(1.5, FRAMES[0]), Frame(2.25, b"\x00\x01")]
+    assert list(read(path)) == [
+        Header("kalshi"),
+        Frame(1.5, FRAMES[0]),
+        Frame(2.25, b"\x00\x01"),
+        End(1767323045.678, None),
+    ]
 
 
 def test_history_pages_are_recorded_for_parse_history(tmp_path: Path) -> None:
@@ -61,7 +68,7 @@ def test_history_pages_are_recorded_for_parse_history(tmp_path: Path) -> None:
     recorder.history(3.0, "fills", b'{"fills":[],"cursor":""}', SINCE)
     recorder.history(4.0, "orders", b"\xff\xfe", SINCE)
     recorder.close()
-    assert list(read(path))[1:] == [
+    assert list(read(path))[1:-1] == [
         History(3.0, "fills", b'{"fills":[],"cursor":""}', SINCE),
         History(4.0, "orders", b"\xff\xfe", SINCE),
     ]
@@ -72,7 +79,7 @@ def test_sessions_append_each_with_its_header(tmp_path: Path) -> None:
     path = tmp_path / "rec.jsonl"
     record(path, (1.0, FRAMES[0]))
     record(path, (2.0, FRAMES[1]))
-    assert [type(entry).__name__ for entry in read(path)] == ["Header", "Frame", "Header", "Frame"]
+    assert [type(entry).__name__ for entry in read(path)] == ["Header", "Frame", "End", "Header", "Frame", "End"]
 
 
 async def test_replay_parses_frames_exactly_as_the_live_stream(tmp_path: Path) -> None:
@@ -81,9 +88,12 @@ async def test_replay_parses_frames_exactly_as_the_live_stream(tmp_path: Path) -
     record(path, *[(float(i), frame) for i, frame in enumerate(FRAMES)], (99.0, "{not json"))
     items = await collect(replay(read(path)))
     events = [item for item in items if isinstance(item, (Fill, Cancel))]
-    expected = [event for frame in FRAMES for event in parser().parse(frame) if isinstance(event, (Fill, Cancel))]
+    parsed = [event for frame in FRAMES for event in parser().parse(frame) if isinstance(event, (Fill, Cancel))]
+    assert len(parsed) == sum(len(case["lines"]) for case in CASES)
+    ledger = Ledger()  # as live: each (id, order_id) once (the samples reuse ids across schemas)
+    expected = [event for event in parsed if ledger.admit(event)]
     assert [encode(e) for e in events] == [encode(e) for e in expected]
-    assert len(events) == sum(len(case["lines"]) for case in CASES)
+    assert len(expected) < len(parsed)
     assert isinstance(items[-1], Skipped)
     assert items[-1].reason == "not JSON"
 
@@ -114,6 +124,7 @@ async def test_replay_feeds_history_pages_through_parse_history(tmp_path: Path) 
     recorder.history(1.0, "fills", b"page-1", SINCE)
     recorder.frame(2.0, FRAMES[0])
     recorder.history(3.0, "orders", b"page-2", SINCE)
+    recorder.event(CANCEL)  # what the run showed last
     recorder.close()
     HistoryVenue.seen = []
     items = await collect(replay(read(path), make_venue=lambda name: HistoryVenue.for_parsing()))
@@ -154,7 +165,7 @@ async def test_speed_paces_event_lines_by_event_time(tmp_path: Path) -> None:
 async def test_long_replays_let_the_loop_run(tmp_path: Path) -> None:
     """As fast as possible still yields to the event loop, so output is flushed as it goes."""
     path = tmp_path / "rec.jsonl"
-    record(path, *[(float(i), FRAMES[0]) for i in range(2000)])
+    record(path, *[(float(i), FRAMES[0].replace("d91bc706", f"{i:08x}")) for i in range(2000)])
     ticks = 0
 
     async def tick() -> None:
@@ -209,24 +220,66 @@ class PagesVenue(Kalshi):
     """A parse-only Kalshi whose history page bodies name the hour of their one fill."""
 
     def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
-        return HistoryPage([replace(FILL, id=f"h{int(body)}", ts=FILL.ts.replace(hour=int(body)))], None)
+        event = replace(FILL, id=f"h{int(body)}", ts=FILL.ts.replace(hour=int(body)), source="history")
+        return HistoryPage([event], None)
 
 
 async def test_one_backfill_comes_out_in_time_order_and_deduplicated(tmp_path: Path) -> None:
-    """Pages sharing a `since` are one backfill: sorted by time; `admit` drops what was shown already."""
+    """Pages sharing a `since` are one backfill, sorted by time; the session's ledger drops repeats."""
     path = tmp_path / "rec.jsonl"
     recorder = Recorder(path, venue="kalshi")
     recorder.history(1.0, "fills", b"9", SINCE)
     recorder.history(1.1, "orders", b"5", SINCE)
-    recorder.history(2.0, "fills", b"7", SINCE.replace(hour=4))  # the next backfill
-    recorder.history(2.1, "fills", b"5", SINCE.replace(hour=4))  # h5 again: a duplicate
+    recorder.history(2.0, "fills", b"10", SINCE.replace(hour=4))  # the next backfill
+    recorder.history(2.1, "orders", b"9", SINCE.replace(hour=4))  # h9 again: a duplicate
+    recorder.event(replace(FILL, id="h10"))
     recorder.close()
-    seen: set[str] = set()
+    items = await collect(replay(read(path), make_venue=lambda name: PagesVenue.for_parsing()))
+    assert [item.id for item in items] == ["h5", "h9", "h10"]  # type: ignore[union-attr]
 
-    def admit(event: Fill | Cancel) -> bool:
-        fresh = event.id not in seen
-        seen.add(event.id)
-        return fresh
 
-    items = await collect(replay(read(path), admit=admit, make_venue=lambda name: PagesVenue.for_parsing()))
-    assert [item.id for item in items] == ["h5", "h9", "h7"]  # type: ignore[union-attr]
+async def test_a_failed_backfill_shows_none_of_its_pages(tmp_path: Path) -> None:
+    """A backfill that failed part-way showed nothing live, so replay drops its recorded pages."""
+    path = tmp_path / "rec.jsonl"
+    recorder = Recorder(path, venue="kalshi")
+    recorder.history(1.0, "fills", b"5", SINCE)
+    recorder.status(BackfillFailed(SINCE, "HTTP 503"))
+    recorder.history(2.0, "fills", b"6", SINCE)  # the retry, later
+    recorder.event(replace(FILL, id="h6"))
+    recorder.close()
+    assert isinstance(list(read(path))[2], FailedBackfill)
+    items = await collect(replay(read(path), make_venue=lambda name: PagesVenue.for_parsing()))
+    assert [item.id for item in items] == ["h6"]  # type: ignore[union-attr]
+
+
+async def test_the_starting_checkpoint_is_recorded_and_applied(tmp_path: Path) -> None:
+    """A run from a --state checkpoint records it; replay skips what that run counted as printed."""
+    path = tmp_path / "rec.jsonl"
+    checkpoint = Checkpoint(newest=FILL.ts.replace(hour=6), seen=(("h6", "o1"),), resume_from=None)
+    recorder = Recorder(path, venue="kalshi", checkpoint=checkpoint)
+    recorder.history(1.0, "fills", b"5", SINCE)  # older than the checkpoint's window
+    recorder.history(1.1, "fills", b"6", SINCE)  # printed by the previous run
+    recorder.history(1.2, "fills", b"7", SINCE)
+    recorder.event(replace(FILL, id="h7"))
+    recorder.close()
+    assert next(iter(read(path))) == Header("kalshi", checkpoint)
+    assert "PRIVATE" not in path.read_text()
+    items = await collect(replay(read(path), make_venue=lambda name: PagesVenue.for_parsing()))
+    assert [item.id for item in items] == ["h7"]  # type: ignore[union-attr]
+
+
+async def test_replay_stops_where_the_run_stopped(tmp_path: Path) -> None:
+    """A run that stopped mid-backfill (--max-events, a signal) replays only what it showed."""
+    path = tmp_path / "rec.jsonl"
+    recorder = Recorder(path, venue="kalshi")
+    for hour in (b"5", b"6", b"7"):
+        recorder.history(1.0, "fills", hour, SINCE)
+    recorder.event(replace(FILL, id="h6"))  # --max-events 2: h5, h6 shown, then the run ended
+    recorder.close()
+    items = await collect(replay(read(path), make_venue=lambda name: PagesVenue.for_parsing()))
+    assert [item.id for item in items] == ["h5", "h6"]  # type: ignore[union-attr]
+    interrupted = tmp_path / "interrupted.jsonl"
+    recorder = Recorder(interrupted, venue="kalshi")
+    recorder.history(1.0, "fills", b"5", SINCE)  # stopped while reading the next page: none shown
+    recorder.close()
+    assert await collect(replay(read(interrupted), make_venue=lambda name: PagesVenue.for_parsing())) == []

@@ -1,0 +1,107 @@
+"""What was printed: de-duplication over a bounded window, and the checkpoint.
+
+Neither venue numbers or replays private messages, so "nothing twice" is built
+here: an event is printed only the first time its key (venue, id, order_id)
+is seen. Keys are kept for the events of the last `overlap` before the newest
+event (the window every backfill re-reads), capped at `capacity` keys, so
+memory stays flat however long the run. History events older than that window
+count as printed: a backfill never reaches back past it, except from a
+checkpoint, whose older events a previous run printed.
+
+Pure: no clock, no files (``state.py`` reads and writes checkpoints).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fillwatch.events import Event
+
+__all__ = ["Checkpoint", "Ledger"]
+
+Key = tuple[str, str]
+"""(id, order_id): the venue is the same for every event of a run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """What a run leaves for the next one with the same ``--state`` file."""
+
+    newest: datetime | None
+    """The newest event time printed."""
+    seen: tuple[Key, ...]
+    """Keys printed within the overlap window before `newest`."""
+    resume_from: datetime | None = None
+    """The start of a gap whose backfill never succeeded: the next backfill starts there."""
+
+
+class Ledger:
+    """Admits each event once; remembers the newest event time."""
+
+    def __init__(
+        self,
+        *,
+        overlap: timedelta = timedelta(seconds=60),
+        capacity: int = 200_000,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self.overlap = overlap
+        self.capacity = capacity
+        self.newest: datetime | None = None
+        self.resume_from: datetime | None = None
+        self._seen: dict[Key, datetime] = {}
+        if checkpoint is not None:
+            self.newest = checkpoint.newest
+            self.resume_from = checkpoint.resume_from
+            for key in checkpoint.seen:
+                self._seen[key] = checkpoint.newest  # type: ignore[assignment]
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def admit(self, event: Event) -> bool:
+        """True the first time `event` is seen (and record it); False for a duplicate."""
+        key = (event.id, event.order_id)
+        if key in self._seen:
+            return False
+        newest = self.newest
+        if newest is None or event.ts > newest:
+            self.newest = newest = event.ts
+        elif event.source == "history" and event.ts < newest - self.overlap:
+            return False  # older than the window: printed by an earlier run or connection
+        seen = self._seen
+        seen[key] = event.ts
+        if len(seen) > self.capacity or next(iter(seen.values())) < newest - self.overlap:
+            self._evict(newest - self.overlap)
+        return True
+
+    def _evict(self, horizon: datetime) -> None:
+        seen = self._seen
+        while seen and (len(seen) > self.capacity or next(iter(seen.values())) < horizon):
+            del seen[next(iter(seen))]
+
+    def backfill_from(self, fallback: datetime) -> datetime:
+        """Where a backfill after a gap starts: the last event time (or `fallback`) less the overlap.
+
+        An unresolved earlier gap moves the start back to where that gap began.
+        """
+        start = (self.newest or fallback) - self.overlap
+        return min(start, self.resume_from) if self.resume_from else start
+
+    def owe(self, since: datetime) -> None:
+        """Remember that history from `since` could not be read."""
+        self.resume_from = min(since, self.resume_from) if self.resume_from else since
+
+    def settle(self) -> None:
+        """A backfill covering every owed gap succeeded."""
+        self.resume_from = None
+
+    def checkpoint(self) -> Checkpoint:
+        """The keys still in the window, for the next run."""
+        if self.newest is None:
+            return Checkpoint(None, (), self.resume_from)
+        horizon = self.newest - self.overlap
+        keys: Iterable[Key] = (key for key, ts in self._seen.items() if ts >= horizon)
+        return Checkpoint(self.newest, tuple(keys), self.resume_from)
