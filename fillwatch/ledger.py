@@ -8,6 +8,11 @@ memory stays flat however long the run. History events older than that window
 count as printed: a backfill never reaches back past it, except from a
 checkpoint, whose older events a previous run printed.
 
+Keys are kept a little longer than the window (`SLACK`): the same event can
+carry different times from different sources (a legacy live fill says whole
+seconds, its REST twin milliseconds), and a key must outlive every time a
+backfill could still return its twin with.
+
 Pure: no clock, no files (``state.py`` reads and writes checkpoints).
 """
 
@@ -23,6 +28,9 @@ __all__ = ["Checkpoint", "Ledger"]
 
 Key = tuple[str, str]
 """(id, order_id): the venue is the same for every event of a run."""
+
+SLACK = timedelta(seconds=5)
+"""How much longer than the window keys are kept: more than any precision difference."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +81,9 @@ class Ledger:
             return False  # older than the window: printed by an earlier run or connection
         seen = self._seen
         seen[key] = event.ts
-        if len(seen) > self.capacity or next(iter(seen.values())) < newest - self.overlap:
-            self._evict(newest - self.overlap)
+        horizon = newest - self.overlap - SLACK
+        if len(seen) > self.capacity or next(iter(seen.values())) < horizon:
+            self._evict(horizon)
         return True
 
     def _evict(self, horizon: datetime) -> None:
@@ -102,6 +111,6 @@ class Ledger:
         """The keys still in the window, for the next run."""
         if self.newest is None:
             return Checkpoint(None, (), self.resume_from)
-        horizon = self.newest - self.overlap
+        horizon = self.newest - self.overlap - SLACK
         keys: Iterable[Key] = (key for key, ts in self._seen.items() if ts >= horizon)
         return Checkpoint(self.newest, tuple(keys), self.resume_from)

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fillwatch.errors import AuthenticationError, ConnectionFailed
-from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Fill, Item
+from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Fill, Item
 from fillwatch.follow import follow
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import RestClient
@@ -171,3 +171,19 @@ async def test_first_connection_backfills_from_since(venue_key: rsa.RSAPrivateKe
     assert all(i.source == "history" for i in items[:first_live] if isinstance(i, (Fill, Cancel)))
     assert set(emitted[:15]) <= set(got)
     assert isinstance(items[first_live - 1], (Connected, Backfilled, Fill, Cancel))
+
+
+@pytest.mark.parametrize("code", [10, 17, 25])
+async def test_subscription_errors_resubscribe_and_backfill(venue_key: rsa.RSAPrivateKey, code: int) -> None:
+    """Kalshi error 10/17/25 mid-stream: reconnect, resubscribe, and recover what was lost."""
+    script = Script(rate=150, seed=27, error_after=(8, code), limit=40)
+    async with KalshiSim(script, key=venue_key) as sim:
+        items = await run_follow(sim, venue_key, 40)
+        emitted = sim.emitted[:]
+    got = keys(items)
+    assert len(got) == len(set(got)) == 40
+    assert set(got) == set(emitted)
+    assert len(sim.stats.commands) == 2
+    [gone] = [i for i in items if isinstance(i, Disconnected)]
+    assert f"Kalshi error {code}" in gone.reason
+    assert [i for i in items if isinstance(i, Backfilled)]

@@ -58,8 +58,8 @@ def test_memory_stays_flat_over_many_events() -> None:
     assert len(ledger) == 1_000
     slow = Ledger(overlap=timedelta(seconds=60), capacity=1_000)
     for n in range(20_000):
-        slow.admit(fill(n, seconds=float(n)))  # 1 event/s: 61 keys in the window
-    assert len(slow) <= 62
+        slow.admit(fill(n, seconds=float(n)))  # 1 event/s: 66 keys in the window and its slack
+    assert len(slow) <= 67
 
 
 def test_checkpoint_carries_the_window_to_the_next_run() -> None:
@@ -69,7 +69,7 @@ def test_checkpoint_carries_the_window_to_the_next_run() -> None:
         first.admit(fill(n, seconds=float(n)))
     checkpoint = first.checkpoint()
     assert checkpoint.newest == T0 + timedelta(seconds=199)
-    assert {key for key, _ in checkpoint.seen} == {f"t{n}" for n in range(139, 200)}
+    assert {key for key, _ in checkpoint.seen} == {f"t{n}" for n in range(134, 200)}  # 60 s + 5 s slack
     second = Ledger(overlap=timedelta(seconds=60), checkpoint=checkpoint)
     assert not second.admit(fill(150, seconds=150, source="history"))
     assert not second.admit(fill(10, seconds=10, source="history"))
@@ -87,3 +87,20 @@ def test_backfill_starts_at_the_last_event_less_the_overlap_or_an_owed_gap() -> 
     assert ledger.checkpoint() == Checkpoint(T0 + timedelta(seconds=600), (("t1", "o"),), T0 + timedelta(seconds=100))
     ledger.settle()
     assert ledger.backfill_from(T0) == T0 + timedelta(seconds=540)
+
+
+def test_a_seconds_precision_live_event_is_not_reprinted_from_history() -> None:
+    """Legacy live times are whole seconds, REST times have milliseconds: the window allows for it.
+
+    A live event stamped 5.000 s whose REST twin says 5.900 s must stay known
+    for as long as a backfill could return the twin (found by the chaos run).
+    """
+    ledger = Ledger(overlap=timedelta(seconds=60))
+    live = fill(1, seconds=5)
+    assert ledger.admit(live)
+    for n in range(2, 400):
+        ledger.admit(fill(n, seconds=5 + n * 0.3))  # the window moves past 5.5 s and beyond
+        twin = fill(1, seconds=5.9, source="history")
+        since = ledger.backfill_from(T0)
+        if twin.ts >= since:  # a backfill from `since` would return the twin
+            assert not ledger.admit(twin), f"reprinted after {n} events"

@@ -78,6 +78,8 @@ class Script:
     """Slip a malformed frame in after every N events."""
     subscribe_error: int | None = None
     """Answer every subscribe command with this error code (9: authentication required)."""
+    error_after: tuple[int, int] | None = None
+    """(N, code): after N events on the first connection, send Kalshi error `code` (once)."""
     drop_between: tuple[int, int] | None = None
     """On each connection, drop TCP after a random number of events in this range (chaos)."""
     rest_failures: int = 0
@@ -371,6 +373,8 @@ class KalshiSim:
                 self.stats.delivered += 1
                 if key is not None:
                     self.stats.delivered_keys.append(key)
+                if script.error_after is not None and script.error_after[0] == sent_here == self.stats.delivered:
+                    await ws.send(_error(None, script.error_after[1], "Subscription buffer overflow"))
                 if script.garbage_every and self.stats.delivered % script.garbage_every == 0:
                     await ws.send(GARBAGE[(self.stats.delivered // script.garbage_every) % len(GARBAGE)])
         finally:
