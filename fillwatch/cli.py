@@ -25,11 +25,12 @@ import typer
 from fillwatch import __version__
 from fillwatch.config import check_url, load_private_key, parse_duration, read_key_file
 from fillwatch.errors import ConfigError, ExitCode, FillwatchError
+from fillwatch.net.http import RestClient
 from fillwatch.net.stream import StreamOptions, watch
+from fillwatch.net.titles import TitleResolver
 from fillwatch.render import Sink
 from fillwatch.render.jsonl import JsonLinesSink
-from fillwatch.render.lines import LinesSink
-from fillwatch.render.status import StatusSink
+from fillwatch.render.views import open_views
 from fillwatch.runner import run
 from fillwatch.venues import kalshi
 from fillwatch.venues.base import Venue
@@ -55,6 +56,14 @@ class Format(StrEnum):
     jsonl = "jsonl"
 
 
+class Color(StrEnum):
+    """When to colour the output."""
+
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 class Env(StrEnum):
     """The venue's production or test exchange."""
 
@@ -78,7 +87,13 @@ MaxRetriesOpt = Annotated[
 StallOpt = Annotated[
     float, typer.Option("--stall-timeout", min=0.1, help="Replace a connection silent for this many seconds.")
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No connection diagnostics on stderr.")]
+ColorOpt = Annotated[
+    Color, typer.Option("--color", help="auto (on a terminal, unless NO_COLOR is set), always or never.")
+]
+BellOpt = Annotated[bool, typer.Option("--bell", help="Ring the terminal bell when fills arrive (table, lines).")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No connection diagnostics or session summary on stderr.")
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging, and tracebacks on errors.")]
 EnvOpt = Annotated[Env, typer.Option("--env", help="The venue's production or test (demo) exchange.")]
 WsUrlOpt = Annotated[str | None, typer.Option("--ws-url", help="Override the WebSocket URL (ws:// only on loopback).")]
@@ -138,33 +153,51 @@ class _RunOptions:
     duration: str | None
     max_retries: int | None = None
     stall_timeout: float = 30.0
+    color: Color = Color.auto
+    bell: bool = False
     quiet: bool = False
+    env: str = "prod"
 
     def seconds(self) -> float | None:
         return parse_duration(self.duration).total_seconds() if self.duration else None
 
 
-def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool) -> list[Sink]:
-    """The stdout sink for `fmt`, the ``--output`` file, and the stderr diagnostics."""
-    if fmt is Format.auto:
-        fmt = Format.lines if os.isatty(1) else Format.jsonl
-    sinks: list[Sink] = [JsonLinesSink(1) if fmt is Format.jsonl else LinesSink(1)]
-    if output is not None:
-        try:
-            fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
-        sinks.append(JsonLinesSink(fd, owns_fd=True))
-    sinks.append(StatusSink(sys.stderr, venue=venue, quiet=quiet))
-    return sinks
+def _output_sink(output: Path | None) -> list[Sink]:
+    """The ``--output`` file's sink (appending), if asked for."""
+    if output is None:
+        return []
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
+    return [JsonLinesSink(fd, owns_fd=True)]
 
 
 async def _tail(venue: Venue, url: str, options: _RunOptions) -> ExitCode:
     """Stream `venue` at `url` into the sinks until the run ends: the one client path."""
     seconds = options.seconds()
-    sinks = _sinks(options.fmt, options.output, venue=venue.name, quiet=options.quiet)
+    views = open_views(
+        options.fmt.value,
+        venue=venue.name,
+        env=options.env,
+        color=options.color.value,
+        bell=options.bell,
+        quiet=options.quiet,
+        extra=_output_sink(options.output),
+    )
     stream = StreamOptions(url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout)
-    return await run(watch(venue, stream), sinks, max_events=options.max_events, duration=seconds)
+    async with RestClient() as client:
+        sinks = views.sinks
+        resolver = None
+        if views.wants_titles:
+            resolver = TitleResolver(venue, client, titles=views.titles, on_title=views.redraw)
+            sinks = [resolver, *sinks]
+        try:
+            items = watch(venue, stream, record=views.on_frame)
+            return await run(items, sinks, max_events=options.max_events, duration=seconds)
+        finally:
+            if resolver is not None:
+                await resolver.aclose()
 
 
 def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
@@ -212,6 +245,8 @@ def kalshi_command(
     duration: DurationOpt = None,
     max_retries: MaxRetriesOpt = None,
     stall_timeout: StallOpt = 30.0,
+    color: ColorOpt = Color.auto,
+    bell: BellOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -228,7 +263,10 @@ def kalshi_command(
             duration=duration,
             max_retries=max_retries,
             stall_timeout=stall_timeout,
+            color=color,
+            bell=bell,
             quiet=quiet,
+            env=env.value,
         )
         options.seconds()  # a bad --duration is a usage error before anything starts
         return _asyncio_run(_tail(_kalshi_venue(key_id, private_key, rest), url, options))
@@ -244,6 +282,8 @@ def demo_command(
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
+    color: ColorOpt = Color.auto,
+    bell: BellOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -254,7 +294,16 @@ def demo_command(
     """
     from fillwatch.sim.kalshi import KalshiSim, Script
 
-    options = _RunOptions(fmt=fmt, output=output, max_events=max_events, duration=duration, quiet=quiet)
+    options = _RunOptions(
+        fmt=fmt,
+        output=output,
+        max_events=max_events,
+        duration=duration,
+        color=color,
+        bell=bell,
+        quiet=quiet,
+        env="simulated",
+    )
 
     async def session() -> ExitCode:
         async with KalshiSim(Script(rate=rate, seed=seed)) as sim:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import orjson
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +28,7 @@ from fillwatch.venues.base import (
     Malformed,
     Parsed,
     Rejected,
+    Request,
     Resync,
     excerpt,
     to_decimal,
@@ -126,6 +128,39 @@ class Kalshi:
             return handler(message)
         except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
             return [Malformed(f"bad {message['type']} message ({_field_error(exc)})", excerpt(frame))]
+
+    # Market names (protocols/kalshi.md §6.4).
+
+    def market_request(self, market: str, now_ms: int) -> Request:
+        """``GET {api_url}/markets/{ticker}``, signed (the endpoint is public; signing is harmless).
+
+        The ticker comes from the venue and is quoted whole into the path, so a
+        hostile one cannot reach another endpoint.
+        """
+        url = f"{self.api_url}/markets/{quote(market, safe='')}"
+        return Request(
+            method="GET", url=url, headers=auth_headers(self.key_id, self._key, now_ms, "GET", urlsplit(url).path)
+        )
+
+    @staticmethod
+    def parse_market_title(body: bytes) -> str | None:
+        """The market's ``title``, with its ``yes_sub_title`` when the title does not already say it.
+
+        ``{"market": {"ticker": "KXHIGHNY-…", "title": "Highest temperature in NYC on Nov 21?",
+        "yes_sub_title": "53° to 54°", …}}``
+        """
+        try:
+            market = orjson.loads(body)["market"]
+            title = market.get("title")
+            extra = market.get("yes_sub_title")
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return None
+        if not isinstance(title, str) or not title.strip():
+            return None
+        title = title.strip()
+        if isinstance(extra, str) and extra.strip() and extra.strip() not in title:
+            title = f"{title} {extra.strip()}"
+        return title
 
     @staticmethod
     def _parse_fill(message: dict[str, Any]) -> Sequence[Parsed]:
