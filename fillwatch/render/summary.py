@@ -11,21 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 
 from fillwatch.events import Event, Status
 from fillwatch.render.console import BUY, DIM, SELL
-from fillwatch.render.session import Session
+from fillwatch.render.session import MarketTotals, Session
 from fillwatch.render.text import number, price, sanitize, signed
 
-__all__ = ["SessionSink", "format_duration", "summary", "totals_table"]
+__all__ = ["SessionSink", "Totals", "fit", "format_duration", "summary"]
 
 Titles = Mapping[tuple[str, str], str]
 
 _TITLE_ROOM = 40
 """Characters of a market's title shown in the totals."""
+_HEADING = Style(bold=True)
 
 
 def format_duration(seconds: float) -> str:
@@ -34,54 +37,87 @@ def format_duration(seconds: float) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def totals_table(
-    session: Session, *, titles: Titles | None = None, limit: int | None = None, width: int = 120
-) -> Table:
-    """Session totals per market and side, most recently active first (at most `limit` rows), in `width` cells.
+class Totals:
+    """Session totals per market and side, most recently active first: a rich renderable.
 
+    Laid out by hand rather than with :class:`rich.table.Table`, which costs
+    milliseconds per draw: the live footer is drawn up to ten times a second.
     The numbers always show in full; the market column (ticker, then title)
     takes the room they leave and is cut with an ellipsis.
+
+    Args:
+        session: the totals.
+        titles: market titles by (venue, market).
+        limit: at most this many rows (then "… and N more").
     """
-    markets = session.markets()
-    shown = markets if limit is None else markets[:limit]
-    rows: list[list[Text]] = []
-    for totals in shown:
-        market = Text(sanitize(totals.market))
-        title = (titles or {}).get((totals.venue, totals.market))
-        if title:
-            market.append("  " + sanitize(title if len(title) <= _TITLE_ROOM else title[: _TITLE_ROOM - 1] + "…"), DIM)
-        net_style = BUY if totals.net > 0 else SELL if totals.net < 0 else ""
-        rows.append(
-            [
-                market,
-                Text(sanitize(totals.side)),
-                Text(signed(totals.net), net_style),
-                Text(number(totals.bought), BUY if totals.bought else ""),
-                Text(price(totals.buy_vwap)),
-                Text(number(totals.sold), SELL if totals.sold else ""),
-                Text(price(totals.sell_vwap)),
-                Text(number(totals.fees)),
-                Text(str(totals.fills)),
-                Text(str(totals.cancels)),
-            ]
+
+    _NAMES = ("side", "net", "bought", "@ vwap", "sold", "@ vwap", "fees", "fills", "cancels")
+
+    def __init__(self, session: Session, *, titles: Titles | None = None, limit: int | None = None) -> None:
+        self._session = session
+        self._titles = titles or {}
+        self._limit = limit
+
+    def _cells(self, totals: MarketTotals) -> list[tuple[str, Style | None]]:
+        net_style = BUY if totals.net > 0 else SELL if totals.net < 0 else None
+        return [
+            (sanitize(totals.side)[:8], None),
+            (signed(totals.net), net_style),
+            (number(totals.bought), BUY if totals.bought else None),
+            (price(totals.buy_vwap), None),
+            (number(totals.sold), SELL if totals.sold else None),
+            (price(totals.sell_vwap), None),
+            (number(totals.fees), None),
+            (str(totals.fills), None),
+            (str(totals.cancels), None),
+        ]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        markets = self._session.markets()
+        shown = markets if self._limit is None else markets[: self._limit]
+        rows = [(totals, self._cells(totals)) for totals in shown]
+        widths = [max([len(name), *(len(cells[i][0]) for _, cells in rows)]) for i, name in enumerate(self._NAMES)]
+        numbers = sum(widths) + 2 * len(widths)
+        labels = [_label(t, self._titles.get((t.venue, t.market))) for t in shown]
+        room = min(max([6, *(cell_len(a) + cell_len(b) for a, b in labels)]), max(6, options.max_width - numbers))
+        heading = fit("market", room) + "".join(
+            "  " + (fit(n, w) if i == 0 else fit(n, w, right=True))
+            for i, (n, w) in enumerate(zip(self._NAMES, widths, strict=True))
         )
-    names = ("side", "net", "bought", "@ vwap", "sold", "@ vwap", "fees", "fills", "cancels")
-    widths = [max([len(name), *(row[i + 1].cell_len for row in rows)]) for i, name in enumerate(names)]
-    side_width = min(widths[0], 8)
-    room = width - sum(widths[1:]) - side_width - 2 * len(names)
-    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("market", no_wrap=True, overflow="ellipsis", max_width=max(room, 6))
-    table.add_column("side", no_wrap=True, overflow="ellipsis", max_width=side_width)
-    for name in names[1:]:
-        table.add_column(name, justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    if len(shown) < len(markets):
-        table.add_row(Text(f"… and {len(markets) - len(shown)} more", DIM))
-    return table
+        yield Segment(heading, _HEADING)
+        yield Segment.line()
+        for (ticker, title), (_, cells) in zip(labels, rows, strict=True):
+            ticker_part = fit(ticker, room) if not title or cell_len(ticker) + 3 > room else ticker
+            yield Segment(ticker_part)
+            if ticker_part is ticker:
+                yield Segment(fit(title, room - cell_len(ticker)), DIM)
+            for i, ((text, style), width) in enumerate(zip(cells, widths, strict=True)):
+                yield Segment("  ")
+                yield Segment(fit(text, width, right=i > 0), style)
+            yield Segment.line()
+        if len(shown) < len(markets):
+            yield Segment(f"… and {len(markets) - len(shown)} more", DIM)
+            yield Segment.line()
 
 
-def summary(session: Session, *, titles: Titles | None = None, width: int = 120) -> RenderableType:
+def _label(totals: MarketTotals, title: str | None) -> tuple[str, str]:
+    """(ticker, "  title") for the market column; the title cut to a label's length."""
+    if not title:
+        return sanitize(totals.market), ""
+    title = title if len(title) <= _TITLE_ROOM else title[: _TITLE_ROOM - 1] + "…"
+    return sanitize(totals.market), "  " + sanitize(title)
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """`text` padded (or cut, with an ellipsis) to exactly `width` cells."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    pad = " " * (width - length)
+    return pad + text if right else text + pad
+
+
+def summary(session: Session, *, titles: Titles | None = None) -> RenderableType:
     """The exit summary: one line of counts, then the totals table."""
     head = Text("fillwatch: session ", style="bold")
     head.append(format_duration(session.duration()))
@@ -90,7 +126,7 @@ def summary(session: Session, *, titles: Titles | None = None, width: int = 120)
     head.append(f" · skipped {session.skipped} malformed frames", style="yellow" if session.skipped else "")
     if not session.totals:
         return head
-    return Group(head, totals_table(session, titles=titles, width=width))
+    return Group(head, Totals(session, titles=titles))
 
 
 class SessionSink:
@@ -113,4 +149,4 @@ class SessionSink:
 
     def close(self) -> None:
         if self._show:
-            self._console.print(summary(self.session, titles=self._titles, width=self._console.width))
+            self._console.print(summary(self.session, titles=self._titles))

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.segment import Segment
@@ -33,7 +33,7 @@ from rich.text import Text
 from fillwatch.events import Cancel, Event, Fill, Status
 from fillwatch.render.console import DIM, TAKER, row_style
 from fillwatch.render.session import Session
-from fillwatch.render.summary import totals_table
+from fillwatch.render.summary import Totals, fit
 from fillwatch.render.text import TimeOfDay, number, sanitize, signed
 
 __all__ = ["FillBoard", "LiveTableSink"]
@@ -85,15 +85,6 @@ def _layout(width: int) -> tuple[tuple[_Column, ...], int]:
         columns.remove(min(droppable, key=lambda c: c.drop))
 
 
-def _fit(text: str, width: int, right: bool = False) -> str:
-    """`text` padded (or cut, with an ellipsis) to exactly `width` cells."""
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
-    pad = " " * (width - length)
-    return pad + text if right else text + pad
-
-
 class _Row:
     """One event's row: its cell texts once, its segments once per (width, title)."""
 
@@ -140,21 +131,21 @@ class _Row:
             elif column.name == "m/t" and self.cells["m/t"] == "taker":
                 out.append(Segment("".join(plain) + gap, style))
                 plain = []
-                out.append(Segment(_fit("taker", column.width), style + TAKER))
+                out.append(Segment(fit("taker", column.width), style + TAKER))
             else:
-                plain.append(gap + _fit(self.cells[column.name], column.width, column.right))
+                plain.append(gap + fit(self.cells[column.name], column.width, column.right))
         out.append(Segment("".join(plain), style))
         self._key, self._segments = key, out
         return out
 
     def _market(self, width: int, title: str | None) -> list[Segment]:
-        ticker = _fit(self.market, width)
+        ticker = fit(self.market, width)
         room = width - cell_len(self.market) - 2
         if not title or room < 4:
             return [Segment(ticker, self.style)]
         return [
             Segment(self.market + "  ", self.style),
-            Segment(_fit(sanitize(title), room), self.style + DIM),
+            Segment(fit(sanitize(title), room), self.style + DIM),
         ]
 
 
@@ -223,7 +214,7 @@ class FillBoard:
     def _footer_lines(self, console: Console, options: ConsoleOptions, limit: int) -> list[list[Segment]]:
         key = (self.session.version, options.max_width, limit, len(self.titles))
         if key != self._footer_key:
-            table = totals_table(self.session, titles=self.titles, limit=limit, width=options.max_width)
+            table = Totals(self.session, titles=self.titles, limit=limit)
             self._footer = console.render_lines(table, options.update(height=None), pad=False, new_lines=False)
             self._footer_key = key
         return self._footer
@@ -233,7 +224,7 @@ class FillBoard:
         height = options.height or options.size.height
         columns, market_width = _layout(width)
         yield self.header()
-        heading = " ".join(_fit(c.name, market_width if c.name == "market" else c.width, c.right) for c in columns)
+        heading = " ".join(fit(c.name, market_width if c.name == "market" else c.width, c.right) for c in columns)
         yield Segment(heading, Style(bold=True, underline=True))
         yield Segment.line()
         markets = len(self.session.totals)
