@@ -86,12 +86,22 @@ def _layout(width: int) -> tuple[tuple[_Column, ...], int]:
 
 
 class _Row:
-    """One event's row: its cell texts once, its segments once per (width, title)."""
+    """One event's row, laid out lazily: most rows of a fast stream scroll away unseen.
+
+    The cell texts are made when the row is first drawn, the segments once per
+    (width, title).
+    """
 
     __slots__ = ("_key", "_segments", "cells", "event", "market", "style")
 
-    def __init__(self, event: Event, time_of_day: str) -> None:
+    def __init__(self, event: Event) -> None:
         self.event = event
+        self.cells: dict[str, str] | None = None
+        self._key: tuple[int, str | None] | None = None
+        self._segments: list[Segment] = []
+
+    def _make_cells(self, time_of_day: TimeOfDay) -> dict[str, str]:
+        event = self.event
         self.style = row_style(event)
         self.market = sanitize(event.market)
         if isinstance(event, Cancel):
@@ -102,8 +112,8 @@ class _Row:
             maker_taker = "taker" if event.taker else "maker" if event.taker is False else ""
             fee = "" if event.fee is None else number(event.fee)
             position = "" if event.position is None else signed(event.position)
-        self.cells = {
-            "time": time_of_day,
+        return {
+            "time": time_of_day(event.ts),
             "venue": sanitize(event.venue),
             "side": sanitize(event.side),
             "action": action,
@@ -113,14 +123,17 @@ class _Row:
             "fee": fee,
             "position": position,
         }
-        self._key: tuple[int, str | None] | None = None
-        self._segments: list[Segment] = []
 
-    def segments(self, columns: tuple[_Column, ...], market_width: int, title: str | None) -> list[Segment]:
+    def segments(
+        self, columns: tuple[_Column, ...], market_width: int, title: str | None, time_of_day: TimeOfDay
+    ) -> list[Segment]:
         """The row's segments for this layout, made once and then reused."""
         key = (market_width + 1000 * len(columns), title)
         if key == self._key:
             return self._segments
+        cells = self.cells
+        if cells is None:
+            cells = self.cells = self._make_cells(time_of_day)
         style, out, plain = self.style, [], []
         for index, column in enumerate(columns):
             gap = " " if index else ""
@@ -128,12 +141,12 @@ class _Row:
                 out.append(Segment("".join(plain) + gap, style))
                 plain = []
                 out += self._market(market_width, title)
-            elif column.name == "m/t" and self.cells["m/t"] == "taker":
+            elif column.name == "m/t" and cells["m/t"] == "taker":
                 out.append(Segment("".join(plain) + gap, style))
                 plain = []
                 out.append(Segment(fit("taker", column.width), style + TAKER))
             else:
-                plain.append(gap + fit(self.cells[column.name], column.width, column.right))
+                plain.append(gap + fit(cells[column.name], column.width, column.right))
         out.append(Segment("".join(plain), style))
         self._key, self._segments = key, out
         return out
@@ -190,7 +203,7 @@ class FillBoard:
 
     def add(self, event: Event) -> None:
         """Put an event on top."""
-        self.rows.appendleft(_Row(event, self._time(event.ts)))
+        self.rows.appendleft(_Row(event))
 
     def header(self) -> Text:
         """Venue, env, connection state, age of the last frame, reconnects, counts."""
@@ -234,7 +247,8 @@ class FillBoard:
         if not self.rows:
             yield Text("waiting for fills and cancels…", DIM)
         for row in _take(self.rows, room):
-            yield from row.segments(columns, market_width, self.titles.get((row.event.venue, row.event.market)))
+            title = self.titles.get((row.event.venue, row.event.market))
+            yield from row.segments(columns, market_width, title, self._time)
             yield Segment.line()
         if footer:
             yield Segment("─" * width, DIM)
