@@ -13,7 +13,6 @@ costs no rich call at all.
 
 from __future__ import annotations
 
-import os
 from typing import Literal, TextIO, TypeAlias
 
 from rich.console import Console
@@ -21,7 +20,7 @@ from rich.style import Style
 
 from fillwatch.events import Cancel, Event
 
-__all__ = ["BUY", "CANCEL", "DIM", "SELL", "TAKER", "ColorMode", "ansi", "make_console", "row_style"]
+__all__ = ["BUY", "CANCEL", "DIM", "OTHER", "SELL", "TAKER", "ColorMode", "ansi", "make_console", "row_style"]
 
 ColorMode: TypeAlias = Literal["auto", "always", "never"]
 """``--color``: follow the terminal and ``NO_COLOR``, or force colour on or off."""
@@ -50,11 +49,6 @@ def make_console(
     if color == "always":
         return Console(file=file, stderr=stderr, force_terminal=True, no_color=False, highlight=False, width=width)
     return Console(file=file, stderr=stderr, highlight=False, width=width)
-
-
-def is_terminal(fd: int) -> bool:
-    """Whether `fd` is a terminal."""
-    return os.isatty(fd)
 
 
 def ansi(console: Console, style: Style) -> tuple[str, str]:
