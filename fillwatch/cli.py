@@ -30,11 +30,11 @@ from fillwatch.filters import selector
 from fillwatch.follow import follow
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import RestClient
-from fillwatch.net.stream import Authenticate, StreamOptions, watch
+from fillwatch.net.stream import Authenticate, Record, StreamOptions, watch
+from fillwatch.net.titles import TitleResolver
 from fillwatch.render import Sink
 from fillwatch.render.jsonl import JsonLinesSink
-from fillwatch.render.lines import LinesSink
-from fillwatch.render.status import StatusSink
+from fillwatch.render.views import open_views
 from fillwatch.runner import run
 from fillwatch.state import CheckpointSink, StateFile
 from fillwatch.venues import kalshi
@@ -59,6 +59,14 @@ class Format(StrEnum):
     table = "table"
     lines = "lines"
     jsonl = "jsonl"
+
+
+class Color(StrEnum):
+    """When to colour the output."""
+
+    auto = "auto"
+    always = "always"
+    never = "never"
 
 
 class Env(StrEnum):
@@ -102,7 +110,13 @@ StateOpt = Annotated[
 StallOpt = Annotated[
     float, typer.Option("--stall-timeout", min=0.1, help="Replace a connection silent for this many seconds.")
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No connection diagnostics on stderr.")]
+ColorOpt = Annotated[
+    Color, typer.Option("--color", help="auto (on a terminal, unless NO_COLOR is set), always or never.")
+]
+BellOpt = Annotated[bool, typer.Option("--bell", help="Ring the terminal bell when fills arrive (table, lines).")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No connection diagnostics or session summary on stderr.")
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging, and tracebacks on errors.")]
 EnvOpt = Annotated[Env, typer.Option("--env", help="The venue's production or test (demo) exchange.")]
 WsUrlOpt = Annotated[str | None, typer.Option("--ws-url", help="Override the WebSocket URL (ws:// only on loopback).")]
@@ -205,6 +219,8 @@ class _RunOptions:
     duration: str | None
     max_retries: int | None = None
     stall_timeout: float = 30.0
+    color: Color = Color.auto
+    bell: bool = False
     quiet: bool = False
     since: str | None = None
     no_follow: bool = False
@@ -213,6 +229,7 @@ class _RunOptions:
     kinds: tuple[str, ...] = ()
     raw: bool = False
     record: Path | None = None
+    env: str = "prod"
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> _RunOptions:
@@ -232,6 +249,9 @@ class _RunOptions:
             kinds=tuple(values["kinds"] or ()),
             raw=values["raw"],
             record=_path(values["record"]),
+            color=Color(values["color"]),
+            bell=values["bell"],
+            env=values.get("env") or "simulated",
         )
 
     def seconds(self) -> float | None:
@@ -268,19 +288,15 @@ def _resolve(ctx: typer.Context, venue: str) -> tuple[dict[str, Any], profiles.P
     return profiles.resolve(values, given=given, environ=os.environ, profile=profile, venue=venue), profile
 
 
-def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool, raw: bool = False) -> list[Sink]:
-    """The stdout sink for `fmt`, the ``--output`` file, and the stderr diagnostics."""
-    if fmt is Format.auto:
-        fmt = Format.lines if os.isatty(1) else Format.jsonl
-    sinks: list[Sink] = [JsonLinesSink(1, raw=raw) if fmt is Format.jsonl else LinesSink(1)]
-    if output is not None:
-        try:
-            fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
-        sinks.append(JsonLinesSink(fd, owns_fd=True, raw=raw))
-    sinks.append(StatusSink(sys.stderr, venue=venue, quiet=quiet))
-    return sinks
+def _output_sink(output: Path | None, *, raw: bool) -> list[Sink]:
+    """The ``--output`` file's sink (appending), if asked for."""
+    if output is None:
+        return []
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
+    return [JsonLinesSink(fd, owns_fd=True, raw=raw)]
 
 
 async def _tail(
@@ -296,24 +312,39 @@ async def _tail(
         authenticate: makes credentials current before attempts (token venues).
     """
     ledger = Ledger()
-    sinks = _sinks(options.fmt, options.output, venue=venue.name, quiet=options.quiet, raw=options.raw)
+    extra = _output_sink(options.output, raw=options.raw)
     checkpoint = None
     if options.state is not None:
         state = StateFile(options.state, venue=venue.name, account=account)
         state.lock()
         checkpoint = state.load()
         ledger = Ledger(checkpoint=checkpoint)
-        sinks.append(CheckpointSink(state, ledger))
+        extra.append(CheckpointSink(state, ledger))
     recorder = None
     if options.record is not None:
         recorder = recording.Recorder(options.record, venue=venue.name, checkpoint=checkpoint)
-        sinks.append(recorder)
+        extra.append(recorder)
+    views = open_views(
+        options.fmt.value,
+        venue=venue.name,
+        env=options.env,
+        color=options.color.value,
+        bell=options.bell,
+        quiet=options.quiet,
+        raw=options.raw,
+        extra=extra,
+    )
     stream = StreamOptions(
         url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout, raw=options.raw
     )
-    record = None if recorder is None else recorder.frame
-    live = None if options.no_follow else watch(venue, stream, authenticate=authenticate, record=record)
+    hooks = [hook for hook in (views.on_frame, recorder and recorder.frame) if hook is not None]
+    live = None if options.no_follow else watch(venue, stream, authenticate=authenticate, record=_each(hooks))
     async with RestClient() as rest:
+        sinks = views.sinks
+        resolver = None
+        if views.wants_titles:
+            resolver = TitleResolver(venue, rest, titles=views.titles, on_title=views.redraw)
+            sinks = [resolver, *sinks]
         items = follow(
             venue,
             live,
@@ -324,7 +355,25 @@ async def _tail(
             record_history=None if recorder is None else recorder.history,
         )
         select = selector(options.markets, options.kinds)
-        return await run(items, sinks, select=select, max_events=options.max_events, duration=options.seconds())
+        try:
+            return await run(items, sinks, select=select, max_events=options.max_events, duration=options.seconds())
+        finally:
+            if resolver is not None:
+                await resolver.aclose()
+
+
+def _each(hooks: list[Record]) -> Record | None:
+    """One record hook that calls each of `hooks` (None when there are none)."""
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def record(at: float, frame: str | bytes) -> None:
+        for hook in hooks:
+            hook(at, frame)
+
+    return record
 
 
 def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
@@ -381,6 +430,8 @@ def kalshi_command(
     state: StateOpt = None,
     max_retries: MaxRetriesOpt = None,
     stall_timeout: StallOpt = 30.0,
+    color: ColorOpt = Color.auto,
+    bell: BellOpt = False,
     quiet: QuietOpt = False,
     markets: MarketOpt = None,
     kinds: KindOpt = None,
@@ -415,6 +466,8 @@ def demo_command(
     duration: DurationOpt = None,
     since: SinceOpt = None,
     state: StateOpt = None,
+    color: ColorOpt = Color.auto,
+    bell: BellOpt = False,
     quiet: QuietOpt = False,
     markets: MarketOpt = None,
     kinds: KindOpt = None,
@@ -434,7 +487,10 @@ def demo_command(
         output=output,
         max_events=max_events,
         duration=duration,
+        color=color,
+        bell=bell,
         quiet=quiet,
+        env="simulated",
         since=since,
         state=state,
         markets=tuple(markets or ()),
@@ -467,6 +523,7 @@ def replay_command(
     kinds: KindOpt = None,
     raw: RawOpt = False,
     max_events: MaxEventsOpt = None,
+    color: ColorOpt = Color.auto,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -477,9 +534,18 @@ def replay_command(
     """
 
     async def session() -> ExitCode:
-        sinks = _sinks(fmt, output, venue="replay", quiet=quiet, raw=raw)
-        items = recording.replay(recording.read(file), speed=speed, raw=raw)
-        return await run(items, sinks, select=selector(markets or (), kinds or ()), max_events=max_events)
+        entries = recording.read(file)
+        views = open_views(
+            fmt.value,
+            venue="replay",
+            env="replay",
+            color=color.value,
+            quiet=quiet,
+            raw=raw,
+            extra=_output_sink(output, raw=raw),
+        )
+        items = recording.replay(entries, speed=speed, raw=raw)
+        return await run(items, views.sinks, select=selector(markets or (), kinds or ()), max_events=max_events)
 
     _guard(verbose, lambda: _asyncio_run(session()))
 

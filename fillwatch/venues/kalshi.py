@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 from cryptography.hazmat.primitives import hashes
@@ -177,15 +177,36 @@ class Kalshi:
                 events.append(event)
         return HistoryPage(events, document.get("cursor") or None, skipped)
 
+    # Market names (protocols/kalshi.md §6.4).
+
     def market_request(self, market: str, now_ms: int) -> Request:
-        """``GET /markets/{ticker}`` (§6.4)."""
-        url = f"{self.api_url}/markets/{market}"
+        """``GET {api_url}/markets/{ticker}``, signed (the endpoint is public; signing is harmless).
+
+        The ticker comes from the venue and is quoted whole into the path, so a
+        hostile one cannot reach another endpoint.
+        """
+        url = f"{self.api_url}/markets/{quote(market, safe='')}"
         return Request(method="GET", url=url, headers=self._signed(now_ms, url))
 
-    def parse_market_title(self, body: bytes) -> str | None:
-        """The market's ``title`` from ``{"market": {...}}``."""
-        title = (orjson.loads(body).get("market") or {}).get("title")
-        return title if isinstance(title, str) and title else None
+    @staticmethod
+    def parse_market_title(body: bytes) -> str | None:
+        """The market's ``title``, with its ``yes_sub_title`` when the title does not already say it.
+
+        ``{"market": {"ticker": "KXHIGHNY-…", "title": "Highest temperature in NYC on Nov 21?",
+        "yes_sub_title": "53° to 54°", …}}``
+        """
+        try:
+            market = orjson.loads(body)["market"]
+            title = market.get("title")
+            extra = market.get("yes_sub_title")
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return None
+        if not isinstance(title, str) or not title.strip():
+            return None
+        title = title.strip()
+        if isinstance(extra, str) and extra.strip() and extra.strip() not in title:
+            title = f"{title} {extra.strip()}"
+        return title
 
     def _signed(self, now_ms: int, url: str) -> dict[str, str]:
         return auth_headers(self.key_id, self._signing_key(), now_ms, "GET", urlsplit(url).path)
