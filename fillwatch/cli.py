@@ -25,13 +25,16 @@ import typer
 from fillwatch import __version__
 from fillwatch.config import check_url, load_private_key, parse_duration, read_key_file
 from fillwatch.errors import ConfigError, ExitCode, FillwatchError
-from fillwatch.net.stream import StreamOptions, watch
+from fillwatch.net.http import RestClient
+from fillwatch.net.stream import Authenticate, StreamOptions, watch
+from fillwatch.net.token import ClientCredentials, FixedToken, TokenSource, bearer_authenticator
 from fillwatch.render import Sink
 from fillwatch.render.jsonl import JsonLinesSink
 from fillwatch.render.lines import LinesSink
 from fillwatch.render.status import StatusSink
 from fillwatch.runner import run
-from fillwatch.venues import kalshi
+from fillwatch.secret import Secret
+from fillwatch.venues import kalshi, novig
 from fillwatch.venues.base import Venue
 
 __all__ = ["app", "main"]
@@ -85,6 +88,9 @@ WsUrlOpt = Annotated[str | None, typer.Option("--ws-url", help="Override the Web
 ApiUrlOpt = Annotated[
     str | None,
     typer.Option("--api-url", help="Override the REST base URL, version prefix included (http:// only on loopback)."),
+]
+TokenUrlOpt = Annotated[
+    str | None, typer.Option("--token-url", help="Override the token endpoint's URL (http:// only on loopback).")
 ]
 
 
@@ -159,12 +165,13 @@ def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool) -> list
     return sinks
 
 
-async def _tail(venue: Venue, url: str, options: _RunOptions) -> ExitCode:
+async def _tail(venue: Venue, url: str, options: _RunOptions, *, authenticate: Authenticate | None = None) -> ExitCode:
     """Stream `venue` at `url` into the sinks until the run ends: the one client path."""
     seconds = options.seconds()
     sinks = _sinks(options.fmt, options.output, venue=venue.name, quiet=options.quiet)
     stream = StreamOptions(url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout)
-    return await run(watch(venue, stream), sinks, max_events=options.max_events, duration=seconds)
+    items = watch(venue, stream, authenticate=authenticate)
+    return await run(items, sinks, max_events=options.max_events, duration=seconds)
 
 
 def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
@@ -236,8 +243,153 @@ def kalshi_command(
     _guard(verbose, work)
 
 
+@dataclass(frozen=True)
+class _NovigCredentials:
+    """Either a client id and secret (renewable tokens) or a ready token, and where it came from."""
+
+    client_id: str | None
+    secret: Secret
+    origin: str
+
+    def tokens(self, venue: novig.Novig, rest: RestClient) -> TokenSource:
+        if self.client_id is None:
+            return FixedToken(self.secret, venue=venue.name, origin=self.origin)
+        client_id = self.client_id
+
+        def on_token(token: Secret) -> None:
+            venue.token = token
+
+        return ClientCredentials(
+            rest,
+            lambda: venue.token_request(client_id, self.secret),
+            venue.parse_token,
+            venue=venue.name,
+            on_token=on_token,
+        )
+
+
+def _novig_credentials(
+    client_id: str | None,
+    client_secret: str | None,
+    token: str | None,
+    *,
+    token_flag: bool,
+    client_flag: bool,
+) -> _NovigCredentials:
+    """Resolve Novig credentials (CONTRACT §2): a flag beats every variable; among
+    variables the renewable client id and secret beat ``NOVIG_TOKEN``."""
+    if token_flag and client_flag:
+        raise ConfigError("give either --token or --client-id/--client-secret, not both")
+    if token_flag and token:
+        return _NovigCredentials(None, Secret(token), "--token")
+    if client_id and client_secret:
+        return _NovigCredentials(client_id, Secret(client_secret), "client id and secret")
+    if token and not client_flag:
+        return _NovigCredentials(None, Secret(token), "NOVIG_TOKEN")
+    if client_id:
+        raise ConfigError("no Novig client secret: use --client-secret or set NOVIG_CLIENT_SECRET")
+    if client_secret:
+        raise ConfigError("no Novig client id: use --client-id or set NOVIG_CLIENT_ID")
+    raise ConfigError(
+        "no Novig credentials: use --client-id and --client-secret (or NOVIG_CLIENT_ID and NOVIG_CLIENT_SECRET), "
+        "or a ready token with --token (NOVIG_TOKEN)"
+    )
+
+
+async def _novig_session(
+    credentials: _NovigCredentials, venue: novig.Novig, url: str, options: _RunOptions
+) -> ExitCode:
+    """Tail Novig: tokens from `credentials`, your orders read first, then the stream."""
+    async with RestClient() as rest:
+        tokens = credentials.tokens(venue, rest)
+        try:
+            authenticate = bearer_authenticator(venue, tokens, rest, warm_up="orders")
+            return await _tail(venue, url, options, authenticate=authenticate)
+        finally:
+            await tokens.aclose()
+
+
+@app.command("novig")
+def novig_command(
+    ctx: typer.Context,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", envvar="NOVIG_CLIENT_ID", help="OAuth client id.")
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--client-secret",
+            envvar="NOVIG_CLIENT_SECRET",
+            show_default=False,
+            help="OAuth client secret (prefer the variable: flags are visible to other users in ps).",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="NOVIG_TOKEN",
+            show_default=False,
+            help="A ready Bearer token (used as is, never renewed).",
+        ),
+    ] = None,
+    env: EnvOpt = Env.prod,
+    ws_url: WsUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    token_url: TokenUrlOpt = None,
+    fmt: FormatOpt = Format.auto,
+    output: OutputOpt = None,
+    max_events: MaxEventsOpt = None,
+    duration: DurationOpt = None,
+    max_retries: MaxRetriesOpt = None,
+    stall_timeout: StallOpt = 30.0,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Tail your Novig fills and cancels (the private channel), and the cancels of markets closing."""
+
+    def from_flag(name: str) -> bool:
+        source = ctx.get_parameter_source(name)  # Click's ParameterSource (Typer vendors Click)
+        return source is not None and source.name == "COMMANDLINE"
+
+    def work() -> int:
+        defaults = novig.ENDPOINTS[env.value]
+        url = check_url(ws_url or defaults.ws, option="--ws-url", secure="wss", plain="ws")
+        rest = check_url(api_url or defaults.api, option="--api-url", secure="https", plain="http")
+        tokens = check_url(token_url or defaults.token, option="--token-url", secure="https", plain="http")
+        credentials = _novig_credentials(
+            client_id,
+            client_secret,
+            token,
+            token_flag=from_flag("token"),
+            client_flag=from_flag("client_id") or from_flag("client_secret"),
+        )
+        options = _RunOptions(
+            fmt=fmt,
+            output=output,
+            max_events=max_events,
+            duration=duration,
+            max_retries=max_retries,
+            stall_timeout=stall_timeout,
+            quiet=quiet,
+        )
+        options.seconds()
+        venue = novig.Novig(api_url=rest, token_url=tokens)
+        return _asyncio_run(_novig_session(credentials, venue, url, options))
+
+    _guard(verbose, work)
+
+
+class DemoVenue(StrEnum):
+    """The venue the demo simulates."""
+
+    kalshi = "kalshi"
+    novig = "novig"
+
+
 @app.command("demo")
 def demo_command(
+    venue: Annotated[DemoVenue, typer.Option("--venue", help="The venue to simulate.")] = DemoVenue.kalshi,
     rate: Annotated[float, typer.Option("--rate", min=0.1, help="Simulated events per second.")] = 3.0,
     seed: Annotated[int | None, typer.Option("--seed", help="Make the simulated activity repeatable.")] = None,
     fmt: FormatOpt = Format.auto,
@@ -247,20 +399,36 @@ def demo_command(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Watch a simulated Kalshi on loopback: no account, no network.
+    """Watch a simulated Kalshi (or Novig) on loopback: no account, no network.
 
-    The simulator verifies real RSA-PSS signatures made with a throwaway key,
-    and fillwatch tails it exactly as `fillwatch kalshi` tails the real venue.
+    The simulated Kalshi verifies real RSA-PSS signatures made with a throwaway
+    key; the simulated Novig issues expiring OAuth tokens to throwaway client
+    credentials. fillwatch tails either exactly as `fillwatch kalshi` or
+    `fillwatch novig` tails the real venue.
     """
-    from fillwatch.sim.kalshi import KalshiSim, Script
-
     options = _RunOptions(fmt=fmt, output=output, max_events=max_events, duration=duration, quiet=quiet)
 
-    async def session() -> ExitCode:
+    def announce(name: str, url: str) -> None:
+        if not quiet:
+            sys.stderr.write(f"fillwatch: demo: simulated {name} at {url} ({rate:g} events/s)\n")
+
+    async def kalshi_session() -> ExitCode:
+        from fillwatch.sim.kalshi import KalshiSim, Script
+
         async with KalshiSim(Script(rate=rate, seed=seed)) as sim:
-            if not quiet:
-                sys.stderr.write(f"fillwatch: demo: simulated Kalshi at {sim.url} ({rate:g} events/s)\n")
+            announce("Kalshi", sim.url)
             return await _tail(kalshi.Kalshi(sim.key_id, sim.key, api_url=sim.api_url), sim.url, options)
+
+    async def novig_session() -> ExitCode:
+        from fillwatch.sim import novig as novig_sim
+
+        async with novig_sim.NovigSim(novig_sim.Script(rate=rate, seed=seed)) as sim:
+            announce("Novig", sim.url)
+            credentials = _NovigCredentials(sim.client_id, Secret(sim.client_secret), "client id and secret")
+            venue = novig.Novig(api_url=sim.api_url, token_url=sim.token_url)
+            return await _novig_session(credentials, venue, sim.url, options)
+
+    session = novig_session if venue is DemoVenue.novig else kalshi_session
 
     def work() -> int:
         options.seconds()
