@@ -95,12 +95,8 @@ def test_token_request_shape(novig_sim: StartSim) -> None:
     sim = novig_sim()
     result = novig(sim, "--max-events", "1")
     assert result.returncode == 0, result.stderr
-    assert sim.stats.token_requests == [
-        {
-            "path": TOKEN_PATH,
-            "body": {"grant_type": "client_credentials", "client_id": sim.client_id, "client_secret": sim.client_secret},
-        }
-    ]
+    body = {"grant_type": "client_credentials", "client_id": sim.client_id, "client_secret": sim.client_secret}
+    assert sim.stats.token_requests == [{"path": TOKEN_PATH, "body": body}]
 
 
 def test_legacy_token_endpoint_gets_the_audience(novig_sim: StartSim) -> None:

@@ -355,9 +355,12 @@ class NovigSim:
                 ws.transport.abort()
                 return
             frames = self._next_frames(subscribed.is_set())
-            if frames is None:
-                await asyncio.sleep(max(0.0, expiry - time.monotonic()))
-                continue
+            if frames is None:  # nothing more to send: wait for the client to leave, or the token to expire
+                try:
+                    await asyncio.wait_for(ws.wait_closed(), max(0.0, expiry - time.monotonic()))
+                except TimeoutError:
+                    continue
+                return
             for frame in frames:
                 await ws.send(frame)
             self.stats.events += 1
