@@ -12,6 +12,13 @@ Two sources of tokens, one interface (``await tokens.get(renew=...)``):
 * :class:`FixedToken` is a ready token (``--token``): used as is; asked to
   renew, it stops the run with :class:`AuthenticationError` (exit 3).
 
+Why not reconnect "make-before-break" when a renewed token is ready: the
+stream holds one connection at a time, and an overlap of two would need
+de-duplication in the stream (the gap backfill's job, issue 5); whether Novig
+closes a socket at all when its token expires is unconfirmed (§8). So the
+connection lives until the venue ends it; the next attempt then starts with
+the token renewed in the background, and costs one handshake.
+
 :func:`bearer_authenticator` plugs a token source into
 :func:`fillwatch.net.stream.watch` as its ``authenticate`` hook and, before
 the first connection, reads one REST history kind through to prime the

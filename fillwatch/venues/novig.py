@@ -78,6 +78,7 @@ _CURRENCIES = ("CASH", "COIN")
 _OPEN_STATUSES = frozenset({"OPEN", "RESTING", "PARTIALLY_FILLED"})
 _CANCELLED_STATUSES = frozenset({"CANCELLED", "CANCELED"})
 _MCU_PER_CASH = Decimal(100)
+_AUTH_WORDS = ("unauthorized", "unauthenticated", "authentication", "forbidden", "token expired", "invalid token")
 _CURRENCY_CACHE = 65_536  # order ids whose currency is remembered after they closed
 
 
@@ -336,7 +337,7 @@ class Novig:
         """
         text = str(data.get("message", data) if isinstance(data, dict) else data)
         lowered = text.lower()
-        if any(word in lowered for word in ("unauthor", "authentic", "token", "forbidden")):
+        if any(word in lowered for word in _AUTH_WORDS):
             return Rejected(None, text, auth=True)
         return Malformed(f"venue error: {text[:80]}", excerpt(frame))
 
