@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, TypeAlias
 
-from fillwatch.events import Cancel, Connected, Disconnected, Event, Skipped, Status
+from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Skipped, Status
 
 __all__ = ["ConnectionState", "MarketTotals", "Session"]
 
@@ -82,6 +82,10 @@ class Session:
         self.connects = 0
         self.drops = 0
         self.skipped = 0
+        self.backfills = 0
+        self.backfills_failed = 0
+        self.recovered = 0
+        """Events the backfills found that the stream had not delivered."""
         self.last_frame: float | None = None
         """Wall-clock time of the last frame received (set through :meth:`frame`)."""
         self.version = 0
@@ -121,7 +125,7 @@ class Session:
             totals.sold_value += event.price * event.qty
 
     def status(self, status: Status) -> None:
-        """Follow the connection: confirmed, lost (and retrying), frames skipped."""
+        """Follow the connection: confirmed, lost (and retrying), frames skipped, history read."""
         self.version += 1
         if isinstance(status, Connected):
             self.connects += 1
@@ -132,6 +136,11 @@ class Session:
             self.state, self.retry_in, self.last_problem = "disconnected", status.retry_in, status.reason
         elif isinstance(status, Skipped):
             self.skipped = status.count
+        elif isinstance(status, Backfilled):
+            self.backfills += 1
+            self.recovered += status.fills + status.cancels
+        elif isinstance(status, BackfillFailed):
+            self.backfills_failed += 1
 
     def frame(self, received_at: float, frame: object = None) -> None:
         """Note that a frame arrived at wall-clock `received_at` (the stream's record hook)."""

@@ -123,6 +123,10 @@ def summary(session: Session, *, titles: Titles | None = None) -> RenderableType
     head.append(format_duration(session.duration()))
     head.append(f" · {session.events} events ({session.fills} fills, {session.cancels} cancels)")
     head.append(f" · reconnects {session.reconnects}")
+    if session.backfills or session.backfills_failed:
+        head.append(f" · {session.recovered} recovered from history in {session.backfills} backfills")
+        if session.backfills_failed:
+            head.append(f" ({session.backfills_failed} failed and retried)", style="yellow")
     head.append(f" · skipped {session.skipped} malformed frames", style="yellow" if session.skipped else "")
     if not session.totals:
         return head

@@ -219,6 +219,8 @@ class FillBoard:
         if session.last_frame is not None:
             text.append(f"  last frame {_age(max(0.0, self._wall_clock() - session.last_frame))} ago")
         text.append(f"  reconnects {session.reconnects}")
+        if session.recovered:
+            text.append(f"  recovered {session.recovered}")
         if session.skipped:
             text.append(f"  skipped {session.skipped}", "yellow")
         text.append(f"  {session.fills} fills · {session.cancels} cancels", DIM)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from fillwatch.events import Connected, Disconnected, Skipped
+from fillwatch.events import Backfilled, BackfillFailed, Connected, Disconnected, Skipped
 from fillwatch.render.session import Session
 from fillwatch.render.summary import SessionSink, format_duration, summary
 from tests.render.helpers import EVIL, cancel, console, fill, output
@@ -92,6 +93,24 @@ def test_summary_shows_the_hand_computed_numbers() -> None:
     assert rows[("M", "yes")] == ["+11", "15", "0.42", "4", "0.55", "0.12", "3", "1"]
     assert rows[("M", "no")] == ["+3", "3", "0.25", "0", "-", "0", "1", "0"]
     assert rows[("N", "yes")] == ["-2.5", "0", "-", "2.5", "0.1234", "0.000123", "1", "0"]
+
+
+def test_backfills_are_counted_in_the_summary() -> None:
+    """Events recovered from history, backfills and failed backfills are counted and shown."""
+    session, _ = session_with_events()
+    since = datetime(2026, 11, 21, tzinfo=UTC)
+    session.status(Connected("ws://x", 1))
+    session.status(Connected("ws://x", 1))
+    session.status(BackfillFailed(since, "HTTP 503", downtime=0.5))
+    session.status(Backfilled(since, fills=4, cancels=1, seconds=0.2, downtime=0.5))
+    session.status(Backfilled(since, fills=2, cancels=0, seconds=0.1))
+    assert (session.backfills, session.backfills_failed, session.recovered) == (2, 1, 7)
+    target = console(color_system=None, width=200)
+    target.print(summary(session))
+    assert output(target).splitlines()[0] == (
+        "fillwatch: session 0:01:05 · 6 events (5 fills, 1 cancels) · reconnects 1"
+        " · 7 recovered from history in 2 backfills (1 failed and retried) · skipped 0 malformed frames"
+    )
 
 
 def test_summary_colours_net_changes() -> None:
