@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -54,7 +54,6 @@ from fillwatch.options import (
     WsUrlOpt,
     resolve,
 )
-from fillwatch.pipeline import run_to_end
 
 __all__ = ["app", "main"]
 
@@ -106,6 +105,13 @@ def _guard(verbose: bool, work: Callable[[], int]) -> NoReturn:
             traceback.print_exc()
         _fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for details)", ExitCode.ERROR)
     raise typer.Exit(code)
+
+
+def _run(main: Coroutine[Any, Any, int]) -> int:
+    """``asyncio.run`` with the pipeline's handling of a closed stdout (imported only when a run starts)."""
+    from fillwatch.pipeline import run_to_end
+
+    return run_to_end(main)
 
 
 def _from_flags(ctx: typer.Context, *names: str) -> set[str]:
@@ -162,7 +168,7 @@ def kalshi_command(
         options = RunOptions.of(values)
         options.check()
         venue = kalshi_venue(values, chosen, rest)
-        return run_to_end(tail(venue, url, options, account=venue.key_id))
+        return _run(tail(venue, url, options, account=venue.key_id))
 
     _guard(verbose, work)
 
@@ -230,7 +236,7 @@ def novig_command(
         options = RunOptions.of(values)
         options.check()
         venue = novig.Novig(api_url=rest, token_url=tokens)
-        return run_to_end(novig_session(credentials, venue, url, options))
+        return _run(novig_session(credentials, venue, url, options))
 
     _guard(verbose, work)
 
@@ -308,7 +314,7 @@ def demo_command(
 
     def work() -> int:
         options.check()
-        return run_to_end(novig_session() if venue is DemoVenue.novig else kalshi_session())
+        return _run(novig_session() if venue is DemoVenue.novig else kalshi_session())
 
     _guard(verbose, work)
 
@@ -353,7 +359,7 @@ def replay_command(
         items = recording.replay(entries, speed=speed, raw=raw)
         return await run(items, views.sinks, select=selector(markets or (), kinds or ()), max_events=max_events)
 
-    _guard(verbose, lambda: run_to_end(session()))
+    _guard(verbose, lambda: _run(session()))
 
 
 def main() -> None:
