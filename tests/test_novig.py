@@ -158,7 +158,8 @@ def test_json_ping_is_answered(novig_sim: StartSim) -> None:
     assert result.returncode == 0, result.stderr
     assert sim.stats.pings >= 4
     assert sim.stats.pongs[:4] == [{"event": "pong", "data": {"message": "pong"}}] * 4
-    assert len(sim.stats.pongs) >= sim.stats.pings - 1  # the last may cross the end of the run
+    # Pongs answer pings, never more; the last pings may cross the end of the run (more so on a busy machine).
+    assert 4 <= len(sim.stats.pongs) <= sim.stats.pings
     assert all(e["kind"] in ("fill", "cancel") for e in lines_of(result.stdout))
 
 
