@@ -44,6 +44,34 @@ class Checkpoint:
     resume_from: datetime | None = None
     """The start of a gap whose backfill never succeeded: the next backfill starts there."""
 
+    def to_json(self) -> dict[str, object]:
+        """The JSON object that ``--state`` files and recordings keep."""
+        return {"newest": _iso(self.newest), "resume_from": _iso(self.resume_from), "seen": self.seen}
+
+    @classmethod
+    def from_json(cls, value: object) -> Checkpoint:
+        """The checkpoint kept by :meth:`to_json`.
+
+        Raises:
+            ValueError, KeyError, TypeError: `value` is not such an object.
+        """
+        if not isinstance(value, dict):
+            raise ValueError("the checkpoint is not an object")
+        seen = tuple((str(id_), str(order_id)) for id_, order_id in value["seen"])
+        return cls(_time(value["newest"]), seen, _time(value.get("resume_from")))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"not a time: {value!r}")
+    return datetime.fromisoformat(value)
+
 
 class Ledger:
     """Admits each event once; remembers the newest event time."""

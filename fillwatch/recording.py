@@ -133,11 +133,7 @@ class Recorder:
         started = format_ts(datetime.fromtimestamp(clock(), UTC), True)
         header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
         if checkpoint is not None:
-            header["checkpoint"] = {
-                "newest": _iso(checkpoint.newest),
-                "seen": checkpoint.seen,
-                "resume_from": _iso(checkpoint.resume_from),
-            }
+            header["checkpoint"] = checkpoint.to_json()
         self._buffer = bytearray(orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE))
         self._flush_pending = False
         self.flush()
@@ -196,27 +192,6 @@ class Recorder:
             self._fd = -1
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _time(value: object) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"not a time: {value!r}")
-    return datetime.fromisoformat(value)
-
-
-def _checkpoint(value: object) -> Checkpoint | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError("the checkpoint is not an object")
-    seen = tuple((str(id_), str(order_id)) for id_, order_id in value["seen"])
-    return Checkpoint(newest=_time(value["newest"]), seen=seen, resume_from=_time(value.get("resume_from")))
-
-
 def _entry(fields: object) -> Entry:
     """One parsed line of a recording or of an event-lines file."""
     if not isinstance(fields, dict):
@@ -227,7 +202,7 @@ def _entry(fields: object) -> Entry:
         venue = fields.get("venue")
         if not isinstance(venue, str):
             raise ValueError("the header names no venue")
-        return Header(venue, _checkpoint(fields.get("checkpoint")))
+        return Header(venue, None if fields.get("checkpoint") is None else Checkpoint.from_json(fields["checkpoint"]))
     if "kind" in fields:
         return parse_record(fields)
     t = fields.get("t")

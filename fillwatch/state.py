@@ -20,7 +20,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -86,24 +85,13 @@ class StateFile:
                     f"state file {self.path} belongs to {data['venue']} account {data['account']}, "
                     f"not {self.venue} account {self.account}"
                 )
-            return Checkpoint(
-                newest=_time(data["newest"]),
-                seen=tuple((str(i), str(o)) for i, o in data["seen"]),
-                resume_from=_time(data.get("resume_from")),
-            )
+            return Checkpoint.from_json(data)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"state file {self.path} is malformed ({exc})") from None
 
     def save(self, checkpoint: Checkpoint) -> None:
         """Replace the file atomically with `checkpoint`."""
-        document = {
-            "version": VERSION,
-            "venue": self.venue,
-            "account": self.account,
-            "newest": checkpoint.newest.isoformat() if checkpoint.newest else None,
-            "resume_from": checkpoint.resume_from.isoformat() if checkpoint.resume_from else None,
-            "seen": checkpoint.seen,
-        }
+        document = {"version": VERSION, "venue": self.venue, "account": self.account, **checkpoint.to_json()}
         directory = self.path.parent
         fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
         try:
@@ -116,14 +104,6 @@ class StateFile:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
-
-
-def _time(value: object) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"not a time: {value!r}")
-    return datetime.fromisoformat(value)
 
 
 class CheckpointSink:
