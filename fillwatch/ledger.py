@@ -3,8 +3,9 @@
 Neither venue numbers or replays private messages, so "nothing twice" is built
 here: an event is printed only the first time its key (venue, id, order_id)
 is seen. Keys are kept for the events of the last `overlap` before the newest
-event (the window every backfill re-reads), capped at `capacity` keys, so
-memory stays flat however long the run. History events older than that window
+event (the window every backfill re-reads) — or, while a failed backfill is
+owed, since that gap's start — capped at `capacity` keys, so memory stays
+flat however long the run. History events older than that window
 count as printed: a backfill never reaches back past it, except from a
 checkpoint, whose older events a previous run printed.
 
@@ -105,14 +106,20 @@ class Ledger:
         newest = self.newest
         if newest is None or event.ts > newest:
             self.newest = newest = event.ts
-        elif event.source == "history" and event.ts < newest - self.overlap:
+        elif event.source == "history" and event.ts < self._window_start():
             return False  # older than the window: printed by an earlier run or connection
         seen = self._seen
         seen[key] = event.ts
-        horizon = newest - self.overlap - SLACK
+        horizon = self._window_start() - SLACK
         if len(seen) > self.capacity or next(iter(seen.values())) < horizon:
             self._evict(horizon)
         return True
+
+    def _window_start(self) -> datetime:
+        """The oldest event time a backfill may still return: the overlap, or an owed gap's start."""
+        assert self.newest is not None
+        start = self.newest - self.overlap
+        return min(start, self.resume_from) if self.resume_from else start
 
     def _evict(self, horizon: datetime) -> None:
         seen = self._seen
@@ -139,6 +146,6 @@ class Ledger:
         """The keys still in the window, for the next run."""
         if self.newest is None:
             return Checkpoint(None, (), self.resume_from)
-        horizon = self.newest - self.overlap - SLACK
+        horizon = self._window_start() - SLACK
         keys: Iterable[Key] = (key for key, ts in self._seen.items() if ts >= horizon)
         return Checkpoint(self.newest, tuple(keys), self.resume_from)

@@ -104,3 +104,23 @@ def test_a_seconds_precision_live_event_is_not_reprinted_from_history() -> None:
         since = ledger.backfill_from(T0)
         if twin.ts >= since:  # a backfill from `since` would return the twin
             assert not ledger.admit(twin), f"reprinted after {n} events"
+
+
+def test_an_owed_gap_is_kept_whole_until_a_backfill_settles_it() -> None:
+    """A failed backfill owes history from its start: a retry long after still gets all of it, once.
+
+    Neither the time rule nor key eviction may discard anything from the owed
+    gap's start while the debt stands, however far the live stream moves on.
+    """
+    ledger = Ledger(overlap=timedelta(seconds=60))
+    for n in range(10):
+        ledger.admit(fill(n, seconds=100 + n))  # printed live before the drop
+    since = ledger.backfill_from(T0)
+    ledger.owe(since)  # the backfill after the reconnect failed
+    for n in range(10, 400):
+        ledger.admit(fill(n, seconds=300 + n))  # the live stream goes on for minutes
+    assert ledger.backfill_from(T0) == since  # the retry starts where the gap began
+    assert ledger.admit(fill(1000, seconds=150, source="history"))  # in the gap: printed
+    assert not ledger.admit(fill(5, seconds=105, source="history"))  # printed live before: not again
+    ledger.settle()
+    assert not ledger.admit(fill(1001, seconds=150, source="history"))  # settled: old history is old again
