@@ -282,3 +282,62 @@ def test_a_fill_already_in_a_backfills_order_snapshot_is_not_subtracted_twice(ve
     (cancel,) = venue.parse(orjson.dumps({"type": "CLOSE", "market": {"id": "mkt-closing"}}).decode())
     assert isinstance(cancel, Cancel)
     assert (cancel.qty, cancel.reason) == (Decimal(50), "market_closed")
+
+
+def read_orders(venue: Novig, cash: list[dict[str, Any]], since: datetime = EPOCH) -> list[Cancel]:
+    """A complete orders/all read: `cash` as the CASH page, no COIN orders; the cancels it gives."""
+    venue.history_request("orders", since, None, 0)
+    first = venue.parse_history("orders", orjson.dumps(cash), since)
+    venue.history_request("orders", since, first.next_page, 0)
+    last = venue.parse_history("orders", b"[]", since)
+    assert last.next_page is None
+    return [e for e in (*first.events, *last.events) if isinstance(e, Cancel)]
+
+
+def _placed(order: dict[str, Any], ts: str, **changes: Any) -> dict[str, Any]:
+    return {**order, "timestamp": ts, **changes}
+
+
+def test_orders_new_since_the_last_read_and_cancelled_are_history_cancels(venue: Novig) -> None:
+    """An order the stream never showed (placed after the last orders read) and cancelled while
+    disconnected: REST is the only witness. Dated when learned (REST gives no cancel time), no reason."""
+    assert read_orders(venue, [_placed(_order("o-old", 0, "CANCELLED"), "2026-01-01T00:00:00.300Z")]) == []
+    later = [
+        _placed(_order("o-new", 60, "CANCELLED"), "2026-01-01T00:00:05.000Z"),
+        _placed(_order("o-gone", 0, "CANCELLED"), "2025-12-31T23:59:58Z"),  # never seen, but older: not new
+        _placed(_order("o-old", 0, "CANCELLED"), "2026-01-01T00:00:00.300Z"),  # seen cancelled before
+        _placed(_order("o-rest", 40), "2026-01-01T00:00:06.000Z"),  # new and still open: learned
+    ]
+    (cancel,) = read_orders(venue, later, since=datetime(2026, 1, 1, tzinfo=UTC))
+    assert (cancel.id, cancel.qty, cancel.currency, cancel.source, cancel.reason) == (
+        "o-new",
+        Decimal(60),
+        "CASH",
+        "history",
+        None,
+    )
+    assert cancel.ts == datetime.fromtimestamp(CLOSE_TIME, UTC)
+    assert venue.open_orders == {"o-rest": Decimal(40)}
+    assert read_orders(venue, later) == []  # read again: nothing new
+
+
+def test_a_new_order_in_whole_seconds_is_still_new(venue: Novig) -> None:
+    """Placed after the last read's newest order, but dated in whole seconds (so seemingly before it)."""
+    read_orders(venue, [_placed(_order("o-1", 100), "2026-01-01T00:00:00.900Z")])
+    (cancel,) = read_orders(venue, [_placed(_order("o-2", 10, "CANCELLED"), "2026-01-01T00:00:00Z")])
+    assert cancel.id == "o-2"
+
+
+def test_a_closed_market_seen_live_names_the_reason_of_later_cancels(venue: Novig) -> None:
+    """A CLOSE takes an order the stream could not know; REST shows it later: reason market_closed.
+    An order believed open and cancelled in a gap (reason unknown to REST) stays null; CLOSED with
+    quantity left counts as cancelled."""
+    read_orders(venue, [_placed(_order("o-open", 100, "OPEN"), "2026-01-01T00:00:00Z") | {"marketId": "m-2"}])
+    assert venue.parse(orjson.dumps({"type": "CLOSE", "market": {"id": "mkt-closing"}}).decode()) == ()
+    later = [
+        _placed(_order("o-unseen", 70, "CANCELLED"), "2026-01-01T00:00:03Z"),
+        _placed(_order("o-open", 100, "CLOSED"), "2026-01-01T00:00:00Z") | {"marketId": "m-2"},
+    ]
+    cancels = read_orders(venue, later)
+    assert [(c.id, c.reason) for c in cancels] == [("o-unseen", "market_closed"), ("o-open", None)]
+    assert venue.open_orders == {}
