@@ -61,6 +61,10 @@ class Venue:
         """What the client may print besides, each once."""
         return set()
 
+    def describe(self, order_id: str) -> str:
+        """What the venue knows of an order, for a missing event."""
+        return ""
+
 
 class Kalshi(Venue):
     def __init__(self, args: argparse.Namespace) -> None:
@@ -100,6 +104,17 @@ class Novig(Venue):
         sim = self.sim
         assert isinstance(sim, novig.NovigSim)
         return {(e.kind, e.id, e.order_id) for e in sim.feed.unseen_closes}
+
+    def describe(self, order_id: str) -> str:
+        sim = self.sim
+        assert isinstance(sim, novig.NovigSim)
+        order = sim.feed.orders[order_id]
+        lines = [e for e in sim.emitted if e.order_id == order_id]
+        delivered = [k for k in sim.stats.delivered_keys if k[2] == order_id]
+        return (
+            f"{order.status} {order.currency} placed {order.placed} visible={order.visible} "
+            f"remaining={order.remaining}/{order.original}; lines {lines}; delivered {delivered}"
+        )
 
 
 VENUES = {"kalshi": Kalshi, "novig": Novig}
@@ -176,6 +191,8 @@ def main() -> int:
         "failed backfills": failed_backfills,
         "client exit": code,
     }
+    for kind, id_, order_id in sorted(sent - set(got))[:10]:
+        print(f"missing {kind} {id_} (order {order_id}): {venue.describe(order_id)}", file=sys.stderr)
     width = max(map(len, figures))
     for name, value in figures.items():
         print(f"{name:<{width}}  {value}")

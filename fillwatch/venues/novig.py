@@ -81,6 +81,8 @@ _MCU_PER_CASH = Decimal(100)
 _AUTH_WORDS = ("unauthorized", "unauthenticated", "authentication", "forbidden", "token expired", "invalid token")
 _CURRENCY_CACHE = 65_536  # order ids whose currency is remembered after they closed
 _PRECISION = timedelta(seconds=1)  # order times may come in whole seconds (§4.4 examples)
+_CHECK = "check:"  # page tokens of the fills re-read that checks an orders snapshot
+_MAX_REREADS = 5  # orders re-read at most this often per backfill while fills keep coming
 
 
 def token_audience(token_url: str) -> str | None:
@@ -143,6 +145,10 @@ class Novig:
         self._orders_seen_until: datetime | None = None
         """The newest order time of the last complete ``orders/all`` read: orders after it are new."""
         self._orders_reading: datetime | None = None
+        self._fills_read = False
+        """A fills read completed since the last orders read: the orders snapshot gets checked."""
+        self._rereads = 0
+        self._check_found: list[str] = []
         self._history_at: dict[str, tuple[str, int]] = {}
         self._in_snapshot: OrderedDict[str, None] = OrderedDict()
         """Fills seen in REST history: an orders snapshot read after them already counts them."""
@@ -411,14 +417,18 @@ class Novig:
             raise ValueError(f"no {kind} history on Novig")
         currency, offset = _CURRENCIES[0], 0
         if page is not None:
-            currency, _, rest = page.partition(":")
+            currency, _, rest = page.rpartition(":")
             offset = int(rest)
         self._history_at[kind] = (currency, offset)
         if kind == "orders" and page is None:
             self._orders_reading = None  # a new read of every currency begins
+            self._rereads = 0
+        path = kind
+        if currency.startswith(_CHECK):  # the newest fills, after an orders snapshot (see parse_history)
+            path, currency = "fills", currency.removeprefix(_CHECK)
         return Request(
             method="GET",
-            url=f"{self.api_url}/emm/{kind}/all",
+            url=f"{self.api_url}/emm/{path}/all",
             params={"currency": currency, "limit": _PAGE_SIZE, "offset": offset},
             headers=self.handshake_headers(now_ms),
         )
@@ -440,8 +450,18 @@ class Novig:
         A page is the last of its currency when it is short, or when it is
         newest-first and reaches back past `since` (for orders: past the
         oldest order believed open, and past the last read's newest order).
+
+        An orders snapshot read after fills includes the fills made between
+        the two reads, which the fills page did not have: their live frames,
+        parsed after the backfill, must not be subtracted again (an order
+        would be believed filled, and its cancel lost). So after the orders,
+        the newest fills are read again (tokens ``check:CURRENCY:0``): fills
+        of open orders that are new since the fills read make the snapshot
+        ambiguous, and the orders are read again, until no fill came between.
         """
         currency, offset = self._history_at.get(kind, (_CURRENCIES[0], 0))
+        if kind == "orders" and currency.startswith(_CHECK):
+            return self._check_snapshot(currency.removeprefix(_CHECK), body)
         items = _items(orjson.loads(body), kind)
         floor = since
         new_from = None if self._orders_seen_until is None else self._orders_seen_until - _PRECISION
@@ -475,10 +495,35 @@ class Novig:
         else:
             following = _CURRENCIES.index(currency) + 1 if currency in _CURRENCIES else len(_CURRENCIES)
             next_page = f"{_CURRENCIES[following]}:0" if following < len(_CURRENCIES) else None
-        if kind == "orders" and next_page is None and self._orders_reading is not None:
-            seen = self._orders_seen_until
-            self._orders_seen_until = max(self._orders_reading, seen or self._orders_reading)
+        if kind == "fills" and next_page is None:
+            self._fills_read = True
+        if kind == "orders" and next_page is None:
+            if self._orders_reading is not None:
+                seen = self._orders_seen_until
+                self._orders_seen_until = max(self._orders_reading, seen or self._orders_reading)
+            if self._fills_read:
+                self._check_found = []
+                next_page = f"{_CHECK}{_CURRENCIES[0]}:0"
         return HistoryPage(events, next_page)
+
+    def _check_snapshot(self, currency: str, body: bytes) -> HistoryPage:
+        """One currency's newest fills, read after an orders snapshot: were any made during it?"""
+        for item in _items(orjson.loads(body), "fills"):
+            fill_id = _text(item["id"])
+            if fill_id not in self._in_snapshot and _text(item["orderId"]) in self._open:
+                self._check_found.append(fill_id)
+        following = _CURRENCIES.index(currency) + 1 if currency in _CURRENCIES else len(_CURRENCIES)
+        if following < len(_CURRENCIES):
+            return HistoryPage([], f"{_CHECK}{_CURRENCIES[following]}:0")
+        if not self._check_found or self._rereads >= _MAX_REREADS:
+            self._fills_read = False
+            return HistoryPage([], None)
+        # Made between the fills read and now: in the snapshot or not, unknown. Read the orders
+        # again: the new snapshot includes them, so their live frames are not subtracted.
+        self._rereads += 1
+        for fill_id in self._check_found:
+            _remember(self._in_snapshot, fill_id)
+        return HistoryPage([], f"{_CURRENCIES[0]}:0")
 
     def _reconciled_cancel(self, item: dict[str, Any], currency: str) -> Cancel:
         """The cancel REST shows for an order whose cancel the stream did not (see :meth:`parse_history`)."""
