@@ -1,15 +1,20 @@
 """A chaos run: a minute of fills while the connection drops at random points.
 
-    python -m fillwatch.sim.chaos [--seconds 60] [--rate 40] [--seed 1]
+    python -m fillwatch.sim.chaos [--venue kalshi|novig] [--seconds 60] [--rate 40] [--seed 1]
 
-The simulated Kalshi trades at `rate` events per second on its own clock and
+The simulated venue trades at `rate` events per second on its own clock and
 drops the client's TCP connection after a random 3–25 events on every
-connection, while its REST history stays complete. ``fillwatch kalshi`` runs
+connection, while its REST history stays complete. ``fillwatch kalshi`` (or
+``fillwatch novig``, with the client id and secret in its environment) runs
 as a separate process, as a user runs it. When the time is up the venue stops
 trading, the client gets a few seconds to catch up, and its output is compared
-with the events the venue made: each must appear exactly once. Prints the
-figures; exits 1 if anything is missing, repeated or unknown, or if fewer than
-`--min-drops` drops happened.
+with the events the venue made, on (kind, id, order_id): each must appear
+exactly once. On Novig the cancels a market's CLOSE causes count like any
+other event; the CLOSE cancels of orders the client could not know (placed
+after its last ``orders/all`` read) may appear, once, when a later backfill
+shows them cancelled, and are counted apart. Prints the figures; exits 1 if
+anything is missing, repeated or unknown, or if fewer than `--min-drops` drops
+happened.
 """
 
 from __future__ import annotations
@@ -24,34 +29,111 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from fillwatch.sim.kalshi import KalshiSim, Script
+from fillwatch.sim import kalshi, novig
 from fillwatch.sim.thread import SimThread
+
+Key = tuple[str, str, str]
+
+DROP_BETWEEN = (3, 25)
+
+
+class Venue:
+    """One simulated venue for the run, and how to point ``fillwatch`` at it."""
+
+    sim: kalshi.KalshiSim | novig.NovigSim
+
+    @contextmanager
+    def client(self) -> Iterator[tuple[list[str], dict[str, str]]]:
+        """The command line and the extra environment of the client."""
+        raise NotImplementedError
+
+    def required(self) -> list[Key]:
+        """What the client must print, each once."""
+        return list(self.sim.emitted)
+
+    def allowed(self) -> set[Key]:
+        """What the client may print besides, each once."""
+        return set()
+
+    def describe(self, order_id: str) -> str:
+        """What the venue knows of an order, for a missing event."""
+        return ""
+
+
+class Kalshi(Venue):
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.sim = kalshi.KalshiSim(kalshi.Script(rate=args.rate, seed=args.seed, drop_between=DROP_BETWEEN))
+
+    @contextmanager
+    def client(self) -> Iterator[tuple[list[str], dict[str, str]]]:
+        sim = self.sim
+        assert isinstance(sim, kalshi.KalshiSim)
+        with tempfile.TemporaryDirectory() as scratch:
+            key = Path(scratch) / "chaos.pem"
+            key.write_bytes(
+                sim.key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
+            key.chmod(0o600)
+            command = ["kalshi", "--ws-url", sim.url, "--api-url", sim.api_url]
+            yield [*command, "--key-id", sim.key_id, "--private-key", str(key)], {}
+
+
+class Novig(Venue):
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.sim = novig.NovigSim(novig.Script(rate=args.rate, seed=args.seed, drop_between=DROP_BETWEEN))
+
+    @contextmanager
+    def client(self) -> Iterator[tuple[list[str], dict[str, str]]]:
+        sim = self.sim
+        assert isinstance(sim, novig.NovigSim)
+        command = ["novig", "--ws-url", sim.url, "--api-url", sim.api_url, "--token-url", sim.token_url]
+        yield command, {"NOVIG_CLIENT_ID": sim.client_id, "NOVIG_CLIENT_SECRET": sim.client_secret}
+
+    def required(self) -> list[Key]:
+        return [(e.kind, e.id, e.order_id) for e in self.sim.emitted]  # type: ignore[union-attr]
+
+    def allowed(self) -> set[Key]:
+        sim = self.sim
+        assert isinstance(sim, novig.NovigSim)
+        return {(e.kind, e.id, e.order_id) for e in sim.feed.unseen_closes}
+
+    def describe(self, order_id: str) -> str:
+        sim = self.sim
+        assert isinstance(sim, novig.NovigSim)
+        order = sim.feed.orders[order_id]
+        lines = [e for e in sim.emitted if e.order_id == order_id]
+        delivered = [k for k in sim.stats.delivered_keys if k[2] == order_id]
+        return (
+            f"{order.status} {order.currency} placed {order.placed} visible={order.visible} "
+            f"remaining={order.remaining}/{order.original}; lines {lines}; delivered {delivered}"
+        )
+
+
+VENUES = {"kalshi": Kalshi, "novig": Novig}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m fillwatch.sim.chaos", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--venue", choices=sorted(VENUES), default="kalshi")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the venue trades")
     parser.add_argument("--rate", type=float, default=40.0, help="events per second")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--min-drops", type=int, default=50)
     args = parser.parse_args()
 
-    script = Script(rate=args.rate, seed=args.seed, drop_between=(3, 25))
-    with tempfile.TemporaryDirectory() as scratch, SimThread(KalshiSim(script)) as sim:
-        key = Path(scratch) / "chaos.pem"
-        key.write_bytes(
-            sim.key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        key.chmod(0o600)
-        command = [sys.executable, "-m", "fillwatch", "kalshi", "--ws-url", sim.url, "--api-url", sim.api_url]
-        command += ["--key-id", sim.key_id, "--private-key", str(key), "-f", "jsonl"]
-        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    venue = VENUES[args.venue](args)
+    with SimThread(venue.sim) as sim, venue.client() as (arguments, env):
+        command = [sys.executable, "-m", "fillwatch", *arguments, "-f", "jsonl"]
+        environment = {**os.environ, **env}
+        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
         assert client.stdout is not None
         assert client.stderr is not None
         lines: list[str] = []
@@ -66,7 +148,10 @@ def main() -> int:
         time.sleep(args.seconds)
         sim.script.limit = sim.stats.events  # the venue stops trading
         deadline = time.monotonic() + 30
-        while len(lines) < len(sim.emitted) and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            printed = {_key(json.loads(line)) for line in list(lines)}
+            if set(venue.required()) <= printed:
+                break
             time.sleep(0.2)
         time.sleep(1.0)  # room for a late duplicate to show
         client.send_signal(signal.SIGTERM)
@@ -76,20 +161,28 @@ def main() -> int:
         elapsed = time.monotonic() - started
 
     events = [json.loads(line) for line in lines]
-    got = Counter((e["kind"], e["id"], e["order_id"]) for e in events)
-    sent = set(sim.emitted)
+    got = Counter(_key(e) for e in events)
+    sent = set(venue.required())
+    allowed = venue.allowed()
     missing = len(sent - set(got))
     duplicates = sum(n - 1 for n in got.values() if n > 1)
-    unknown = len(set(got) - sent)
+    unknown = len(set(got) - sent - allowed)
     from_history = sum(e["source"] == "history" for e in events)
     failed_backfills = sum("not read" in line for line in diagnostics)
-    figures = {
+    figures: dict[str, object] = {
+        "venue": args.venue,
         "seconds": round(elapsed, 1),
         "drops": sim.stats.drops,
         "connections": sim.stats.connections,
         "events sent": len(sent),
         "fills": sum(kind == "fill" for kind, _, _ in sent),
         "cancels": sum(kind == "cancel" for kind, _, _ in sent),
+    }
+    if args.venue == "novig":
+        closes = sum(e.reason == "market_closed" for e in sim.emitted)  # type: ignore[union-attr]
+        figures["of which market closed"] = closes
+        figures["unseen closes printed"] = len(set(got) & allowed)
+    figures |= {
         "lines printed": len(events),
         "from history": from_history,
         "missing": missing,
@@ -98,12 +191,18 @@ def main() -> int:
         "failed backfills": failed_backfills,
         "client exit": code,
     }
+    for kind, id_, order_id in sorted(sent - set(got))[:10]:
+        print(f"missing {kind} {id_} (order {order_id}): {venue.describe(order_id)}", file=sys.stderr)
     width = max(map(len, figures))
     for name, value in figures.items():
         print(f"{name:<{width}}  {value}")
     ok = missing == duplicates == unknown == 0 and sim.stats.drops >= args.min_drops and code == 143
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
+
+
+def _key(event: dict[str, str]) -> Key:
+    return (event["kind"], event["id"], event["order_id"])
 
 
 if __name__ == "__main__":

@@ -9,16 +9,20 @@ expires. A connection gets the private channel at once; ``lifecycle`` ticks
 only after it subscribed. It sends a protocol Ping and a JSON ``ping`` now and
 then and records the pongs.
 
-Events come from a :class:`~fillwatch.sim.novig_feed.NovigFeed`, which only
-advances while a client is connected, so a reconnect loses nothing by design.
-A :class:`Script` makes the venue misbehave (reject upgrades, drop, go silent,
-send garbage) as :class:`~fillwatch.sim.kalshi.KalshiSim`'s does.
+Events come from a :class:`~fillwatch.sim.novig_feed.NovigFeed` on the
+venue's own clock, from the first connection on, and are broadcast to the
+connections open at the time: what happens while no client is connected is
+only in the REST history (``fills/all``, ``orders/all``), which is always
+complete, as on the real venue. A :class:`Script` makes the venue misbehave
+(reject upgrades, drop, go silent, send garbage) as
+:class:`~fillwatch.sim.kalshi.KalshiSim`'s does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,7 +64,7 @@ class Script:
     rate: float = 2.0
     """Steps per second; 0 sends as fast as the connection takes them."""
     limit: int | None = None
-    """Steps to send over the server's life; then only heartbeats."""
+    """Steps to make over the server's life; then only heartbeats."""
     seed: int | None = None
     frames: Sequence[str | bytes] | None = None
     """Send these frames (once, over the server's life) instead of the feed."""
@@ -77,6 +81,8 @@ class Script:
     """On each connection, send nothing at all after this many steps."""
     garbage_every: int | None = None
     """Slip a malformed frame in after every N steps."""
+    drop_between: tuple[int, int] | None = None
+    """On each connection, drop TCP after a random number of steps in this range (chaos)."""
     json_ping: float = 10.0
     """Seconds between JSON ``ping`` events."""
     heartbeat: float = 15.0
@@ -91,6 +97,11 @@ class Stats:
     rejected: int = 0
     connections: int = 0
     events: int = 0
+    """Steps made, whether or not a client was connected to receive them."""
+    delivered: int = 0
+    """Steps sent to a client."""
+    delivered_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    """(kind, id, order_id) of every line the steps sent to a client imply."""
     drops: int = 0
     expired: int = 0
     """Connections closed because their token expired."""
@@ -123,6 +134,9 @@ class NovigSim:
         """Every token issued → its expiry (``time.monotonic``)."""
         self._host, self._port = host, port
         self._frames_sent = 0
+        self._rng = random.Random(self.script.seed)
+        self._subscribers: set[asyncio.Queue[tuple[list[Emitted], list[tuple[bool, str | bytes]]]]] = set()
+        self._generator: asyncio.Task[None] | None = None
         self._server: Server | None = None
         self._http = HttpServer(self._rest, host=host)
         self._url = ""
@@ -169,6 +183,8 @@ class NovigSim:
 
     async def __aexit__(self, *exc_info: object) -> None:
         assert self._server is not None
+        if self._generator is not None:
+            self._generator.cancel()
         self._server.close()
         await self._server.wait_closed()
         await self._http.__aexit__(*exc_info)
@@ -271,11 +287,9 @@ class NovigSim:
         tasks = [
             asyncio.create_task(self._listen(ws, subscribed)),
             asyncio.create_task(self._heartbeats(ws, silent)),
+            asyncio.create_task(self._stream(ws, subscribed, silent, expiry or 0.0)),
         ]
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(subscribed.wait(), 1.0)
-            await self._stream(ws, subscribed, silent, expiry or 0.0)
             await ws.wait_closed()
         except ConnectionClosed:
             pass
@@ -319,52 +333,90 @@ class NovigSim:
                 every(self.script.heartbeat, lambda: ws.ping(b"novig")), every(self.script.json_ping, json_ping)
             )
 
-    def _next_frames(self, lifecycle: bool) -> list[str | bytes] | None:
-        """The frames of the next step, or None when the script has no more."""
+    def _next_frames(self) -> tuple[list[Emitted], list[tuple[bool, str | bytes]]] | None:
+        """The lines and frames of the next step (frame: (public tick?, frame)), or None at the end."""
         script = self.script
         if script.frames is not None:
             if self._frames_sent >= len(script.frames):
                 return None
             self._frames_sent += 1
-            return [script.frames[self._frames_sent - 1]]
+            return [], [(False, script.frames[self._frames_sent - 1])]
         if script.limit is not None and self.stats.events >= script.limit:
             return None
-        return [orjson.dumps(m).decode() for m in self.feed.next_event(lifecycle=lifecycle)]
+        before = len(self.feed.emitted)
+        messages = self.feed.next_event()
+        frames = [(_is_tick(m), orjson.dumps(m).decode()) for m in messages]
+        return self.feed.emitted[before:], frames
+
+    async def _generate(self) -> None:
+        """The venue's own clock: steps happen whether or not a client listens.
+
+        It starts once the first connection subscribed (or gave up on it), so
+        that a client that stays connected sees everything; what happens while
+        no client is connected is only in the REST history, as on the real venue.
+        """
+        interval = 1 / self.script.rate if self.script.rate > 0 else 0.0
+        while (step := self._next_frames()) is not None:
+            self.stats.events += 1
+            for queue in self._subscribers:
+                queue.put_nowait(step)
+            await asyncio.sleep(interval)
 
     async def _stream(
         self, ws: ServerConnection, subscribed: asyncio.Event, silent: asyncio.Event, expiry: float
     ) -> None:
+        """Send this connection the steps made while it is open, with its faults, until its token expires."""
         script = self.script
+        queue: asyncio.Queue[tuple[list[Emitted], list[tuple[bool, str | bytes]]]] = asyncio.Queue()
+        self._subscribers.add(queue)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(subscribed.wait(), 1.0)
+        if self._generator is None:
+            self._generator = asyncio.create_task(self._generate())
+        drop_after = script.drop_after
+        if script.drop_between is not None:
+            drop_after = self._rng.randint(*script.drop_between)
         sent_here = 0
-        interval = 1 / script.rate if script.rate > 0 else 0.0
-        while True:
-            if time.monotonic() >= expiry:
-                self.stats.expired += 1
-                await ws.close(1008, "token expired")
-                return
-            if script.silent_after is not None and sent_here >= script.silent_after:
-                silent.set()
-                return
-            if (
-                script.drop_after is not None
-                and sent_here >= script.drop_after
-                and (script.drops is None or self.stats.drops < script.drops)
-            ):
-                self.stats.drops += 1
-                assert ws.transport is not None
-                ws.transport.abort()
-                return
-            frames = self._next_frames(subscribed.is_set())
-            if frames is None:  # nothing more to send: wait for the client to leave, or the token to expire
+        try:
+            while True:
+                if script.silent_after is not None and sent_here >= script.silent_after:
+                    silent.set()  # nothing more, not even heartbeats, until the client gives up
+                    return
+                if (
+                    drop_after is not None
+                    and sent_here >= drop_after
+                    and (script.drops is None or self.stats.drops < script.drops)
+                ):
+                    self.stats.drops += 1
+                    assert ws.transport is not None
+                    ws.transport.abort()
+                    return
                 try:
-                    await asyncio.wait_for(ws.wait_closed(), max(0.0, expiry - time.monotonic()))
-                except TimeoutError:
-                    continue
-                return
-            for frame in frames:
-                await ws.send(frame)
-            self.stats.events += 1
-            sent_here += 1
-            if script.garbage_every and self.stats.events % script.garbage_every == 0:
-                await ws.send(GARBAGE[(self.stats.events // script.garbage_every) % len(GARBAGE)])
-            await asyncio.sleep(min(interval, max(0.0, expiry - time.monotonic())))
+                    lines, frames = await asyncio.wait_for(queue.get(), max(0.0, expiry - time.monotonic()))
+                except TimeoutError:  # nothing happened before the token expired
+                    self.stats.expired += 1
+                    await ws.close(1008, "token expired")
+                    return
+                try:
+                    for public, frame in frames:
+                        if not public or subscribed.is_set():
+                            await ws.send(frame)
+                except ConnectionClosed:
+                    return
+                sent_here += 1
+                self.stats.delivered += 1
+                self.stats.delivered_keys.extend((e.kind, e.id, e.order_id) for e in lines)
+                if script.garbage_every and self.stats.delivered % script.garbage_every == 0:
+                    with contextlib.suppress(ConnectionClosed):
+                        await ws.send(GARBAGE[(self.stats.delivered // script.garbage_every) % len(GARBAGE)])
+                if time.monotonic() >= expiry:
+                    self.stats.expired += 1
+                    await ws.close(1008, "token expired")
+                    return
+        finally:
+            self._subscribers.discard(queue)
+
+
+def _is_tick(message: dict[str, Any]) -> bool:
+    """A public lifecycle tick (bare or enveloped): sent only to connections that subscribed."""
+    return "type" in message or message.get("event") == "lifecycle"

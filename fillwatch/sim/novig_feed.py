@@ -9,8 +9,9 @@ Novig would send, and records the lines a client should print for it.
 What a client *can* know is modelled too: the private channel never announces
 an order, so a client learns an order from ``orders/all`` (the server marks
 every order it serves as ``visible``) or from its cancel. Fills of orders it
-never saw have no known currency, and a ``CLOSE`` can only be reported for the
-visible ones.
+never saw have no known currency, and a ``CLOSE`` can only be reported live for
+the visible ones. The cancels of the others are in :attr:`NovigFeed.unseen_closes`:
+a client may report them later, when ``orders/all`` shows it those orders cancelled.
 """
 
 from __future__ import annotations
@@ -123,6 +124,8 @@ class NovigFeed:
     clock: Callable[[], float] = time.time
     markets_open: int = 4
     emitted: list[Emitted] = field(default_factory=list)
+    unseen_closes: list[Emitted] = field(default_factory=list)
+    """Cancels by a ``CLOSE`` of orders no client was shown: not in :attr:`emitted`."""
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -190,8 +193,8 @@ class NovigFeed:
 
     # Steps --------------------------------------------------------------------
 
-    def next_event(self, *, lifecycle: bool = True) -> list[dict[str, Any]]:
-        """The messages of the next step; `lifecycle`: the client subscribed to it."""
+    def next_event(self) -> list[dict[str, Any]]:
+        """The messages of the next step (lifecycle ticks included)."""
         rng = self._rng
         extra: list[dict[str, Any]] = []
         if rng.random() < 0.15 and len(self._resting()) < 30:
@@ -201,7 +204,7 @@ class NovigFeed:
         resting = self._resting()
         roll = rng.random()
         if resting and roll < 0.06:
-            return [*extra, *self._close(lifecycle=lifecycle)]
+            return [*extra, *self._close()]
         if resting and roll < 0.20:
             return [*extra, self._cancel(rng.choice(resting))]
         if resting and roll < 0.28:
@@ -281,22 +284,18 @@ class NovigFeed:
         }
         return {"event": "cancel", "data": data}
 
-    def _close(self, *, lifecycle: bool) -> list[dict[str, Any]]:
-        """A market with resting orders closes; a new one opens in its place."""
-        rng = self._rng
-        market = rng.choice(self._resting()).market
+    def _close(self, market: SimMarket | None = None) -> list[dict[str, Any]]:
+        """A market with resting orders (or `market`) closes; a new one opens in its place."""
+        market = market or self._rng.choice(self._resting()).market
         market.status = "CLOSED"
         closing = sorted((o for o in self._resting() if o.market is market), key=lambda o: o.id)
         for order in closing:
             order.status = "CANCELLED"
             order.updated = self._now()
-            if order.visible and lifecycle:
-                self.emitted.append(
-                    Emitted("cancel", order.id, order.id, order.remaining, order.currency, "market_closed")
-                )
+            cancel = Emitted("cancel", order.id, order.id, order.remaining, order.currency, "market_closed")
+            (self.emitted if order.visible else self.unseen_closes).append(cancel)
         fresh = self._open_market(market.template)
-        messages = [self._tick("END", market), self._tick("CLOSE", market), self._tick("OPEN", fresh)]
-        return messages if lifecycle else []
+        return [self._tick("END", market), self._tick("CLOSE", market), self._tick("OPEN", fresh)]
 
     def _tick(self, kind: str, market: SimMarket) -> dict[str, Any]:
         """Bare, as the newest docs show; sometimes enveloped, as older ones did (§4.1)."""

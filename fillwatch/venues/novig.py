@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any
@@ -80,6 +80,9 @@ _CANCELLED_STATUSES = frozenset({"CANCELLED", "CANCELED"})
 _MCU_PER_CASH = Decimal(100)
 _AUTH_WORDS = ("unauthorized", "unauthenticated", "authentication", "forbidden", "token expired", "invalid token")
 _CURRENCY_CACHE = 65_536  # order ids whose currency is remembered after they closed
+_PRECISION = timedelta(seconds=1)  # order times may come in whole seconds (§4.4 examples)
+_CHECK = "check:"  # page tokens of the fills re-read that checks an orders snapshot
+_MAX_REREADS = 5  # orders re-read at most this often per backfill while fills keep coming
 
 
 def token_audience(token_url: str) -> str | None:
@@ -137,6 +140,15 @@ class Novig:
         self._open: dict[str, _Order] = {}
         self._currency: OrderedDict[str, str] = OrderedDict()
         self._closed_implicitly: OrderedDict[str, None] = OrderedDict()
+        self._closed_markets: OrderedDict[str, None] = OrderedDict()
+        """Markets seen closing on the stream: orders on them that REST shows cancelled were closed."""
+        self._orders_seen_until: datetime | None = None
+        """The newest order time of the last complete ``orders/all`` read: orders after it are new."""
+        self._orders_reading: datetime | None = None
+        self._fills_read = False
+        """A fills read completed since the last orders read: the orders snapshot gets checked."""
+        self._rereads = 0
+        self._check_found: list[str] = []
         self._history_at: dict[str, tuple[str, int]] = {}
         self._in_snapshot: OrderedDict[str, None] = OrderedDict()
         """Fills seen in REST history: an orders snapshot read after them already counts them."""
@@ -265,14 +277,22 @@ class Novig:
             return ()  # already reported when its market closed
         return [cancel]
 
-    def _cancel_event(self, data: dict[str, Any], *, source: str, ts_key: str = "timestamp") -> Cancel:
+    def _cancel_event(
+        self,
+        data: dict[str, Any],
+        *,
+        source: str,
+        ts_key: str = "timestamp",
+        ts: tuple[datetime, bool] | None = None,
+        reason: str | None = None,
+    ) -> Cancel:
         order_id = _text(data["id"])
         currency = data.get("currency")
         if currency in _CURRENCIES:
             self._remember_currency(order_id, currency)
         else:
             currency = self._currency_of(order_id)
-        ts, has_ms = ts_from_iso(data[ts_key])
+        when, has_ms = ts or ts_from_iso(data[ts_key])
         original = data.get("originalQty")
         return Cancel(
             venue="novig",
@@ -283,11 +303,12 @@ class Novig:
             action="buy",
             price=to_decimal(data["price"]),
             qty=to_decimal(data["qty"]),
-            ts=ts,
+            ts=when,
             ts_has_ms=has_ms,
             original_qty=None if original is None else to_decimal(original),
             currency=currency,
             source=source,  # type: ignore[arg-type]
+            reason=reason,
         )
 
     def _parse_tick(self, tick: dict[str, Any]) -> Sequence[Parsed]:
@@ -301,6 +322,7 @@ class Novig:
             return ()
         market = tick.get("market")
         market_id = _text(market["id"] if isinstance(market, dict) else tick["marketId"])
+        _remember(self._closed_markets, market_id)
         closing = sorted((o for o in self._open.values() if o.market == market_id), key=lambda o: o.id)
         if not closing:
             return ()
@@ -308,9 +330,7 @@ class Novig:
         cancels: list[Parsed] = []
         for order in closing:
             del self._open[order.id]
-            self._closed_implicitly[order.id] = None
-            if len(self._closed_implicitly) > _CURRENCY_CACHE:
-                self._closed_implicitly.popitem(last=False)
+            _remember(self._closed_implicitly, order.id)
             cancels.append(
                 Cancel(
                     venue="novig",
@@ -397,12 +417,18 @@ class Novig:
             raise ValueError(f"no {kind} history on Novig")
         currency, offset = _CURRENCIES[0], 0
         if page is not None:
-            currency, _, rest = page.partition(":")
+            currency, _, rest = page.rpartition(":")
             offset = int(rest)
         self._history_at[kind] = (currency, offset)
+        if kind == "orders" and page is None:
+            self._orders_reading = None  # a new read of every currency begins
+            self._rereads = 0
+        path = kind
+        if currency.startswith(_CHECK):  # the newest fills, after an orders snapshot (see parse_history)
+            path, currency = "fills", currency.removeprefix(_CHECK)
         return Request(
             method="GET",
-            url=f"{self.api_url}/emm/{kind}/all",
+            url=f"{self.api_url}/emm/{path}/all",
             params={"currency": currency, "limit": _PAGE_SIZE, "offset": offset},
             headers=self.handshake_headers(now_ms),
         )
@@ -411,32 +437,54 @@ class Novig:
         """The events of one page, and the next page's token.
 
         Fills at or after `since` give fill events (a ``fee`` in MCU becomes
-        dollars for CASH). Orders refresh the order cache, and reconcile it: an
-        order believed open that the page shows cancelled gives a cancel event
-        (one missed while disconnected, §7). A page is the last of its currency
-        when it is short, or when it is newest-first and reaches back past
-        `since` (for orders: past the oldest order believed open, too).
+        dollars for CASH). Orders refresh the order cache, and reconcile it
+        (§7): a cancelled order gives a history cancel when it was believed
+        open, or when it is new since the last complete orders read (placed
+        after it, never seen): either way the stream cannot have shown that
+        cancel, so it happened while disconnected — or it was a ``CLOSE``
+        of an order the stream could not know, whose cancel only REST shows.
+        REST says neither when nor why an order was cancelled: the cancel is
+        dated when fillwatch learned of it (unless the order carries
+        ``updatedAt``/``cancelledAt``), and its reason is ``market_closed``
+        only for a market seen closing on the stream, else unknown (null).
+        A page is the last of its currency when it is short, or when it is
+        newest-first and reaches back past `since` (for orders: past the
+        oldest order believed open, and past the last read's newest order).
+
+        An orders snapshot read after fills includes the fills made between
+        the two reads, which the fills page did not have: their live frames,
+        parsed after the backfill, must not be subtracted again (an order
+        would be believed filled, and its cancel lost). So after the orders,
+        the newest fills are read again (tokens ``check:CURRENCY:0``): fills
+        of open orders that are new since the fills read make the snapshot
+        ambiguous, and the orders are read again, until no fill came between.
         """
         currency, offset = self._history_at.get(kind, (_CURRENCIES[0], 0))
+        if kind == "orders" and currency.startswith(_CHECK):
+            return self._check_snapshot(currency.removeprefix(_CHECK), body)
         items = _items(orjson.loads(body), kind)
         floor = since
+        new_from = None if self._orders_seen_until is None else self._orders_seen_until - _PRECISION
         if kind == "orders":
             floor = min([since, *(o.placed for o in self._open.values() if o.placed is not None)])
+            floor = floor if new_from is None else min(floor, new_from)
         events: list[Event] = []
         times: list[datetime] = []
         for item in items:
             if kind == "orders":
-                was_open = item.get("id") in self._open
+                order_id = item.get("id")
+                was_open = order_id in self._open
+                unseen = not was_open and order_id not in self._currency
                 self._learn_order(item, currency)
-                times.append(ts_from_iso(item["timestamp"])[0])
-                if was_open and item.get("status") in _CANCELLED_STATUSES:
-                    ts_key = next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), "timestamp")
-                    events.append(self._cancel_event({"currency": currency, **item}, source="history", ts_key=ts_key))
+                placed = ts_from_iso(item["timestamp"])[0]
+                times.append(placed)
+                self._orders_reading = max(placed, self._orders_reading or placed)
+                is_new = unseen and new_from is not None and placed >= new_from
+                if _was_cancelled(item) and (was_open or is_new):
+                    events.append(self._reconciled_cancel(item, currency))
             else:
                 fill = self._fill_event(item, source="history", currency=currency)
-                self._in_snapshot[fill.id] = None  # orders/all, read next, includes it
-                if len(self._in_snapshot) > _CURRENCY_CACHE:
-                    self._in_snapshot.popitem(last=False)
+                _remember(self._in_snapshot, fill.id)  # orders/all, read next, includes it
                 times.append(fill.ts)
                 if fill.ts >= since:
                     events.append(fill)
@@ -447,7 +495,45 @@ class Novig:
         else:
             following = _CURRENCIES.index(currency) + 1 if currency in _CURRENCIES else len(_CURRENCIES)
             next_page = f"{_CURRENCIES[following]}:0" if following < len(_CURRENCIES) else None
+        if kind == "fills" and next_page is None:
+            self._fills_read = True
+        if kind == "orders" and next_page is None:
+            if self._orders_reading is not None:
+                seen = self._orders_seen_until
+                self._orders_seen_until = max(self._orders_reading, seen or self._orders_reading)
+            if self._fills_read:
+                self._check_found = []
+                next_page = f"{_CHECK}{_CURRENCIES[0]}:0"
         return HistoryPage(events, next_page)
+
+    def _check_snapshot(self, currency: str, body: bytes) -> HistoryPage:
+        """One currency's newest fills, read after an orders snapshot: were any made during it?"""
+        for item in _items(orjson.loads(body), "fills"):
+            fill_id = _text(item["id"])
+            if fill_id not in self._in_snapshot and _text(item["orderId"]) in self._open:
+                self._check_found.append(fill_id)
+        following = _CURRENCIES.index(currency) + 1 if currency in _CURRENCIES else len(_CURRENCIES)
+        if following < len(_CURRENCIES):
+            return HistoryPage([], f"{_CHECK}{_CURRENCIES[following]}:0")
+        if not self._check_found or self._rereads >= _MAX_REREADS:
+            self._fills_read = False
+            return HistoryPage([], None)
+        # Made between the fills read and now: in the snapshot or not, unknown. Read the orders
+        # again: the new snapshot includes them, so their live frames are not subtracted.
+        self._rereads += 1
+        for fill_id in self._check_found:
+            _remember(self._in_snapshot, fill_id)
+        return HistoryPage([], f"{_CURRENCIES[0]}:0")
+
+    def _reconciled_cancel(self, item: dict[str, Any], currency: str) -> Cancel:
+        """The cancel REST shows for an order whose cancel the stream did not (see :meth:`parse_history`)."""
+        data = {"currency": currency, **item}
+        ts_key = next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), None)
+        reason = "market_closed" if item.get("marketId") in self._closed_markets else None
+        learned = datetime.fromtimestamp(round(self._clock(), 3), UTC), True
+        if ts_key is not None:
+            return self._cancel_event(data, source="history", ts_key=ts_key, reason=reason)
+        return self._cancel_event(data, source="history", ts=learned, reason=reason)
 
     # Market names -------------------------------------------------------------
 
@@ -481,6 +567,20 @@ class Novig:
             for o in outcomes
             if isinstance(o, dict) and isinstance(o.get("id"), str) and isinstance(o.get("description"), str)
         }
+
+
+def _was_cancelled(order: dict[str, Any]) -> bool:
+    """Cancelled, or closed with quantity left (what a market closing leaves, §4.5)."""
+    status = order.get("status")
+    return status in _CANCELLED_STATUSES or (status == "CLOSED" and to_decimal(order.get("qty") or 0) > 0)
+
+
+def _remember(cache: OrderedDict[str, None], key: str) -> None:
+    """Add `key` to a bounded cache of recent ids."""
+    cache[key] = None
+    cache.move_to_end(key)
+    if len(cache) > _CURRENCY_CACHE:
+        cache.popitem(last=False)
 
 
 def _items(body: object, kind: str) -> list[dict[str, Any]]:

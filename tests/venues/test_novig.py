@@ -282,3 +282,110 @@ def test_a_fill_already_in_a_backfills_order_snapshot_is_not_subtracted_twice(ve
     (cancel,) = venue.parse(orjson.dumps({"type": "CLOSE", "market": {"id": "mkt-closing"}}).decode())
     assert isinstance(cancel, Cancel)
     assert (cancel.qty, cancel.reason) == (Decimal(50), "market_closed")
+
+
+def read_orders(venue: Novig, cash: list[dict[str, Any]], since: datetime = EPOCH) -> list[Cancel]:
+    """A complete orders/all read: `cash` as the CASH page, no COIN orders; the cancels it gives."""
+    venue.history_request("orders", since, None, 0)
+    first = venue.parse_history("orders", orjson.dumps(cash), since)
+    venue.history_request("orders", since, first.next_page, 0)
+    last = venue.parse_history("orders", b"[]", since)
+    assert last.next_page is None
+    return [e for e in (*first.events, *last.events) if isinstance(e, Cancel)]
+
+
+def _placed(order: dict[str, Any], ts: str, **changes: Any) -> dict[str, Any]:
+    return {**order, "timestamp": ts, **changes}
+
+
+def test_orders_new_since_the_last_read_and_cancelled_are_history_cancels(venue: Novig) -> None:
+    """An order the stream never showed (placed after the last orders read) and cancelled while
+    disconnected: REST is the only witness. Dated when learned (REST gives no cancel time), no reason."""
+    assert read_orders(venue, [_placed(_order("o-old", 0, "CANCELLED"), "2026-01-01T00:00:00.300Z")]) == []
+    later = [
+        _placed(_order("o-new", 60, "CANCELLED"), "2026-01-01T00:00:05.000Z"),
+        _placed(_order("o-gone", 0, "CANCELLED"), "2025-12-31T23:59:58Z"),  # never seen, but older: not new
+        _placed(_order("o-old", 0, "CANCELLED"), "2026-01-01T00:00:00.300Z"),  # seen cancelled before
+        _placed(_order("o-rest", 40), "2026-01-01T00:00:06.000Z"),  # new and still open: learned
+    ]
+    (cancel,) = read_orders(venue, later, since=datetime(2026, 1, 1, tzinfo=UTC))
+    assert (cancel.id, cancel.qty, cancel.currency, cancel.source, cancel.reason) == (
+        "o-new",
+        Decimal(60),
+        "CASH",
+        "history",
+        None,
+    )
+    assert cancel.ts == datetime.fromtimestamp(CLOSE_TIME, UTC)
+    assert venue.open_orders == {"o-rest": Decimal(40)}
+    assert read_orders(venue, later) == []  # read again: nothing new
+
+
+def test_a_new_order_in_whole_seconds_is_still_new(venue: Novig) -> None:
+    """Placed after the last read's newest order, but dated in whole seconds (so seemingly before it)."""
+    read_orders(venue, [_placed(_order("o-1", 100), "2026-01-01T00:00:00.900Z")])
+    (cancel,) = read_orders(venue, [_placed(_order("o-2", 10, "CANCELLED"), "2026-01-01T00:00:00Z")])
+    assert cancel.id == "o-2"
+
+
+def test_a_closed_market_seen_live_names_the_reason_of_later_cancels(venue: Novig) -> None:
+    """A CLOSE takes an order the stream could not know; REST shows it later: reason market_closed.
+    An order believed open and cancelled in a gap (reason unknown to REST) stays null; CLOSED with
+    quantity left counts as cancelled."""
+    read_orders(venue, [_placed(_order("o-open", 100, "OPEN"), "2026-01-01T00:00:00Z") | {"marketId": "m-2"}])
+    assert venue.parse(orjson.dumps({"type": "CLOSE", "market": {"id": "mkt-closing"}}).decode()) == ()
+    later = [
+        _placed(_order("o-unseen", 70, "CANCELLED"), "2026-01-01T00:00:03Z"),
+        _placed(_order("o-open", 100, "CLOSED"), "2026-01-01T00:00:00Z") | {"marketId": "m-2"},
+    ]
+    cancels = read_orders(venue, later)
+    assert [(c.id, c.reason) for c in cancels] == [("o-unseen", "market_closed"), ("o-open", None)]
+    assert venue.open_orders == {}
+
+
+def _read(venue: Novig, kind: str, pages: dict[str, list[dict[str, Any]]], since: datetime) -> list[str | None]:
+    """One history read of `kind` as follow.read_history does it; `pages`: page token → items.
+    Returns the page tokens asked for."""
+    asked: list[str | None] = []
+    page: str | None = None
+    while True:
+        request = venue.history_request(kind, since, page, 0)
+        asked.append(page)
+        token = page or "CASH:0"
+        read = "fills" if token.startswith("check:") else kind
+        assert request.url.endswith(f"/emm/{read}/all")
+        assert request.params["currency"] == token.removeprefix("check:").split(":")[0]
+        page = venue.parse_history(kind, orjson.dumps(pages.get(token, [])), since).next_page
+        if page is None:
+            return asked
+
+
+def test_a_fill_made_between_the_fills_and_the_orders_reads_is_not_subtracted_twice(venue: Novig) -> None:
+    """The chaos run's bug: the backfill read fills/all, then a fill (125 of 250) was made, then
+    orders/all showed 125 left; the fill's live frame, parsed after the backfill, took the order to
+    0, so it was believed filled, and the market's CLOSE that took its 125 went unreported.
+    Now the newest fills are read again after the orders: a new fill of an open order means the
+    snapshot may include it, so the orders are read again and the live frame is not subtracted."""
+    read_orders(venue, [_placed(_order("o-1", 250), "2026-01-01T00:00:00Z") | {"originalQty": 250}])
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    _read(venue, "fills", {}, since)  # nothing new yet
+    fill = orjson.loads(_live_fill("f-1", "o-1", 125))["data"]
+    snapshot = [_placed(_order("o-1", 125), "2026-01-01T00:00:00Z") | {"originalQty": 250}]
+    asked = _read(venue, "orders", {"CASH:0": snapshot, "check:CASH:0": [fill]}, since)
+    assert asked == [None, "COIN:0", "check:CASH:0", "check:COIN:0", "CASH:0", "COIN:0", "check:CASH:0", "check:COIN:0"]
+    venue.parse(_live_fill("f-1", "o-1", 125))
+    assert venue.open_orders == {"o-1": Decimal(125)}
+    (cancel,) = venue.parse(orjson.dumps({"type": "CLOSE", "market": {"id": "mkt-closing"}}).decode())
+    assert (cancel.qty, cancel.reason) == (Decimal(125), "market_closed")
+
+
+def test_a_quiet_snapshot_is_checked_once_and_later_fills_count(venue: Novig) -> None:
+    """No fill between the reads: one check of the newest fills; a later live fill is subtracted."""
+    read_orders(venue, [_placed(_order("o-1", 250), "2026-01-01T00:00:00Z")])
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    _read(venue, "fills", {}, since)
+    asked = _read(venue, "orders", {"CASH:0": [_placed(_order("o-1", 250), "2026-01-01T00:00:00Z")]}, since)
+    assert asked == [None, "COIN:0", "check:CASH:0", "check:COIN:0"]
+    venue.parse(_live_fill("f-2", "o-1", 50))
+    assert venue.open_orders == {"o-1": Decimal(200)}
+    assert _read(venue, "orders", {}, since) == [None, "COIN:0"]  # no fills read before: no check
