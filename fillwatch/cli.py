@@ -9,7 +9,6 @@ line on stderr and its exit code; anything else is a bug, reported in one line
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -18,21 +17,20 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from fillwatch import __version__
-from fillwatch.config import check_url, load_private_key, parse_duration, read_key_file
 from fillwatch.errors import ConfigError, ExitCode, FillwatchError
-from fillwatch.net.stream import StreamOptions, watch
-from fillwatch.render import Sink
-from fillwatch.render.jsonl import JsonLinesSink
-from fillwatch.render.lines import LinesSink
-from fillwatch.render.status import StatusSink
-from fillwatch.runner import run
-from fillwatch.venues import kalshi
-from fillwatch.venues.base import Venue
+
+if TYPE_CHECKING:
+    from fillwatch.render import Sink
+    from fillwatch.venues.base import Venue
+
+# The network, crypto and terminal layers are imported inside the commands
+# that use them: `fillwatch --version` and `--help` then start in about a
+# third of the time (CONTRACT §6: --version ≤ 0.3 s).
 
 __all__ = ["app", "main"]
 
@@ -141,11 +139,17 @@ class _RunOptions:
     quiet: bool = False
 
     def seconds(self) -> float | None:
+        from fillwatch.config import parse_duration
+
         return parse_duration(self.duration).total_seconds() if self.duration else None
 
 
 def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool) -> list[Sink]:
     """The stdout sink for `fmt`, the ``--output`` file, and the stderr diagnostics."""
+    from fillwatch.render.jsonl import JsonLinesSink
+    from fillwatch.render.lines import LinesSink
+    from fillwatch.render.status import StatusSink
+
     if fmt is Format.auto:
         fmt = Format.lines if os.isatty(1) else Format.jsonl
     sinks: list[Sink] = [JsonLinesSink(1) if fmt is Format.jsonl else LinesSink(1)]
@@ -161,6 +165,9 @@ def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool) -> list
 
 async def _tail(venue: Venue, url: str, options: _RunOptions) -> ExitCode:
     """Stream `venue` at `url` into the sinks until the run ends: the one client path."""
+    from fillwatch.net.stream import StreamOptions, watch
+    from fillwatch.runner import run
+
     seconds = options.seconds()
     sinks = _sinks(options.fmt, options.output, venue=venue.name, quiet=options.quiet)
     stream = StreamOptions(url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout)
@@ -168,6 +175,8 @@ async def _tail(venue: Venue, url: str, options: _RunOptions) -> ExitCode:
 
 
 def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
+    import asyncio
+
     try:
         return asyncio.run(main)
     except BrokenPipeError:  # stdout closed while the last lines were written
@@ -176,6 +185,9 @@ def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
 
 def _kalshi_venue(key_id: str | None, private_key: Path | None, api_url: str) -> Venue:
     """Resolve Kalshi credentials: flag > env var; the key path beats the PEM variable."""
+    from fillwatch.config import load_private_key, read_key_file
+    from fillwatch.venues import kalshi
+
     if not key_id:
         raise ConfigError("no Kalshi API key id: use --key-id or set KALSHI_API_KEY_ID")
     if private_key is not None:
@@ -218,6 +230,9 @@ def kalshi_command(
     """Tail your Kalshi fills (channel fill) and cancels (channel user_orders)."""
 
     def work() -> int:
+        from fillwatch.config import check_url
+        from fillwatch.venues import kalshi
+
         default_ws, default_api = kalshi.ENDPOINTS[env.value]
         url = check_url(ws_url or default_ws, option="--ws-url", secure="wss", plain="ws")
         rest = check_url(api_url or default_api, option="--api-url", secure="https", plain="http")
@@ -253,6 +268,7 @@ def demo_command(
     and fillwatch tails it exactly as `fillwatch kalshi` tails the real venue.
     """
     from fillwatch.sim.kalshi import KalshiSim, Script
+    from fillwatch.venues import kalshi
 
     options = _RunOptions(fmt=fmt, output=output, max_events=max_events, duration=duration, quiet=quiet)
 
