@@ -1,36 +1,59 @@
-"""The command line: one command per venue, plus ``demo``; the error boundary.
+"""The command line: one command per venue, plus ``demo`` and ``replay``; the error boundary.
 
-Commands are thin: they resolve options into a venue adapter, stream options
-and sinks, then hand them to :func:`fillwatch.runner.run` under
-``asyncio.run``. Every :class:`~fillwatch.errors.FillwatchError` becomes one
-line on stderr and its exit code; anything else is a bug, reported in one line
-(with the traceback only under ``-v``).
+Commands are thin: they resolve options (:mod:`fillwatch.options`) and
+credentials (:mod:`fillwatch.credentials`) into a venue adapter, then hand it
+to :func:`fillwatch.pipeline.tail` under ``asyncio.run``. Every
+:class:`~fillwatch.errors.FillwatchError` becomes one line on stderr and its
+exit code; anything else is a bug, reported in one line (with the traceback
+only under ``-v``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from fillwatch import __version__
-from fillwatch.errors import ConfigError, ExitCode, FillwatchError
-
-if TYPE_CHECKING:
-    from fillwatch.render import Sink
-    from fillwatch.venues.base import Venue
-
-# The network, crypto and terminal layers are imported inside the commands
-# that use them: `fillwatch --version` and `--help` then start in about a
-# third of the time (CONTRACT §6: --version ≤ 0.3 s).
+from fillwatch.config import check_url
+from fillwatch.errors import ExitCode, FillwatchError
+from fillwatch.options import (
+    ApiUrlOpt,
+    BellOpt,
+    Color,
+    ColorOpt,
+    ConfigOpt,
+    DemoVenue,
+    DurationOpt,
+    Env,
+    EnvOpt,
+    Format,
+    FormatOpt,
+    KindOpt,
+    MarketOpt,
+    MaxEventsOpt,
+    MaxRetriesOpt,
+    NoFollowOpt,
+    OutputOpt,
+    ProfileOpt,
+    QuietOpt,
+    RawOpt,
+    RecordOpt,
+    RunOptions,
+    SinceOpt,
+    SpeedOpt,
+    StallOpt,
+    StateOpt,
+    TokenUrlOpt,
+    VerboseOpt,
+    WsUrlOpt,
+    resolve,
+)
 
 __all__ = ["app", "main"]
 
@@ -42,48 +65,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-class Format(StrEnum):
-    """How events are shown on stdout."""
-
-    auto = "auto"
-    table = "table"
-    lines = "lines"
-    jsonl = "jsonl"
-
-
-class Env(StrEnum):
-    """The venue's production or test exchange."""
-
-    prod = "prod"
-    demo = "demo"
-
-
-# Options shared by every tailing command (CONTRACT §2).
-FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", help="auto (table on a terminal, jsonl otherwise), table, lines or jsonl.")
-]
-OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Also append every event as a JSON line to FILE.", dir_okay=False)
-]
-MaxEventsOpt = Annotated[int | None, typer.Option("--max-events", min=1, help="Exit 0 after N events.")]
-DurationOpt = Annotated[str | None, typer.Option("--duration", help="Exit 0 after D (90s, 15m, 2h).")]
-MaxRetriesOpt = Annotated[
-    int | None,
-    typer.Option("--max-retries", min=0, help="Exit 4 after N failed reconnects in a row [default: retry forever]."),
-]
-StallOpt = Annotated[
-    float, typer.Option("--stall-timeout", min=0.1, help="Replace a connection silent for this many seconds.")
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No connection diagnostics on stderr.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging, and tracebacks on errors.")]
-EnvOpt = Annotated[Env, typer.Option("--env", help="The venue's production or test (demo) exchange.")]
-WsUrlOpt = Annotated[str | None, typer.Option("--ws-url", help="Override the WebSocket URL (ws:// only on loopback).")]
-ApiUrlOpt = Annotated[
-    str | None,
-    typer.Option("--api-url", help="Override the REST base URL, version prefix included (http:// only on loopback)."),
-]
 
 
 def _version(value: bool) -> None:
@@ -126,86 +107,21 @@ def _guard(verbose: bool, work: Callable[[], int]) -> NoReturn:
     raise typer.Exit(code)
 
 
-@dataclass(frozen=True, kw_only=True)
-class _RunOptions:
-    """The options every tailing command shares (CONTRACT §2)."""
+def _run(main: Coroutine[Any, Any, int]) -> int:
+    """``asyncio.run`` with the pipeline's handling of a closed stdout (imported only when a run starts)."""
+    from fillwatch.pipeline import run_to_end
 
-    fmt: Format
-    output: Path | None
-    max_events: int | None
-    duration: str | None
-    max_retries: int | None = None
-    stall_timeout: float = 30.0
-    quiet: bool = False
-
-    def seconds(self) -> float | None:
-        from fillwatch.config import parse_duration
-
-        return parse_duration(self.duration).total_seconds() if self.duration else None
+    return run_to_end(main)
 
 
-def _sinks(fmt: Format, output: Path | None, *, venue: str, quiet: bool) -> list[Sink]:
-    """The stdout sink for `fmt`, the ``--output`` file, and the stderr diagnostics."""
-    from fillwatch.render.jsonl import JsonLinesSink
-    from fillwatch.render.lines import LinesSink
-    from fillwatch.render.status import StatusSink
-
-    if fmt is Format.auto:
-        fmt = Format.lines if os.isatty(1) else Format.jsonl
-    sinks: list[Sink] = [JsonLinesSink(1) if fmt is Format.jsonl else LinesSink(1)]
-    if output is not None:
-        try:
-            fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
-        sinks.append(JsonLinesSink(fd, owns_fd=True))
-    sinks.append(StatusSink(sys.stderr, venue=venue, quiet=quiet))
-    return sinks
-
-
-async def _tail(venue: Venue, url: str, options: _RunOptions) -> ExitCode:
-    """Stream `venue` at `url` into the sinks until the run ends: the one client path."""
-    from fillwatch.net.stream import StreamOptions, watch
-    from fillwatch.runner import run
-
-    seconds = options.seconds()
-    sinks = _sinks(options.fmt, options.output, venue=venue.name, quiet=options.quiet)
-    stream = StreamOptions(url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout)
-    return await run(watch(venue, stream), sinks, max_events=options.max_events, duration=seconds)
-
-
-def _asyncio_run(main: Coroutine[Any, Any, ExitCode]) -> int:
-    import asyncio
-
-    try:
-        return asyncio.run(main)
-    except BrokenPipeError:  # stdout closed while the last lines were written
-        return ExitCode.OK
-
-
-def _kalshi_venue(key_id: str | None, private_key: Path | None, api_url: str) -> Venue:
-    """Resolve Kalshi credentials: flag > env var; the key path beats the PEM variable."""
-    from fillwatch.config import load_private_key, read_key_file
-    from fillwatch.venues import kalshi
-
-    if not key_id:
-        raise ConfigError("no Kalshi API key id: use --key-id or set KALSHI_API_KEY_ID")
-    if private_key is not None:
-        pem, warning = read_key_file(private_key.expanduser())
-        origin = str(private_key)
-        if warning:
-            sys.stderr.write(f"fillwatch: warning: {warning}\n")
-    elif os.environ.get("KALSHI_PRIVATE_KEY_PEM"):
-        pem, origin = os.environ["KALSHI_PRIVATE_KEY_PEM"].encode(), "KALSHI_PRIVATE_KEY_PEM"
-    else:
-        raise ConfigError(
-            "no Kalshi private key: use --private-key FILE, or set KALSHI_PRIVATE_KEY_PATH or KALSHI_PRIVATE_KEY_PEM"
-        )
-    return kalshi.Kalshi(key_id, load_private_key(pem, origin=origin), api_url=api_url)
+def _from_flags(ctx: typer.Context, *names: str) -> set[str]:
+    """Which of `names` the user gave on the command line (not by variable or profile)."""
+    return {name for name in names if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
 
 
 @app.command("kalshi")
 def kalshi_command(
+    ctx: typer.Context,
     key_id: Annotated[str | None, typer.Option("--key-id", envvar="KALSHI_API_KEY_ID", help="API key id.")] = None,
     private_key: Annotated[
         Path | None,
@@ -222,67 +138,228 @@ def kalshi_command(
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
+    since: SinceOpt = None,
+    no_follow: NoFollowOpt = False,
+    state: StateOpt = None,
     max_retries: MaxRetriesOpt = None,
     stall_timeout: StallOpt = 30.0,
+    color: ColorOpt = Color.auto,
+    bell: BellOpt = False,
     quiet: QuietOpt = False,
+    markets: MarketOpt = None,
+    kinds: KindOpt = None,
+    raw: RawOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Tail your Kalshi fills (channel fill) and cancels (channel user_orders)."""
 
     def work() -> int:
-        from fillwatch.config import check_url
+        from fillwatch.credentials import kalshi_venue
+        from fillwatch.pipeline import tail
         from fillwatch.venues import kalshi
 
-        default_ws, default_api = kalshi.ENDPOINTS[env.value]
-        url = check_url(ws_url or default_ws, option="--ws-url", secure="wss", plain="ws")
-        rest = check_url(api_url or default_api, option="--api-url", secure="https", plain="http")
-        options = _RunOptions(
-            fmt=fmt,
-            output=output,
-            max_events=max_events,
-            duration=duration,
-            max_retries=max_retries,
-            stall_timeout=stall_timeout,
-            quiet=quiet,
-        )
-        options.seconds()  # a bad --duration is a usage error before anything starts
-        return _asyncio_run(_tail(_kalshi_venue(key_id, private_key, rest), url, options))
+        values, chosen = resolve(ctx, "kalshi")
+        default_ws, default_api = kalshi.ENDPOINTS[Env(values["env"]).value]
+        url = check_url(values["ws_url"] or default_ws, option="--ws-url", secure="wss", plain="ws")
+        rest = check_url(values["api_url"] or default_api, option="--api-url", secure="https", plain="http")
+        options = RunOptions.of(values)
+        options.check()
+        venue = kalshi_venue(values, chosen, rest)
+        return _run(tail(venue, url, options, account=venue.key_id))
+
+    _guard(verbose, work)
+
+
+@app.command("novig")
+def novig_command(
+    ctx: typer.Context,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", envvar="NOVIG_CLIENT_ID", help="OAuth client id.")
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--client-secret",
+            envvar="NOVIG_CLIENT_SECRET",
+            show_default=False,
+            help="OAuth client secret (prefer the variable: flags are visible to other users in ps).",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="NOVIG_TOKEN",
+            show_default=False,
+            help="A ready Bearer token (used as is, never renewed).",
+        ),
+    ] = None,
+    env: EnvOpt = Env.prod,
+    ws_url: WsUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    token_url: TokenUrlOpt = None,
+    fmt: FormatOpt = Format.auto,
+    output: OutputOpt = None,
+    max_events: MaxEventsOpt = None,
+    duration: DurationOpt = None,
+    since: SinceOpt = None,
+    no_follow: NoFollowOpt = False,
+    state: StateOpt = None,
+    max_retries: MaxRetriesOpt = None,
+    stall_timeout: StallOpt = 30.0,
+    color: ColorOpt = Color.auto,
+    bell: BellOpt = False,
+    quiet: QuietOpt = False,
+    markets: MarketOpt = None,
+    kinds: KindOpt = None,
+    raw: RawOpt = False,
+    record: RecordOpt = None,
+    profile: ProfileOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Tail your Novig fills and cancels (the private channel), and the cancels of markets closing."""
+
+    def work() -> int:
+        from fillwatch.credentials import novig_credentials, novig_session
+        from fillwatch.venues import novig
+
+        values, _ = resolve(ctx, "novig")
+        defaults = novig.ENDPOINTS[Env(values["env"]).value]
+        url = check_url(values["ws_url"] or defaults.ws, option="--ws-url", secure="wss", plain="ws")
+        rest = check_url(values["api_url"] or defaults.api, option="--api-url", secure="https", plain="http")
+        tokens = check_url(values["token_url"] or defaults.token, option="--token-url", secure="https", plain="http")
+        credentials = novig_credentials(values, from_flags=_from_flags(ctx, "token", "client_id", "client_secret"))
+        options = RunOptions.of(values)
+        options.check()
+        venue = novig.Novig(api_url=rest, token_url=tokens)
+        return _run(novig_session(credentials, venue, url, options))
 
     _guard(verbose, work)
 
 
 @app.command("demo")
 def demo_command(
+    venue: Annotated[DemoVenue, typer.Option("--venue", help="The venue to simulate.")] = DemoVenue.kalshi,
     rate: Annotated[float, typer.Option("--rate", min=0.1, help="Simulated events per second.")] = 3.0,
     seed: Annotated[int | None, typer.Option("--seed", help="Make the simulated activity repeatable.")] = None,
     fmt: FormatOpt = Format.auto,
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
+    since: SinceOpt = None,
+    state: StateOpt = None,
+    color: ColorOpt = Color.auto,
+    bell: BellOpt = False,
+    quiet: QuietOpt = False,
+    markets: MarketOpt = None,
+    kinds: KindOpt = None,
+    raw: RawOpt = False,
+    record: RecordOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Watch a simulated Kalshi (or Novig) on loopback: no account, no network.
+
+    The simulated Kalshi verifies real RSA-PSS signatures made with a throwaway
+    key; the simulated Novig issues expiring OAuth tokens to throwaway client
+    credentials. fillwatch tails either exactly as `fillwatch kalshi` or
+    `fillwatch novig` tails the real venue.
+    """
+    options = RunOptions(
+        fmt=fmt,
+        output=output,
+        max_events=max_events,
+        duration=duration,
+        color=color,
+        bell=bell,
+        quiet=quiet,
+        env="simulated",
+        since=since,
+        state=state,
+        markets=tuple(markets or ()),
+        kinds=tuple(kinds or ()),
+        raw=raw,
+        record=record,
+    )
+
+    def announce(name: str, url: str) -> None:
+        if not quiet:
+            sys.stderr.write(f"fillwatch: demo: simulated {name} at {url} ({rate:g} events/s)\n")
+
+    async def kalshi_session() -> ExitCode:
+        from fillwatch.pipeline import tail
+        from fillwatch.sim.kalshi import KalshiSim, Script
+        from fillwatch.venues import kalshi
+
+        async with KalshiSim(Script(rate=rate, seed=seed)) as sim:
+            announce("Kalshi", sim.url)
+            return await tail(
+                kalshi.Kalshi(sim.key_id, sim.key, api_url=sim.api_url), sim.url, options, account=sim.key_id
+            )
+
+    async def novig_session() -> ExitCode:
+        from fillwatch import credentials
+        from fillwatch.secret import Secret
+        from fillwatch.sim import novig as novig_sim
+        from fillwatch.venues import novig
+
+        async with novig_sim.NovigSim(novig_sim.Script(rate=rate, seed=seed)) as sim:
+            announce("Novig", sim.url)
+            creds = credentials.NovigCredentials(sim.client_id, Secret(sim.client_secret), "client id and secret")
+            adapter = novig.Novig(api_url=sim.api_url, token_url=sim.token_url)
+            return await credentials.novig_session(creds, adapter, sim.url, options)
+
+    def work() -> int:
+        options.check()
+        return _run(novig_session() if venue is DemoVenue.novig else kalshi_session())
+
+    _guard(verbose, work)
+
+
+@app.command("replay")
+def replay_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="A --record recording, or an --output file.")],
+    speed: SpeedOpt = None,
+    fmt: FormatOpt = Format.auto,
+    output: OutputOpt = None,
+    markets: MarketOpt = None,
+    kinds: KindOpt = None,
+    raw: RawOpt = False,
+    max_events: MaxEventsOpt = None,
+    color: ColorOpt = Color.auto,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Watch a simulated Kalshi on loopback: no account, no network.
+    """Show a recording (--record) or an event file (--output) again, through the same filters and formats.
 
-    The simulator verifies real RSA-PSS signatures made with a throwaway key,
-    and fillwatch tails it exactly as `fillwatch kalshi` tails the real venue.
+    A recording gives exactly the lines the live run printed: its frames go
+    through the same parser. No credentials are needed.
     """
-    from fillwatch.sim.kalshi import KalshiSim, Script
-    from fillwatch.venues import kalshi
 
-    options = _RunOptions(fmt=fmt, output=output, max_events=max_events, duration=duration, quiet=quiet)
+    from fillwatch import recording
+    from fillwatch.filters import selector
+    from fillwatch.pipeline import output_sink
+    from fillwatch.render.views import open_views
+    from fillwatch.runner import run
 
     async def session() -> ExitCode:
-        async with KalshiSim(Script(rate=rate, seed=seed)) as sim:
-            if not quiet:
-                sys.stderr.write(f"fillwatch: demo: simulated Kalshi at {sim.url} ({rate:g} events/s)\n")
-            return await _tail(kalshi.Kalshi(sim.key_id, sim.key, api_url=sim.api_url), sim.url, options)
+        entries = recording.read(file)
+        views = open_views(
+            fmt.value,
+            venue="replay",
+            env="replay",
+            color=color.value,
+            quiet=quiet,
+            raw=raw,
+            extra=output_sink(output, raw=raw),
+        )
+        items = recording.replay(entries, speed=speed, raw=raw)
+        return await run(items, views.sinks, select=selector(markets or (), kinds or ()), max_events=max_events)
 
-    def work() -> int:
-        options.seconds()
-        return _asyncio_run(session())
-
-    _guard(verbose, work)
+    _guard(verbose, lambda: _run(session()))
 
 
 def main() -> None:

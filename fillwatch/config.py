@@ -11,21 +11,22 @@ import ipaddress
 import os
 import re
 import stat
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
 from fillwatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 __all__ = [
     "check_url",
     "is_loopback",
     "load_private_key",
     "parse_duration",
+    "parse_since",
     "read_key_file",
 ]
 
@@ -43,6 +44,28 @@ def parse_duration(text: str) -> timedelta:
     if match is None or float(match[1]) <= 0:
         raise ConfigError(f"invalid duration {text!r}: use a positive number with s, m, h or d (90s, 15m, 2h)")
     return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """``--since``: a duration back from `now` (``15m``, ``3d``) or an ISO 8601 date or date-time.
+
+    A date-time without an offset is UTC; a date is its midnight, UTC.
+
+    Raises:
+        ConfigError: for anything else, or a time in the future.
+    """
+    if _DURATION.match(text):
+        return now - parse_duration(text)
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"invalid --since {text!r}: use a duration (15m, 2h, 3d) or an ISO 8601 date or date-time"
+        ) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment > now:
+        raise ConfigError(f"--since {text!r} is in the future")
+    return moment.astimezone(UTC)
 
 
 def is_loopback(host: str) -> bool:
@@ -107,6 +130,11 @@ def load_private_key(pem: bytes, *, origin: str) -> RSAPrivateKey:
     Raises:
         ConfigError: if it is not an unencrypted PEM RSA private key.
     """
+    # Imported here: cryptography costs start-up time that --version and --help need not pay.
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     try:
         key = load_pem_private_key(pem, password=None)
     except TypeError:

@@ -5,19 +5,22 @@ Two kinds of items travel down the pipeline (CONTRACT §3 and STYLE §1.3):
 * **events**, :class:`Fill` and :class:`Cancel`: what the user asked to see,
   immutable, with exact :class:`~decimal.Decimal` money and quantities and
   timezone-aware UTC times;
-* **status** items (:class:`Connected`, :class:`Disconnected`, :class:`Skipped`):
+* **status** items (:class:`Connected`, :class:`Disconnected`, :class:`Skipped`,
+  :class:`Backfilled`, :class:`BackfillFailed`):
   what happened to the connection, shown on stderr or in a table header, never
   on the data stream.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar, Literal, TypeAlias
 
 __all__ = [
+    "BackfillFailed",
+    "Backfilled",
     "Cancel",
     "Connected",
     "Disconnected",
@@ -56,6 +59,8 @@ class Fill:
     wash: bool | None = None
     currency: str | None = None
     source: Source = "live"
+    raw: str | bytes | None = field(default=None, repr=False, compare=False)
+    """The venue's original message (JSON text), kept only with ``--raw``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +83,8 @@ class Cancel:
     currency: str | None = None
     source: Source = "live"
     reason: str | None = None
+    raw: str | bytes | None = field(default=None, repr=False, compare=False)
+    """The venue's original message (JSON text), kept only with ``--raw``."""
 
 
 Event: TypeAlias = Fill | Cancel
@@ -102,6 +109,30 @@ class Disconnected:
 
 
 @dataclass(frozen=True, slots=True)
+class Backfilled:
+    """REST history since `since` was read; `fills`/`cancels` were new (printed)."""
+
+    since: datetime
+    fills: int
+    cancels: int
+    seconds: float
+    """How long reading the history took."""
+    downtime: float | None = None
+    """For a backfill after a reconnect: seconds between the drop and the new subscription."""
+    skipped: int = 0
+    """History rows that could not be understood."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillFailed:
+    """Reading REST history since `since` failed; it is tried again later."""
+
+    since: datetime
+    reason: str
+    downtime: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """A frame that could not be understood was counted and skipped."""
 
@@ -111,8 +142,8 @@ class Skipped:
     """How many frames were skipped in this run so far, this one included."""
 
 
-Status: TypeAlias = Connected | Disconnected | Skipped
+Status: TypeAlias = Connected | Disconnected | Skipped | Backfilled | BackfillFailed
 """What happened to the connection: shown on stderr, never on stdout."""
 
-Item: TypeAlias = Fill | Cancel | Connected | Disconnected | Skipped
+Item: TypeAlias = Fill | Cancel | Status
 """Everything the stream yields."""

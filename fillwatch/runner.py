@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from fillwatch.errors import ExitCode
 from fillwatch.events import Cancel, Fill, Item
+from fillwatch.filters import Selector
 from fillwatch.render import Sink
 
 __all__ = ["run"]
@@ -27,6 +28,7 @@ async def run(
     items: AsyncIterator[Item],
     sinks: Sequence[Sink],
     *,
+    select: Selector | None = None,
     max_events: int | None = None,
     duration: float | None = None,
 ) -> ExitCode:
@@ -35,7 +37,8 @@ async def run(
     Args:
         items: the stream (an async generator; it is closed on the way out).
         sinks: where events and status items go.
-        max_events: stop after this many events.
+        select: which events to hand to the sinks (None: all of them).
+        max_events: stop after this many events shown.
         duration: stop after this many seconds.
 
     Returns:
@@ -68,6 +71,8 @@ async def run(
         async with contextlib.aclosing(items), asyncio.timeout(duration):
             async for item in items:
                 if isinstance(item, (Fill, Cancel)):
+                    if select is not None and not select(item):
+                        continue
                     for sink in sinks:
                         sink.event(item)
                     count += 1

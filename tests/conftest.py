@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fillwatch.sim.kalshi import KalshiSim, Script
+from fillwatch.sim.thread import SimThread
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,43 +61,10 @@ def key_file(tmp_path: Path, venue_key: rsa.RSAPrivateKey) -> Path:
     return write_key(tmp_path / "kalshi.pem", venue_key)
 
 
-class SimThread:
-    """Runs a simulator on its own event loop in a background thread.
-
-    The CLI under test calls ``asyncio.run`` in its own process, so the venue
-    cannot share its loop; a thread keeps it in this process, where the test
-    can script it and read its statistics.
-    """
-
-    def __init__(self, sim: KalshiSim) -> None:
-        self.sim = sim
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._started = threading.Event()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self.sim.__aenter__())
-        self._started.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(self.sim.__aexit__(None, None, None))
-        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-        self._loop.close()
-
-    def __enter__(self) -> KalshiSim:
-        self._thread.start()
-        assert self._started.wait(10), "the simulator did not start"
-        return self.sim
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-
 @pytest.fixture
 def kalshi_sim(venue_key: rsa.RSAPrivateKey) -> Iterator[type[KalshiSim]]:
     """Start simulators with ``kalshi_sim(Script(...))``; all are stopped after the test."""
-    running: list[SimThread] = []
+    running: list[SimThread[KalshiSim]] = []
 
     def start(script: Script | None = None) -> KalshiSim:
         thread = SimThread(KalshiSim(script or Script(rate=50, seed=7), key=venue_key))

@@ -234,10 +234,13 @@ def test_signals_flush_and_exit_130_or_143(kalshi_sim, key_file: Path, tmp_path:
         stdin=subprocess.DEVNULL,
     ) as process:
         assert process.stdout is not None
+        assert process.stderr is not None
         first = process.stdout.readline()
         time.sleep(0.3)
         process.send_signal(signum)
-        rest, stderr = process.communicate(timeout=20)
+        rest = process.stdout.read()  # through the same buffered reader readline() filled
+        stderr = process.stderr.read()
+        process.wait(timeout=20)
     assert process.returncode == code, stderr
     assert b"Traceback" not in stderr
     printed = (first + rest).splitlines()

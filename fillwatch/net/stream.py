@@ -24,7 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Any
 
@@ -76,6 +76,8 @@ class StreamOptions:
     compression: str | None = None
     """permessage-deflate ("deflate") or None. Off: fill frames are small and few, and
     compressed ones cost ~40 % more CPU to receive (bench/run.py: bare receive 0.61×)."""
+    raw: bool = False
+    """Attach each frame to the events it produced (``--raw``)."""
 
 
 class _Stalled(Exception):
@@ -238,7 +240,7 @@ async def watch(
                             record(clock(), frame)
                         for parsed in venue.parse(frame):
                             if isinstance(parsed, (Fill, Cancel)):
-                                yield parsed
+                                yield replace(parsed, raw=frame) if options.raw else parsed
                             elif isinstance(parsed, Ack):
                                 acked.add(parsed.channel)
                                 if not confirmed and acked >= venue.channels:

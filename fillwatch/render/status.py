@@ -1,17 +1,20 @@
 """Diagnostics on stderr: one short line per connection event (stern style).
 
-``+`` a connection was confirmed, ``-`` it ended and another attempt follows,
-``!`` a frame was skipped. Skipped frames are rate limited: the first few are
-shown, then at most one line every few seconds, each with the running count.
+``+`` a connection was confirmed (after a reconnect: with what the backfill
+recovered), or history was read; ``-`` a connection ended and another attempt
+follows; ``!`` a frame was skipped or a backfill failed. Skipped frames are
+rate limited: the first few are shown, then at most one line every few
+seconds, each with the running count.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import TextIO
 
-from fillwatch.events import Connected, Disconnected, Event, Skipped, Status
+from fillwatch.events import Backfilled, BackfillFailed, Connected, Disconnected, Event, Skipped, Status
 from fillwatch.render.text import sanitize
 
 __all__ = ["StatusSink"]
@@ -50,8 +53,18 @@ class StatusSink:
     def _line(self, status: Status) -> str | None:
         if isinstance(status, Connected):
             self._connections += 1
-            verb = "connected to" if self._connections == 1 else "reconnected to"
-            return f"+ {verb} {self._venue} ({sanitize(status.url)})"
+            if self._connections == 1:
+                return f"+ connected to {self._venue} ({sanitize(status.url)})"
+            return None  # said with the backfill's outcome, which follows at once
+        if isinstance(status, Backfilled):
+            recovered = f"{_count(status.fills, 'fill')} and {_count(status.cancels, 'cancel')}"
+            unreadable = f" ({_count(status.skipped, 'unreadable row')} skipped)" if status.skipped else ""
+            if status.downtime is not None:
+                return f"+ reconnected after {status.downtime:.1f} s, {recovered} recovered{unreadable}"
+            return f"+ history since {_when(status.since)}: {recovered}{unreadable} ({status.seconds:.1f} s)"
+        if isinstance(status, BackfillFailed):
+            lead = f"+ reconnected after {status.downtime:.1f} s; " if status.downtime is not None else ""
+            return f"{lead}! history since {_when(status.since)} not read ({sanitize(status.reason)}); will retry"
         if isinstance(status, Disconnected):
             return f"- disconnected: {sanitize(status.reason)}; retrying in {status.retry_in:.1f} s"
         if isinstance(status, Skipped):
@@ -67,3 +80,11 @@ class StatusSink:
 
     def close(self) -> None:
         pass
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

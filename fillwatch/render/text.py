@@ -1,16 +1,56 @@
-"""Making untrusted text safe to show in a terminal."""
+"""Making untrusted text safe to show in a terminal, and the small formatters the views share."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, tzinfo
+from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["sanitize"]
+__all__ = ["TimeOfDay", "number", "price", "sanitize", "signed"]
 
 # C0 and C1 control characters, DEL included: ESC would let a market name move
 # the cursor, recolour or retitle the terminal.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_PRICE = Decimal("0.0001")
 
 
 def sanitize(text: str) -> str:
     """`text` with every control character written as a visible escape (``\\x1b``)."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
+def number(value: Decimal) -> str:
+    """A decimal without trailing zeros or exponent: 278.00 → 278, 0.7500 → 0.75."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def signed(value: Decimal) -> str:
+    """Like :func:`number`, with a sign unless zero: +10, -2.5, 0."""
+    text = number(value)
+    return text if value <= 0 else "+" + text
+
+
+def price(value: Decimal | None) -> str:
+    """An average price to the venues' finest tick (0.0001), or ``-`` when there is none."""
+    return "-" if value is None else number(value.quantize(_PRICE, rounding=ROUND_HALF_EVEN))
+
+
+class TimeOfDay:
+    """``HH:MM:SS`` of event times in `tz` (None: the local zone), cached per second.
+
+    Events arrive in bursts within the same second; formatting a time is the
+    costliest part of a line, so the last second's text is kept.
+    """
+
+    def __init__(self, tz: tzinfo | None = None) -> None:
+        self._tz = tz
+        self._second: int | None = None
+        self._text = ""
+
+    def __call__(self, ts: datetime) -> str:
+        second = int(ts.timestamp())
+        if second != self._second:
+            self._second = second
+            self._text = ts.astimezone(self._tz).strftime("%H:%M:%S")
+        return self._text

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -65,6 +66,10 @@ class KalshiFeed:
     clock: Callable[[], float] = time.time
     emitted: list[tuple[str, str, str]] = field(default_factory=list)
     """(kind, id, order_id) of every event made, in order."""
+    rest_fills: list[dict[str, Any]] = field(default_factory=list)
+    """Every fill as ``GET /portfolio/fills`` returns it, oldest first."""
+    rest_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Every order's latest state as ``GET /portfolio/orders`` returns it."""
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -141,6 +146,27 @@ class KalshiFeed:
             "side": order.side,
             "action": order.action,
         }
+        self.rest_fills.append(
+            {
+                "fill_id": trade_id,
+                "trade_id": trade_id,
+                "order_id": order.order_id,
+                "ticker": order.market,
+                "market_ticker": order.market,
+                "side": order.side,
+                "action": order.action,
+                "outcome_side": order.outcome_side,
+                "book_side": "bid" if order.outcome_side == "yes" else "ask",
+                "count_fp": f"{count:.2f}",
+                "yes_price_dollars": str(order.yes_price.quantize(_FOUR)),
+                "no_price_dollars": str((1 - order.yes_price).quantize(_FOUR)),
+                "is_taker": taker,
+                "fee_cost": f"{fee:.6f}",
+                "created_time": _iso(ts_ms),
+                "ts": ts_ms // 1000,
+                "ts_ms": ts_ms,  # not in Kalshi's REST fill; the simulator pages on it
+            }
+        )
         if legacy:
             msg |= {
                 "yes_price": int(order.yes_price * 100),
@@ -172,6 +198,23 @@ class KalshiFeed:
 
     def _user_order(self, order: _Order, status: str) -> dict[str, Any]:
         ts_ms = self._now_ms()
+        self.rest_orders[order.order_id] = {
+            "order_id": order.order_id,
+            "ticker": order.market,
+            "status": status,
+            "side": order.side,
+            "action": order.action,
+            "outcome_side": order.outcome_side,
+            "yes_price_dollars": str(order.yes_price.quantize(_FOUR)),
+            "no_price_dollars": str((1 - order.yes_price).quantize(_FOUR)),
+            "fill_count_fp": f"{order.filled:.2f}",
+            "remaining_count_fp": f"{order.remaining:.2f}",
+            "initial_count_fp": f"{order.initial:.2f}",
+            "client_order_id": "",
+            "created_time": _iso(order.created_ms),
+            "last_update_time": _iso(ts_ms),
+            "last_updated_ts_ms": ts_ms,
+        }
         return {
             "type": "user_order",
             "sid": 2,
@@ -193,3 +236,9 @@ class KalshiFeed:
                 "last_updated_ts_ms": ts_ms,
             },
         }
+
+
+def _iso(ts_ms: int) -> str:
+    """RFC 3339 with milliseconds, as Kalshi's REST objects carry times."""
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ts_ms)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

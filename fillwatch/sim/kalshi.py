@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,6 +78,14 @@ class Script:
     """Slip a malformed frame in after every N events."""
     subscribe_error: int | None = None
     """Answer every subscribe command with this error code (9: authentication required)."""
+    error_after: tuple[int, int] | None = None
+    """(N, code): after N events on the first connection, send Kalshi error `code` (once)."""
+    drop_between: tuple[int, int] | None = None
+    """On each connection, drop TCP after a random number of events in this range (chaos)."""
+    rest_failures: int = 0
+    """Answer this many REST requests with HTTP 503 before serving them."""
+    rest_rate_limit_every: int | None = None
+    """Answer every Nth REST request with HTTP 429 and no headers, as Kalshi does."""
     heartbeat: float = 10.0
 
 
@@ -88,8 +97,14 @@ class Stats:
     rejected: int = 0
     connections: int = 0
     events: int = 0
+    """Events generated, whether or not a client was connected to receive them."""
+    delivered: int = 0
+    """Events sent to a client."""
+    delivered_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    """(kind, id, order_id) of every generated event sent to a client."""
     drops: int = 0
     commands: list[dict[str, Any]] = field(default_factory=list)
+    rest_requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
 class KalshiSim:
@@ -113,6 +128,9 @@ class KalshiSim:
         self._public_key = self.key.public_key()
         self._host, self._port = host, port
         self._frames_sent = 0
+        self._rng = random.Random(self.script.seed)
+        self._subscribers: set[asyncio.Queue[tuple[tuple[str, str, str] | None, list[str | bytes]]]] = set()
+        self._generator: asyncio.Task[None] | None = None
         self._server: Server | None = None
         self._http = HttpServer(self._rest, host=host)
         self._url = ""
@@ -149,12 +167,21 @@ class KalshiSim:
 
     async def __aexit__(self, *exc_info: object) -> None:
         assert self._server is not None
+        if self._generator is not None:
+            self._generator.cancel()
         self._server.close()
         await self._server.wait_closed()
         await self._http.__aexit__(*exc_info)
 
     async def _rest(self, request: HttpRequest) -> HttpResponse:
         """The REST endpoints of protocols/kalshi.md §6 that fillwatch uses."""
+        self.stats.rest_requests.append((request.path, request.query))
+        count = len(self.stats.rest_requests)
+        if count <= self.script.rest_failures:
+            return json_response(503, {"error": {"code": "service_unavailable", "message": "try again"}})
+        every = self.script.rest_rate_limit_every
+        if every and count % every == 0:
+            return json_response(429, {"error": "too many requests"})
         path = request.path.removeprefix(API_PREFIX)
         if request.method == "GET" and path.startswith("/markets/"):
             ticker = path.removeprefix("/markets/")
@@ -162,7 +189,33 @@ class KalshiSim:
                 return json_response(404, {"error": {"code": "not_found", "message": "market not found"}})
             market = {"ticker": ticker, "event_ticker": ticker.rsplit("-", 1)[0], "title": TITLES[ticker]}
             return json_response(200, {"market": {**market, "subtitle": "", "status": "active"}})
-        return json_response(404, {"error": {"code": "not_found", "message": "no such endpoint"}})
+        if path not in ("/portfolio/fills", "/portfolio/orders"):
+            return json_response(404, {"error": {"code": "not_found", "message": "no such endpoint"}})
+        problem = self._auth_problem(request.headers, request.method, request.path)
+        if problem is not None:
+            return json_response(401, {"error": {"code": "unauthorized", "message": problem}})
+        min_ms = int(request.query.get("min_ts", "0")) * 1000
+        if path == "/portfolio/fills":
+            rows = [f for f in self.feed.rest_fills if f["ts_ms"] >= min_ms]
+            key = "fills"
+        else:
+            # min_ts on orders: the simulator reads it as "last updated at or after" (open question §8).
+            status = request.query.get("status")
+            rows = [
+                o
+                for o in self.feed.rest_orders.values()
+                if o["last_updated_ts_ms"] >= min_ms and status in (None, o["status"])
+            ]
+            key = "orders"
+        rows = sorted(rows, key=lambda r: r.get("ts_ms") or r["last_updated_ts_ms"], reverse=True)  # newest first
+        start = int(request.query.get("cursor") or 0)
+        limit = min(int(request.query.get("limit", "100")), 1000)
+        page = [
+            {k: v for k, v in r.items() if k not in ("ts_ms", "last_updated_ts_ms")}
+            for r in rows[start : start + limit]
+        ]
+        cursor = str(start + limit) if start + limit < len(rows) else ""
+        return json_response(200, {key: page, "cursor": cursor})
 
     def _check_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
         self.stats.upgrades += 1
@@ -173,14 +226,16 @@ class KalshiSim:
             return connection.respond(status, f"{status.phrase}\n")
         if request.path.split("?", 1)[0] != WS_PATH:
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
-        problem = self._auth_problem(request.headers)
+        problem = self._auth_problem(request.headers, "GET", WS_PATH)
         if problem is not None:
             self.stats.rejected += 1
             return connection.respond(HTTPStatus.UNAUTHORIZED, f"{problem}\n")
         return None
 
-    def _auth_problem(self, headers: Headers) -> str | None:
-        """Why the signed headers are not acceptable, or None when they are."""
+    def _auth_problem(self, headers: Headers | dict[str, str], method: str, path: str) -> str | None:
+        """Why the signed headers of a request are not acceptable, or None when they are."""
+        if isinstance(headers, dict):  # the HTTP server lower-cases header names
+            headers = Headers({name.upper(): value for name, value in headers.items()})
         key_id = headers.get("KALSHI-ACCESS-KEY")
         ts = headers.get("KALSHI-ACCESS-TIMESTAMP", "")
         signature = headers.get("KALSHI-ACCESS-SIGNATURE", "")
@@ -192,7 +247,7 @@ class KalshiSim:
             return "timestamp missing or outside the allowed window"
         try:
             self._public_key.verify(
-                base64.b64decode(signature, validate=True), f"{ts}GET{WS_PATH}".encode(), _PSS, hashes.SHA256()
+                base64.b64decode(signature, validate=True), f"{ts}{method}{path}".encode(), _PSS, hashes.SHA256()
             )
         except (InvalidSignature, ValueError):
             return "invalid signature"
@@ -202,14 +257,17 @@ class KalshiSim:
         self.stats.connections += 1
         silent = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(ws, silent))
+        sender: asyncio.Task[None] | None = None
         try:
             if await self._subscribe(ws):
-                await self._stream(ws, silent)
+                sender = asyncio.create_task(self._stream(ws, silent))
             await ws.wait_closed()
         except ConnectionClosed:
             pass
         finally:
             heartbeat.cancel()
+            if sender is not None:
+                sender.cancel()
 
     async def _heartbeat(self, ws: ServerConnection, silent: asyncio.Event) -> None:
         """A ``heartbeat`` ping every interval, as Kalshi does, until silenced."""
@@ -265,33 +323,62 @@ class KalshiSim:
             return None
         return [orjson.dumps(m).decode() for m in self.feed.next_event()]
 
-    async def _stream(self, ws: ServerConnection, silent: asyncio.Event) -> None:
-        script = self.script
-        sent_here = 0
-        interval = 1 / script.rate if script.rate > 0 else 0.0
-        while True:
-            if script.silent_after is not None and sent_here >= script.silent_after:
-                silent.set()  # nothing more, not even heartbeats, until the client gives up
-                return
-            if (
-                script.drop_after is not None
-                and sent_here >= script.drop_after
-                and (script.drops is None or self.stats.drops < script.drops)
-            ):
-                self.stats.drops += 1
-                assert ws.transport is not None
-                ws.transport.abort()
-                return
-            frames = self._next_frames()
-            if frames is None:
-                return
-            for frame in frames:
-                await ws.send(frame)
+    async def _generate(self) -> None:
+        """The venue's own clock: events happen whether or not a client listens.
+
+        It starts with the first subscription, so that a client that stays
+        connected sees everything; what happens while no client is subscribed
+        is only in the REST history, as on the real venue.
+        """
+        interval = 1 / self.script.rate if self.script.rate > 0 else 0.0
+        while (frames := self._next_frames()) is not None:
             self.stats.events += 1
-            sent_here += 1
-            if script.garbage_every and self.stats.events % script.garbage_every == 0:
-                await ws.send(GARBAGE[(self.stats.events // script.garbage_every) % len(GARBAGE)])
+            key = self.feed.emitted[-1] if self.script.frames is None else None
+            for queue in self._subscribers:
+                queue.put_nowait((key, frames))
             await asyncio.sleep(interval)
+
+    async def _stream(self, ws: ServerConnection, silent: asyncio.Event) -> None:
+        """Send this connection the events generated while it is subscribed, with its faults."""
+        script = self.script
+        queue: asyncio.Queue[tuple[tuple[str, str, str] | None, list[str | bytes]]] = asyncio.Queue()
+        self._subscribers.add(queue)
+        if self._generator is None:
+            self._generator = asyncio.create_task(self._generate())
+        drop_after = script.drop_after
+        if script.drop_between is not None:
+            drop_after = self._rng.randint(*script.drop_between)
+        try:
+            sent_here = 0
+            while True:
+                if script.silent_after is not None and sent_here >= script.silent_after:
+                    silent.set()  # nothing more, not even heartbeats, until the client gives up
+                    return
+                if (
+                    drop_after is not None
+                    and sent_here >= drop_after
+                    and (script.drops is None or self.stats.drops < script.drops)
+                ):
+                    self.stats.drops += 1
+                    assert ws.transport is not None
+                    ws.transport.abort()
+                    return
+                key, frames = await queue.get()
+                try:
+                    for frame in frames:
+                        await ws.send(frame)
+                except ConnectionClosed:
+                    return
+                sent_here += 1
+                self.stats.delivered += 1
+                if key is not None:
+                    self.stats.delivered_keys.append(key)
+                if script.error_after is not None and script.error_after[0] == sent_here == self.stats.delivered:
+                    await ws.send(_error(None, script.error_after[1], "Subscription buffer overflow"))
+                if script.garbage_every and self.stats.delivered % script.garbage_every == 0:
+                    await ws.send(GARBAGE[(self.stats.delivered // script.garbage_every) % len(GARBAGE)])
+        finally:
+            self._subscribers.discard(queue)
 
 
 def _error(command_id: int | None, code: int, message: str) -> str:

@@ -93,6 +93,8 @@ class HistoryPage:
 
     events: Sequence[Event]
     next_page: str | None
+    skipped: int = 0
+    """Rows that could not be understood (counted, reported, never fatal)."""
 
 
 class Venue(Protocol):

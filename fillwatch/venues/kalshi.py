@@ -15,18 +15,22 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.errors import ConfigError
+from fillwatch.events import Cancel, Event, Fill
 from fillwatch.venues.base import (
     Ack,
+    HistoryPage,
     Malformed,
     Parsed,
     Rejected,
+    Request,
     Resync,
     excerpt,
     to_decimal,
@@ -35,7 +39,7 @@ from fillwatch.venues.base import (
     ts_from_s,
 )
 
-__all__ = ["ENDPOINTS", "WS_PATH", "Kalshi", "auth_headers", "sign"]
+__all__ = ["ENDPOINTS", "WS_PATH", "Kalshi", "auth_headers", "parser", "sign"]
 
 WS_PATH = "/trade-api/ws/v2"
 
@@ -82,12 +86,18 @@ def auth_headers(
 
 
 class Kalshi:
-    """The Kalshi adapter for one API key (key id + RSA private key)."""
+    """The Kalshi adapter for one API key (key id + RSA private key).
+
+    Without a key (:meth:`for_parsing`) it parses but cannot sign: ``replay``
+    needs no credentials.
+    """
 
     name = "kalshi"
     channels = frozenset(CHANNELS)
+    history_kinds = ("fills", "orders")
+    page_size = 200
 
-    def __init__(self, key_id: str, key: RSAPrivateKey, *, api_url: str = ENDPOINTS["prod"][1]) -> None:
+    def __init__(self, key_id: str, key: RSAPrivateKey | None, *, api_url: str = ENDPOINTS["prod"][1]) -> None:
         self.key_id = key_id
         self.api_url = api_url.rstrip("/")
         self._key = key
@@ -101,9 +111,19 @@ class Kalshi:
     def __repr__(self) -> str:
         return f"Kalshi(key_id={self.key_id!r})"
 
+    @classmethod
+    def for_parsing(cls) -> Kalshi:
+        """An adapter without credentials: it parses frames and history, and cannot sign."""
+        return cls("", None)
+
+    def _signing_key(self) -> RSAPrivateKey:
+        if self._key is None:
+            raise ConfigError("this Kalshi adapter was built for parsing only; it has no key to sign with")
+        return self._key
+
     def handshake_headers(self, now_ms: int) -> dict[str, str]:
         """Signed headers for the WebSocket upgrade at `now_ms`."""
-        return auth_headers(self.key_id, self._key, now_ms)
+        return auth_headers(self.key_id, self._signing_key(), now_ms)
 
     def subscribe_frames(self) -> Sequence[bytes]:
         """One ``subscribe`` command for both private channels, all markets."""
@@ -126,6 +146,70 @@ class Kalshi:
             return handler(message)
         except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
             return [Malformed(f"bad {message['type']} message ({_field_error(exc)})", excerpt(frame))]
+
+    def history_request(self, kind: str, since: datetime, page: str | None, now_ms: int) -> Request:
+        """One signed page request: fills, or cancelled orders, from `since` (§6.1, §6.3).
+
+        ``min_ts`` is in seconds; the signature covers the path without the query.
+        """
+        url = f"{self.api_url}/portfolio/{'fills' if kind == 'fills' else 'orders'}"
+        params: dict[str, str | int] = {"min_ts": int(since.timestamp()), "limit": self.page_size}
+        if kind == "orders":
+            params["status"] = "canceled"
+        if page:
+            params["cursor"] = page
+        return Request(method="GET", url=url, params=params, headers=self._signed(now_ms, url))
+
+    def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
+        """A page of ``{"fills"|"orders": [...], "cursor": "..."}``: events from `since` on."""
+        document = orjson.loads(body)
+        rows = document.get(kind) or []
+        make = _history_fill if kind == "fills" else _history_cancel
+        events: list[Event] = []
+        skipped = 0
+        for row in rows:
+            try:
+                event = make(row)
+            except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
+                skipped += 1
+                continue
+            if event is not None and event.ts >= since:
+                events.append(event)
+        return HistoryPage(events, document.get("cursor") or None, skipped)
+
+    # Market names (protocols/kalshi.md §6.4).
+
+    def market_request(self, market: str, now_ms: int) -> Request:
+        """``GET {api_url}/markets/{ticker}``, signed (the endpoint is public; signing is harmless).
+
+        The ticker comes from the venue and is quoted whole into the path, so a
+        hostile one cannot reach another endpoint.
+        """
+        url = f"{self.api_url}/markets/{quote(market, safe='')}"
+        return Request(method="GET", url=url, headers=self._signed(now_ms, url))
+
+    @staticmethod
+    def parse_market_title(body: bytes) -> str | None:
+        """The market's ``title``, with its ``yes_sub_title`` when the title does not already say it.
+
+        ``{"market": {"ticker": "KXHIGHNY-…", "title": "Highest temperature in NYC on Nov 21?",
+        "yes_sub_title": "53° to 54°", …}}``
+        """
+        try:
+            market = orjson.loads(body)["market"]
+            title = market.get("title")
+            extra = market.get("yes_sub_title")
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return None
+        if not isinstance(title, str) or not title.strip():
+            return None
+        title = title.strip()
+        if isinstance(extra, str) and extra.strip() and extra.strip() not in title:
+            title = f"{title} {extra.strip()}"
+        return title
+
+    def _signed(self, now_ms: int, url: str) -> dict[str, str]:
+        return auth_headers(self.key_id, self._signing_key(), now_ms, "GET", urlsplit(url).path)
 
     @staticmethod
     def _parse_fill(message: dict[str, Any]) -> Sequence[Parsed]:
@@ -178,7 +262,7 @@ class Kalshi:
         msg = message["msg"]
         if msg.get("status") != "canceled":
             return ()
-        side, action = _direction(msg)
+        side, action = _cancel_direction(msg)
         yes_price = to_decimal(msg["yes_price_dollars"])
         ts, has_ms = _cancel_time(msg)
         order_id = _text(msg["order_id"])
@@ -218,6 +302,71 @@ class Kalshi:
         return [Rejected(code if isinstance(code, int) else None, text, auth=code in _AUTH_CODES)]
 
 
+def _history_fill(row: dict[str, Any]) -> Fill:
+    """A REST fill (§6.1): ``trade_id``/``fill_id``, ``ticker``, both side prices, ``created_time``.
+
+    REST fills carry no position; the line says null there.
+    """
+    side, action = _direction(row)
+    if side == "no" and "no_price_dollars" in row:
+        price = to_decimal(row["no_price_dollars"])
+    else:
+        yes_price = to_decimal(row["yes_price_dollars"])
+        price = _ONE - yes_price if side == "no" else yes_price
+    if row.get("created_time"):
+        ts, has_ms = ts_from_iso(row["created_time"])
+    else:
+        ts, has_ms = ts_from_s(row["ts"]), False
+    fee, taker = row.get("fee_cost"), row.get("is_taker")
+    return Fill(
+        venue="kalshi",
+        id=_text(row.get("trade_id") or row.get("fill_id")),
+        order_id=_text(row["order_id"]),
+        market=_text(row.get("ticker") or row.get("market_ticker")),
+        side=side,
+        action=action,
+        price=price,
+        qty=to_decimal(row["count_fp"]),
+        ts=ts,
+        ts_has_ms=has_ms,
+        taker=taker if isinstance(taker, bool) else None,
+        fee=None if fee is None else to_decimal(fee),
+        currency="USD",
+        source="history",
+    )
+
+
+def _history_cancel(row: dict[str, Any]) -> Cancel | None:
+    """A REST order (§6.3); only cancelled ones are events."""
+    if row.get("status") != "canceled":
+        return None
+    side, action = _cancel_direction(row)
+    yes_price = to_decimal(row["yes_price_dollars"])
+    ts, has_ms = _cancel_time(row)
+    order_id = _text(row["order_id"])
+    original = row.get("initial_count_fp")
+    return Cancel(
+        venue="kalshi",
+        id=order_id,
+        order_id=order_id,
+        market=_text(row["ticker"]),
+        side=side,
+        action=action,
+        price=_ONE - yes_price if side == "no" else yes_price,
+        qty=to_decimal(row["remaining_count_fp"]),
+        ts=ts,
+        ts_has_ms=has_ms,
+        original_qty=None if original is None else to_decimal(original),
+        currency="USD",
+        source="history",
+    )
+
+
+def parser() -> Kalshi:
+    """The adapter ``replay`` uses: parsing only, no credentials."""
+    return Kalshi.for_parsing()
+
+
 def _text(value: object) -> str:
     """A required, non-empty string field."""
     if not isinstance(value, str) or not value:
@@ -246,6 +395,26 @@ def _direction(msg: dict[str, Any]) -> tuple[str, str | None]:
     side = _side(side)
     if action is not None:
         return side, "sell" if str(action).startswith("sell") else "buy"
+    if outcome is None:
+        return side, None
+    return side, "buy" if _side(outcome) == side else "sell"
+
+
+def _cancel_direction(msg: dict[str, Any]) -> tuple[str, str | None]:
+    """A cancelled order's side, and ``buy``/``sell`` from ``outcome_side`` (CONTRACT §3).
+
+    "buy" when the order would have left you long its own side, "sell" when
+    not, null when either is missing; with ``outcome_side`` alone the line says
+    side = outcome_side, action = buy. The legacy ``action`` of REST orders is
+    not used, so that live and REST cancels give the same line.
+    """
+    side = msg.get("side") or None
+    outcome = msg.get("outcome_side") or None
+    if side is None:
+        if outcome is None:
+            raise ValueError("no side")
+        return _side(outcome), "buy"
+    side = _side(side)
     if outcome is None:
         return side, None
     return side, "buy" if _side(outcome) == side else "sell"

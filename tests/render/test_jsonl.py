@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import orjson
+import pytest
 
 from fillwatch.events import Cancel, Fill
-from fillwatch.render.jsonl import JsonLinesSink, encode, format_ts
+from fillwatch.render.jsonl import JsonLinesSink, encode, encode_with_raw, format_ts, parse_record
 
 KEYS = [
     "kind", "venue", "id", "order_id", "market", "side", "action", "price", "qty", "ts",
@@ -101,3 +102,38 @@ def _read(fd: int) -> bytes:
         return os.read(fd, 1 << 16)
     except BlockingIOError:
         return b""
+
+
+def test_raw_embeds_the_original_message_as_json() -> None:
+    """--raw: the frame's own bytes under "raw", as JSON rather than a string, as the last key."""
+    frame = '{"type":"fill", "msg":{"trade_id":"t1","price":0.50}}'
+    line = encode_with_raw(replace(FILL, raw=frame))
+    assert line.endswith(b',"raw":' + frame.encode() + b"}\n")
+    assert list(orjson.loads(line)) == [*KEYS, "raw"]
+    assert orjson.loads(line)["raw"]["msg"]["price"] == 0.5
+    assert orjson.loads(encode_with_raw(FILL))["raw"] is None
+    assert encode(replace(FILL, raw=frame)) == encode(FILL)  # without --raw, no trace of it
+
+
+def test_raw_messages_on_several_lines_are_compacted() -> None:
+    """A pretty-printed message must not break the one-line-per-event rule."""
+    line = encode_with_raw(replace(CANCEL, raw=b'{\n  "type": "user_order",\r\n  "msg": {}\n}'))
+    assert line.count(b"\n") == 1
+    assert line.endswith(b',"raw":{"type":"user_order","msg":{}}}\n')
+
+
+def test_event_lines_read_back_to_the_same_events() -> None:
+    """parse_record is the inverse of record: a line read back encodes to itself."""
+    for event in (FILL, CANCEL, replace(FILL, taker=None, fee=None, position=None, source="history")):
+        line = encode(event)
+        assert encode(parse_record(orjson.loads(line))) == line
+    with_raw = encode_with_raw(replace(FILL, raw='{"a":[1,2.5]}'))
+    assert encode_with_raw(parse_record(orjson.loads(with_raw))) == with_raw
+
+
+def test_lines_that_are_not_events_are_refused() -> None:
+    """A wrong kind, a missing key or a wrong type is a ValueError naming the key."""
+    good = orjson.loads(encode(FILL))
+    for key, value in [("kind", "trade"), ("price", "0.5"), ("ts", 5), ("taker", "yes"), ("source", "x")]:
+        with pytest.raises(ValueError, match=key):
+            parse_record({**good, key: value})

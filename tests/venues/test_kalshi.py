@@ -128,3 +128,42 @@ def test_malformed_frames_are_reported_not_raised(venue: Kalshi, frame: str | by
     assert isinstance(parsed, Malformed)
     assert parsed.reason.startswith(reason)
     assert len(parsed.excerpt) <= 121
+
+
+def test_market_request_is_signed_and_quotes_the_ticker(venue_key: rsa.RSAPrivateKey) -> None:
+    """GET {api}/markets/{ticker}: the whole ticker is one quoted path segment, the full path is signed."""
+    venue = Kalshi("key-id-1", venue_key, api_url="https://h/trade-api/v2/")
+    request = venue.market_request("HIGHNY-22DEC23-B53.5", 1000)
+    assert (request.method, request.url) == ("GET", "https://h/trade-api/v2/markets/HIGHNY-22DEC23-B53.5")
+    signature = base64.b64decode(request.headers["KALSHI-ACCESS-SIGNATURE"])
+    message = b"1000GET/trade-api/v2/markets/HIGHNY-22DEC23-B53.5"
+    venue_key.public_key().verify(signature, message, PSS_32, hashes.SHA256())
+    hostile = venue.market_request("../portfolio/fills?x=1#", 1000)
+    assert hostile.url == "https://h/trade-api/v2/markets/..%2Fportfolio%2Ffills%3Fx%3D1%23"
+
+
+@pytest.mark.parametrize(
+    ("body", "title"),
+    [
+        ({"market": {"title": "Fed above 4.25%?", "yes_sub_title": ""}}, "Fed above 4.25%?"),
+        (
+            {"market": {"title": "Highest temperature in NYC?", "yes_sub_title": "53° to 54°"}},
+            "Highest temperature in NYC? 53° to 54°",
+        ),
+        ({"market": {"title": "Rain? 1in+", "yes_sub_title": "1in+"}}, "Rain? 1in+"),
+        ({"market": {"title": "  "}}, None),
+        ({"market": {"ticker": "X"}}, None),
+        ({"market": "x"}, None),
+        ({"error": {"code": "not_found"}}, None),
+        ([1, 2], None),
+    ],
+    ids=["title", "with-subtitle", "subtitle-in-title", "blank", "missing", "not-object", "error", "list"],
+)
+def test_parse_market_title(venue: Kalshi, body: object, title: str | None) -> None:
+    """The title (with the YES subtitle when it adds something), or None for anything else."""
+    assert venue.parse_market_title(orjson.dumps(body)) == title
+
+
+def test_parse_market_title_survives_garbage(venue: Kalshi) -> None:
+    """A body that is not JSON gives None, not an exception."""
+    assert venue.parse_market_title(b"<html>502</html>") is None

@@ -1,0 +1,241 @@
+"""Bearer tokens: fetched with OAuth client credentials, renewed before they expire.
+
+Two sources of tokens, one interface (``await tokens.get(renew=...)``):
+
+* :class:`ClientCredentials` POSTs the client id and secret to the token
+  endpoint (the request is described by the venue adapter), keeps the token,
+  and renews it when 80 % of its ``expires_in`` has passed: a timer fetches
+  the next token in the background at that moment, so that a connection the
+  venue closes at expiry reconnects at once with a fresh one, and REST calls
+  never present a stale token. ``get(renew=True)`` (after a rejection) always
+  fetches a new one.
+* :class:`FixedToken` is a ready token (``--token``): used as is; asked to
+  renew, it stops the run with :class:`AuthenticationError` (exit 3).
+
+Why not reconnect "make-before-break" when a renewed token is ready: the
+stream holds one connection at a time, and an overlap of two would need
+de-duplication in the stream (the gap backfill's job, issue 5); whether Novig
+closes a socket at all when its token expires is unconfirmed (§8). So the
+connection lives until the venue ends it; the next attempt then starts with
+the token renewed in the background, and costs one handshake.
+
+:func:`bearer_authenticator` plugs a token source into
+:func:`fillwatch.net.stream.watch` as its ``authenticate`` hook and, before
+the first connection, reads one REST history kind through to prime the
+adapter's caches (Novig: your orders, for currencies and implicit cancels).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from fillwatch.errors import AuthenticationError
+from fillwatch.net.http import RestClient, RestError, Unauthorized
+from fillwatch.net.stream import Authenticate
+from fillwatch.secret import Secret
+from fillwatch.venues.base import Request, Venue
+
+__all__ = ["RENEW_AT", "BearerVenue", "ClientCredentials", "FixedToken", "TokenSource", "bearer_authenticator"]
+
+log = logging.getLogger("fillwatch.token")
+
+RENEW_AT = 0.8
+"""The fraction of a token's lifetime after which it is renewed."""
+
+_BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class TokenSource(Protocol):
+    """Hands out a current Bearer token."""
+
+    async def get(self, *, renew: bool = False) -> Secret:
+        """The current token; a new one when `renew` (the last one was rejected)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop any background renewal."""
+        ...
+
+
+class BearerVenue(Venue, Protocol):
+    """A venue that authenticates with a Bearer token held in :attr:`token`."""
+
+    token: Secret | None
+
+
+class FixedToken:
+    """A ready token from the user: no renewal is possible."""
+
+    def __init__(self, token: Secret, *, venue: str, origin: str) -> None:
+        self._token = token
+        self._venue = venue
+        self._origin = origin
+
+    def __repr__(self) -> str:
+        return f"FixedToken(origin={self._origin!r})"
+
+    async def get(self, *, renew: bool = False) -> Secret:
+        if renew:
+            raise AuthenticationError(
+                f"{self._venue} rejected the token given with {self._origin}; a ready token cannot be renewed "
+                "(give the client id and secret instead)"
+            )
+        return self._token
+
+    async def aclose(self) -> None:
+        pass
+
+
+class ClientCredentials:
+    """Tokens from the OAuth client-credentials grant, renewed at 80 % of their life.
+
+    Args:
+        rest: sends the token request.
+        request: makes the token request (called afresh for every attempt).
+        parse: the token and its lifetime in seconds, from the response body.
+        venue: the venue's name, for messages.
+        on_token: told about every new token (a background renewal included).
+        clock: monotonic seconds.
+    """
+
+    def __init__(
+        self,
+        rest: RestClient,
+        request: Callable[[], Request],
+        parse: Callable[[bytes], tuple[Secret, float]],
+        *,
+        venue: str,
+        on_token: Callable[[Secret], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rest = rest
+        self._request = request
+        self._parse = parse
+        self._venue = venue
+        self._on_token = on_token
+        self._clock = clock
+        self._token: Secret | None = None
+        self._renew_after = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._prefetch: asyncio.Task[Secret] | None = None
+        self.fetched = 0
+        """How many tokens were issued to this source."""
+
+    def __repr__(self) -> str:
+        return f"ClientCredentials(venue={self._venue!r}, fetched={self.fetched})"
+
+    async def get(self, *, renew: bool = False) -> Secret:
+        if not renew:
+            if self._token is not None and self._clock() < self._renew_after:
+                return self._token
+            if self._prefetch is not None and not self._prefetch.done():
+                with contextlib.suppress(RestError, AuthenticationError):
+                    return await asyncio.shield(self._prefetch)
+        return await self._fetch()
+
+    async def _fetch(self) -> Secret:
+        try:
+            body = await self._rest.send(self._request)
+        except Unauthorized as exc:
+            raise AuthenticationError(f"{self._venue} rejected the client id and secret ({exc})") from exc
+        try:
+            token, lifetime = self._parse(body)
+        except ValueError as exc:
+            raise RestError(f"{self._venue} token endpoint: {exc}") from exc
+        self.fetched += 1
+        self._token = token
+        self._renew_after = self._clock() + RENEW_AT * lifetime
+        log.debug("new %s token, valid for %g s", self._venue, lifetime)
+        if self._on_token is not None:
+            self._on_token(token)
+        self._schedule(RENEW_AT * lifetime)
+        return token
+
+    def _schedule(self, delay: float) -> None:
+        """Fetch the next token in the background after `delay` seconds."""
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(delay, self._start_prefetch)
+
+    def _start_prefetch(self) -> None:
+        if self._prefetch is None or self._prefetch.done():
+            self._prefetch = asyncio.get_running_loop().create_task(self._fetch())
+            self._prefetch.add_done_callback(_log_failure)
+
+    async def aclose(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._prefetch is not None and not self._prefetch.done():
+            self._prefetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RestError, AuthenticationError):
+                await self._prefetch
+
+
+def _log_failure(task: asyncio.Task[Secret]) -> None:
+    """A background renewal that failed is retried by the next ``get``."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("background token renewal failed: %s", task.exception())
+
+
+def bearer_authenticator(
+    venue: BearerVenue,
+    tokens: TokenSource,
+    rest: RestClient,
+    *,
+    warm_up: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Authenticate:
+    """The ``authenticate`` hook for :func:`~fillwatch.net.stream.watch`.
+
+    Before every attempt it makes ``venue.token`` current (a new one after a
+    rejection). Before the first connection it reads the `warm_up` history
+    kind from the beginning, page by page, so that the adapter knows what it
+    needs before the first frame; the events of that read are not shown. A
+    401/403 there gets one retry with a new token.
+
+    Raises (from the hook):
+        AuthenticationError: the credentials or a renewed token were rejected.
+        RestError: the venue could not be reached (the stream retries).
+    """
+    primed = warm_up is None
+
+    async def prime() -> None:
+        assert warm_up is not None
+        page: str | None = None
+        while True:
+            body = await rest.send(functools.partial(_request_page, venue, warm_up, page, clock))
+            try:
+                page = venue.parse_history(warm_up, body, _BEGINNING).next_page
+            except ValueError as exc:  # orjson's errors included: the venue changed its format
+                raise RestError(f"{venue.name} {warm_up} history: {exc}") from exc
+            if page is None:
+                return
+
+    async def authenticate(renew: bool) -> None:
+        nonlocal primed
+        venue.token = await tokens.get(renew=renew)
+        if primed:
+            return
+        try:
+            await prime()
+        except Unauthorized:
+            venue.token = await tokens.get(renew=True)
+            try:
+                await prime()
+            except Unauthorized as exc:
+                raise AuthenticationError(f"{venue.name} rejected a renewed token ({exc})") from exc
+        primed = True
+
+    return authenticate
+
+
+def _request_page(venue: Venue, kind: str, page: str | None, clock: Callable[[], float]) -> Request:
+    return venue.history_request(kind, _BEGINNING, page, int(clock() * 1000))

@@ -1,0 +1,126 @@
+"""Assembling one run: sinks, checkpoint, recording, titles, the stream and its backfill.
+
+:func:`tail` is the one client path: ``kalshi``, ``novig`` and ``demo`` all
+come through it, so the demo exercises exactly what a real run does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from fillwatch import recording
+from fillwatch.errors import ConfigError, ExitCode
+from fillwatch.filters import selector
+from fillwatch.follow import follow
+from fillwatch.ledger import Ledger
+from fillwatch.net.http import RestClient
+from fillwatch.net.stream import Authenticate, Record, StreamOptions, watch
+from fillwatch.net.titles import TitleResolver
+from fillwatch.options import RunOptions
+from fillwatch.render import Sink
+from fillwatch.render.jsonl import JsonLinesSink
+from fillwatch.render.views import open_views
+from fillwatch.runner import run
+from fillwatch.state import CheckpointSink, StateFile
+from fillwatch.venues.base import Venue
+
+__all__ = ["output_sink", "run_to_end", "tail"]
+
+
+def output_sink(output: Path | None, *, raw: bool) -> list[Sink]:
+    """The ``--output`` file's sink (appending), if asked for."""
+    if output is None:
+        return []
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
+    return [JsonLinesSink(fd, owns_fd=True, raw=raw)]
+
+
+async def tail(
+    venue: Venue, url: str, options: RunOptions, *, account: str, authenticate: Authenticate | None = None
+) -> ExitCode:
+    """Follow `venue` at `url` into the sinks until the run ends: the one client path.
+
+    Args:
+        venue: the adapter, with its credentials.
+        url: the WebSocket URL.
+        options: the shared command-line options.
+        account: who the credentials belong to (names the ``--state`` checkpoint's owner).
+        authenticate: makes credentials current before attempts (token venues).
+    """
+    ledger = Ledger()
+    extra = output_sink(options.output, raw=options.raw)
+    checkpoint = None
+    if options.state is not None:
+        state = StateFile(options.state, venue=venue.name, account=account)
+        state.lock()
+        checkpoint = state.load()
+        ledger = Ledger(checkpoint=checkpoint)
+        extra.append(CheckpointSink(state, ledger))
+    recorder = None
+    if options.record is not None:
+        recorder = recording.Recorder(options.record, venue=venue.name, checkpoint=checkpoint)
+        extra.append(recorder)
+    views = open_views(
+        options.fmt.value,
+        venue=venue.name,
+        env=options.env,
+        color=options.color.value,
+        bell=options.bell,
+        quiet=options.quiet,
+        raw=options.raw,
+        extra=extra,
+    )
+    stream = StreamOptions(
+        url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout, raw=options.raw
+    )
+    hooks = [hook for hook in (views.on_frame, recorder and recorder.frame) if hook is not None]
+    live = None if options.no_follow else watch(venue, stream, authenticate=authenticate, record=_each(hooks))
+    async with RestClient() as rest:
+        sinks = views.sinks
+        resolver = None
+        if views.wants_titles:
+            resolver = TitleResolver(venue, rest, titles=views.titles, on_title=views.redraw)
+            sinks = [resolver, *sinks]
+        items = follow(
+            venue,
+            live,
+            rest,
+            ledger,
+            since=options.since_time(),
+            authenticate=authenticate,
+            record_history=None if recorder is None else recorder.history,
+        )
+        select = selector(options.markets, options.kinds)
+        try:
+            return await run(items, sinks, select=select, max_events=options.max_events, duration=options.seconds())
+        finally:
+            if resolver is not None:
+                await resolver.aclose()
+
+
+def _each(hooks: list[Record]) -> Record | None:
+    """One record hook that calls each of `hooks` (None when there are none)."""
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def record(at: float, frame: str | bytes) -> None:
+        for hook in hooks:
+            hook(at, frame)
+
+    return record
+
+
+def run_to_end(main: Coroutine[Any, Any, ExitCode]) -> int:
+    try:
+        return asyncio.run(main)
+    except BrokenPipeError:  # stdout closed while the last lines were written
+        return ExitCode.OK

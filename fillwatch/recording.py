@@ -1,0 +1,347 @@
+"""``--record`` and ``replay``: what the venue sent, kept to be shown again.
+
+A recording is a JSON-lines file. Each session (one run of fillwatch) starts
+with a header naming the venue, so that replay can pick the adapter; then one
+line per frame received, or per page of REST history read, with its
+wall-clock receive time ``t`` (Unix seconds)::
+
+    {"recording":"fillwatch","version":1,"venue":"kalshi","started":"2026-01-02T03:04:05.678Z"}
+    {"t":1767323045.712301,"text":"{\"type\":\"fill\",\"sid\":1,\"msg\":{…}}"}
+    {"t":1767323046.001200,"binary":"AAE="}
+    {"t":1767323046.5,"history":"fills","since":"2026-01-02T02:00:00+00:00","body":"{\"fills\":[…]}"}
+    {"t":1767323047.1,"backfill_failed":"2026-01-02T02:00:00+00:00"}
+    {"t":1767323050.2,"end":{"last":["d91bc706-…","ee587a1c-…"]}}
+
+A run that starts from a ``--state`` checkpoint writes it into the header
+(event ids and times, nothing secret), so that replay de-duplicates exactly
+as the run did; a backfill that failed part-way is marked, since the run
+showed none of its pages. The end of a session names the last event the run
+showed, so that replay stops where the run stopped, even in the middle of a
+backfill (``--max-events``, ``--duration``, a signal).
+
+Frames are kept as the exact text received (a JSON string, not re-encoded
+JSON), so replay parses the very same bytes and prints the very same lines.
+Only what the venue *sent* is written: never a URL, a header, a key, a
+signature or a token (the frames of the private channels carry none).
+
+:func:`read` reads a recording, or an ``--output`` file of event lines, and
+:func:`replay` turns either into the items the live stream would have
+yielded, as fast as possible or paced at ``speed`` times real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from fillwatch import venues
+from fillwatch.errors import ConfigError
+from fillwatch.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped, Status
+from fillwatch.ledger import Checkpoint, Ledger
+from fillwatch.render.jsonl import format_ts, parse_record
+from fillwatch.venues.base import Malformed, Venue
+
+__all__ = ["End", "FailedBackfill", "Frame", "Header", "History", "Recorder", "read", "replay"]
+
+MAGIC = "fillwatch"
+VERSION = 1
+_YIELD_EVERY = 256  # entries replayed between two turns of the event loop
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The start of one recorded session."""
+
+    venue: str
+    checkpoint: Checkpoint | None = None
+    """The ``--state`` checkpoint the run started from."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One WebSocket frame as received: text as ``str``, binary as ``bytes``."""
+
+    t: float
+    data: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """One page of REST history, as returned for ``parse_history(kind, body, since)``."""
+
+    t: float
+    kind: str
+    body: bytes
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FailedBackfill:
+    """The backfill whose pages precede this failed part-way: the run showed none of them."""
+
+    t: float
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The end of a session: `last` is the (id, order_id) of the last event shown."""
+
+    t: float
+    last: tuple[str, str] | None
+
+
+Entry = Header | Frame | History | FailedBackfill | End | Event
+"""One line of a recording, or one event of an event-lines file."""
+
+
+class Recorder:
+    """Appends one session to a recording file; a sink only so the runner closes it.
+
+    :meth:`frame` is the stream's ``record`` hook. Lines are buffered and
+    written together as soon as the event loop is idle (one ``write`` for a
+    burst of frames), whole, like event lines.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        venue: str,
+        checkpoint: Checkpoint | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Open `path` for appending (created private: mode 600) and write the header.
+
+        Raises:
+            ConfigError: if the file cannot be opened.
+        """
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"cannot open recording file {path}: {exc.strerror}") from None
+        self._clock = clock
+        self._last: tuple[str, str] | None = None
+        started = format_ts(datetime.fromtimestamp(clock(), UTC), True)
+        header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
+        if checkpoint is not None:
+            header["checkpoint"] = checkpoint.to_json()
+        self._buffer = bytearray(orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE))
+        self._flush_pending = False
+        self.flush()
+
+    def frame(self, t: float, data: str | bytes) -> None:
+        """Record one received frame with its receive time."""
+        entry = {"t": t, "text": data} if isinstance(data, str) else {"t": t, "binary": base64.b64encode(data).decode()}
+        self._append(entry)
+
+    def history(self, t: float, kind: str, body: bytes, since: datetime) -> None:
+        """Record one page of REST history, as it will be given to ``venue.parse_history``."""
+        try:
+            entry: dict[str, object] = {"t": t, "history": kind, "since": since.isoformat(), "body": body.decode()}
+        except UnicodeDecodeError:
+            entry = {"t": t, "history": kind, "since": since.isoformat(), "body_b64": base64.b64encode(body).decode()}
+        self._append(entry)
+
+    def _append(self, entry: dict[str, object]) -> None:
+        self._buffer += orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
+        if not self._flush_pending:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+                self._flush_pending = True
+            except RuntimeError:  # no event loop: write at once
+                self.flush()
+
+    # The Sink protocol: events and status are not recorded (replay makes them again),
+    # except that a backfill failed, which decides what its recorded pages showed.
+
+    def event(self, event: Event) -> None:
+        self._last = (event.id, event.order_id)
+
+    def status(self, status: Status) -> None:
+        if isinstance(status, BackfillFailed):
+            self._append({"t": self._clock(), "backfill_failed": status.since.isoformat()})
+
+    def flush(self) -> None:
+        """Write out the buffered lines."""
+        self._flush_pending = False
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        while data:
+            data = data[os.write(self._fd, data) :]
+
+    def close(self) -> None:
+        """Write out the rest and close the file."""
+        if self._fd < 0:
+            return
+        self._buffer += orjson.dumps(
+            {"t": self._clock(), "end": {"last": self._last}}, option=orjson.OPT_APPEND_NEWLINE
+        )
+        try:
+            self.flush()
+        finally:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _entry(fields: object) -> Entry:
+    """One parsed line of a recording or of an event-lines file."""
+    if not isinstance(fields, dict):
+        raise ValueError("not a JSON object")
+    if fields.get("recording") == MAGIC:
+        if fields.get("version") != VERSION:
+            raise ValueError(f"recording version {fields.get('version')!r} is not supported (only {VERSION})")
+        venue = fields.get("venue")
+        if not isinstance(venue, str):
+            raise ValueError("the header names no venue")
+        return Header(venue, None if fields.get("checkpoint") is None else Checkpoint.from_json(fields["checkpoint"]))
+    if "kind" in fields:
+        return parse_record(fields)
+    t = fields.get("t")
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        raise ValueError("no receive time")
+    if isinstance(fields.get("text"), str):
+        return Frame(t, fields["text"])
+    if isinstance(fields.get("binary"), str):
+        return Frame(t, base64.b64decode(fields["binary"], validate=True))
+    if isinstance(fields.get("history"), str):
+        if isinstance(fields.get("body"), str):
+            body = fields["body"].encode()
+        else:
+            body = base64.b64decode(fields["body_b64"], validate=True)
+        since = datetime.fromisoformat(fields["since"])
+        return History(t, fields["history"], body, since)
+    if isinstance(fields.get("end"), dict):
+        last = fields["end"].get("last")
+        return End(t, None if last is None else (str(last[0]), str(last[1])))
+    if isinstance(fields.get("backfill_failed"), str):
+        return FailedBackfill(t, datetime.fromisoformat(fields["backfill_failed"]))
+    raise ValueError("neither a frame, a history page nor an event")
+
+
+def read(path: Path) -> Iterator[Entry]:
+    """The entries of a recording or an ``--output`` file, one line at a time.
+
+    A recording's frames must follow a header; an event-lines file has none.
+
+    Raises:
+        ConfigError: if the file cannot be read, or a line is not a recording
+            entry or an event line (the message names the line).
+    """
+    try:
+        file = path.open("rb")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    with file:
+        header_seen = False
+        for number, line in enumerate(file, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = _entry(orjson.loads(line))
+            except (ValueError, KeyError, TypeError) as exc:  # orjson.JSONDecodeError is a ValueError
+                reason = "not JSON" if isinstance(exc, orjson.JSONDecodeError) else str(exc)
+                raise ConfigError(f"{path}:{number}: not a recording or an event line ({reason})") from None
+            if isinstance(entry, Header):
+                header_seen = True
+            elif isinstance(entry, (Frame, History, FailedBackfill, End)) and not header_seen:
+                raise ConfigError(f"{path}:{number}: a recorded frame before the recording's header")
+            yield entry
+
+
+def _time_of(entry: Frame | History | FailedBackfill | End | Event) -> float:
+    return entry.ts.timestamp() if isinstance(entry, (Fill, Cancel)) else entry.t
+
+
+async def replay(
+    entries: Iterable[Entry],
+    *,
+    speed: float | None = None,
+    raw: bool = False,
+    make_venue: Callable[[str], Venue] = venues.parser,
+    clock: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[Item]:
+    """The items a recording (or event-lines file) describes, as the live run saw them.
+
+    Frames go through the venue's ``parse`` and history pages through its
+    ``parse_history``, exactly as in the live run; each header starts a new
+    session with a fresh adapter and a fresh de-duplication ledger (from the
+    run's checkpoint, if it had one). The pages of one backfill (consecutive
+    pages with the same ``since``) are gathered and their events put in time
+    order, as the live backfill does before showing them. Event lines are
+    shown as they are.
+
+    Args:
+        entries: from :func:`read`.
+        speed: pace the items at this many times real time (receive times for
+            a recording, event times for event lines); None: as fast as possible.
+        raw: attach each frame to its events (``--raw``).
+        make_venue: builds a parse-only adapter from a venue name.
+        clock: monotonic seconds, for pacing.
+    """
+    venue: Venue | None = None
+    admit: Callable[[Event], bool] | None = None  # the session's ledger
+    skipped = 0
+    start: tuple[float, float] | None = None  # (first entry's time, clock then)
+    backfill: list[Event] = []  # the events of the backfill being gathered
+    backfill_since: datetime | None = None
+    for count, entry in enumerate(entries, 1):
+        if speed is None and count % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
+        if isinstance(entry, FailedBackfill):
+            backfill.clear()  # the run showed none of it
+            continue
+        if isinstance(entry, End):
+            # The run stopped: show the pending backfill only up to the last event it showed.
+            shown = _in_time_order(backfill, admit)
+            keys = [(event.id, event.order_id) for event in shown]
+            for event in shown[: keys.index(entry.last) + 1] if entry.last in keys else ():
+                yield event
+            backfill.clear()
+            continue
+        if backfill and not (isinstance(entry, History) and entry.since == backfill_since):
+            for event in _in_time_order(backfill, admit):
+                yield event
+            backfill.clear()
+        if isinstance(entry, Header):
+            venue = make_venue(entry.venue)
+            admit = Ledger(checkpoint=entry.checkpoint).admit
+            continue
+        if speed is not None:
+            at = _time_of(entry)
+            if start is None:
+                start = (at, clock())
+            delay = start[1] + (at - start[0]) / speed - clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        if isinstance(entry, (Fill, Cancel)):
+            yield entry
+            continue
+        assert venue is not None  # read() refuses frames before a header
+        if isinstance(entry, History):
+            backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since).events)
+            backfill_since = entry.since
+            continue
+        for parsed in venue.parse(entry.data):
+            if isinstance(parsed, (Fill, Cancel)):
+                if admit is None or admit(parsed):
+                    yield replace(parsed, raw=entry.data) if raw else parsed
+            elif isinstance(parsed, Malformed):
+                skipped += 1
+                yield Skipped(parsed.reason, parsed.excerpt, skipped)
+    for event in _in_time_order(backfill, admit):
+        yield event
+
+
+def _in_time_order(events: list[Event], admit: Callable[[Event], bool] | None) -> list[Event]:
+    """One backfill's events, oldest first (a stable sort, as the live backfill), duplicates dropped."""
+    ordered = sorted(events, key=lambda event: event.ts)
+    return ordered if admit is None else [event for event in ordered if admit(event)]

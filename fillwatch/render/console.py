@@ -1,0 +1,62 @@
+"""The consoles and the colour palette of the terminal views.
+
+Consoles are built here and only here (STYLE §1.8): one for stdout, one for
+stderr, each following ``--color``. ``auto`` lets rich decide: colour on a
+terminal, none on a pipe, and attributes without colour under ``NO_COLOR``;
+an explicit ``always``/``never`` wins over both.
+
+The palette is one place for what a row looks like: buys green, sells red,
+cancels yellow and dim, taker fills bold. The ``lines`` view turns the same
+styles into raw ANSI prefixes once (:func:`ansi`), so that writing a line
+costs no rich call at all.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TextIO, TypeAlias
+
+from rich.console import Console
+from rich.style import Style
+
+from fillwatch.events import Cancel, Event
+
+__all__ = ["BUY", "CANCEL", "DIM", "OTHER", "SELL", "TAKER", "ColorMode", "ansi", "make_console", "row_style"]
+
+ColorMode: TypeAlias = Literal["auto", "always", "never"]
+"""``--color``: follow the terminal and ``NO_COLOR``, or force colour on or off."""
+
+BUY = Style(color="green")
+SELL = Style(color="red")
+CANCEL = Style(color="yellow", dim=True)
+OTHER = Style()
+TAKER = Style(bold=True)
+DIM = Style(dim=True)
+
+
+def row_style(event: Event) -> Style:
+    """The colour of an event's row or line."""
+    if isinstance(event, Cancel):
+        return CANCEL
+    return BUY if event.action == "buy" else SELL if event.action == "sell" else OTHER
+
+
+def make_console(
+    color: ColorMode = "auto", *, stderr: bool = False, file: TextIO | None = None, width: int | None = None
+) -> Console:
+    """A console for stdout (or stderr) that follows `color`."""
+    if color == "never":
+        return Console(file=file, stderr=stderr, color_system=None, no_color=True, highlight=False, width=width)
+    if color == "always":
+        return Console(file=file, stderr=stderr, force_terminal=True, no_color=False, highlight=False, width=width)
+    return Console(file=file, stderr=stderr, highlight=False, width=width)
+
+
+def ansi(console: Console, style: Style) -> tuple[str, str]:
+    """The escape sequences that turn `style` on and off on `console` ("" when it shows no colour)."""
+    if console.color_system is None:
+        return "", ""
+    if console.no_color:
+        style = style.without_color
+    rendered = style.render("\0", color_system=console.color_system)
+    prefix, _, suffix = rendered.partition("\0")
+    return prefix, suffix

@@ -1,0 +1,361 @@
+"""The ``table`` format: a live, colour-coded table of fills and cancels.
+
+:class:`FillBoard` is the view model and a rich renderable: newest events on
+top, as many as the terminal holds, under a header (venue, env, connection
+state, age of the last frame, reconnects) and above a footer of per-market
+session totals. It is cheap to draw many times a second: each row is laid out
+once per terminal width and kept as ready segments, and the footer is
+re-rendered only when the totals changed.
+
+:class:`LiveTableSink` owns the :class:`rich.live.Live` display
+(``auto_refresh=False``: no thread touches the board) and redraws it from the
+event loop, at most ``max_fps`` times a second however fast events come: an
+event only *requests* a redraw, and one timer coalesces all requests. When
+nothing happens it still redraws once a second, so the frame age keeps time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.live import Live
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+from fillwatch.events import Cancel, Event, Fill, Status
+from fillwatch.render.console import DIM, TAKER, row_style
+from fillwatch.render.session import Session
+from fillwatch.render.summary import Totals, fit
+from fillwatch.render.text import TimeOfDay, number, sanitize, signed
+
+__all__ = ["FillBoard", "LiveTableSink"]
+
+Titles = Mapping[tuple[str, str], str]
+
+_HEAD = Style(bold=True)
+_STATE = {
+    "connected": Style(color="green", bold=True),
+    "connecting": Style(color="yellow"),
+    "disconnected": Style(color="red", bold=True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    name: str
+    width: int
+    right: bool = False
+    drop: int = 0
+    """Dropped on narrow terminals, lowest first (0: never)."""
+
+
+# The market column takes what the others leave (MARKET_MIN at least).
+_COLUMNS = (
+    _Column("time", 8),
+    _Column("venue", 6, drop=2),
+    _Column("market", 0),
+    _Column("side", 4),
+    _Column("action", 11),
+    _Column("qty", 8, right=True),
+    _Column("price", 6, right=True),
+    _Column("m/t", 5, drop=4),
+    _Column("fee", 8, right=True, drop=1),
+    _Column("position", 9, right=True, drop=3),
+)
+MARKET_MIN = 20
+
+
+def _layout(width: int) -> tuple[tuple[_Column, ...], int]:
+    """The columns that fit in `width` and the market column's width."""
+    columns = list(_COLUMNS)
+    while True:
+        fixed = sum(c.width for c in columns) + len(columns) - 1
+        market = width - fixed
+        droppable = [c for c in columns if c.drop]
+        if market >= MARKET_MIN or not droppable:
+            return tuple(columns), max(market, 1)
+        columns.remove(min(droppable, key=lambda c: c.drop))
+
+
+class _Row:
+    """One event's row, laid out lazily: most rows of a fast stream scroll away unseen.
+
+    The cell texts are made when the row is first drawn, the segments once per
+    (width, title).
+    """
+
+    __slots__ = ("_key", "_segments", "cells", "event", "market", "style")
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self.cells: dict[str, str] | None = None
+        self._key: tuple[int, str | None] | None = None
+        self._segments: list[Segment] = []
+
+    def _make_cells(self, time_of_day: TimeOfDay) -> dict[str, str]:
+        event = self.event
+        self.style = row_style(event)
+        self.market = sanitize(event.market)
+        if isinstance(event, Cancel):
+            action = f"cancel {event.action or ''}".rstrip()
+            maker_taker = fee = position = ""
+        else:
+            action = event.action or "-"
+            maker_taker = "taker" if event.taker else "maker" if event.taker is False else ""
+            fee = "" if event.fee is None else number(event.fee)
+            position = "" if event.position is None else signed(event.position)
+        return {
+            "time": time_of_day(event.ts),
+            "venue": sanitize(event.venue),
+            "side": sanitize(event.side),
+            "action": action,
+            "qty": number(event.qty),
+            "price": number(event.price),
+            "m/t": maker_taker,
+            "fee": fee,
+            "position": position,
+        }
+
+    def segments(
+        self, columns: tuple[_Column, ...], market_width: int, title: str | None, time_of_day: TimeOfDay
+    ) -> list[Segment]:
+        """The row's segments for this layout, made once and then reused."""
+        key = (market_width + 1000 * len(columns), title)
+        if key == self._key:
+            return self._segments
+        cells = self.cells
+        if cells is None:
+            cells = self.cells = self._make_cells(time_of_day)
+        style, out, plain = self.style, [], []
+        for index, column in enumerate(columns):
+            gap = " " if index else ""
+            if column.name == "market":
+                out.append(Segment("".join(plain) + gap, style))
+                plain = []
+                out += self._market(market_width, title)
+            elif column.name == "m/t" and cells["m/t"] == "taker":
+                out.append(Segment("".join(plain) + gap, style))
+                plain = []
+                out.append(Segment(fit("taker", column.width), style + TAKER))
+            else:
+                plain.append(gap + fit(cells[column.name], column.width, column.right))
+        out.append(Segment("".join(plain), style))
+        self._key, self._segments = key, out
+        return out
+
+    def _market(self, width: int, title: str | None) -> list[Segment]:
+        ticker = fit(self.market, width)
+        room = width - cell_len(self.market) - 2
+        if not title or room < 4:
+            return [Segment(ticker, self.style)]
+        return [
+            Segment(self.market + "  ", self.style),
+            Segment(fit(sanitize(title), room), self.style + DIM),
+        ]
+
+
+def _age(seconds: float) -> str:
+    if seconds < 1:
+        return "<1 s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
+
+
+class FillBoard:
+    """The live table's view model and renderable.
+
+    Args:
+        session: totals and connection state (kept by the session sink).
+        titles: market titles by (venue, market), filled in the background.
+        capacity: rows kept (more than any terminal shows).
+        footer_rows: at most this many markets in the footer.
+        tz: time zone of the time column (None: local).
+        wall_clock: for the age of the last frame.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        titles: Titles | None = None,
+        capacity: int = 500,
+        footer_rows: int = 6,
+        tz: tzinfo | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.session = session
+        self.titles: Titles = titles if titles is not None else {}
+        self.rows: deque[_Row] = deque(maxlen=capacity)
+        self._footer_rows = footer_rows
+        self._time = TimeOfDay(tz)
+        self._wall_clock = wall_clock
+        self._footer_key: tuple[int, int, int, int] | None = None
+        self._footer: list[list[Segment]] = []
+
+    def add(self, event: Event) -> None:
+        """Put an event on top."""
+        self.rows.appendleft(_Row(event))
+
+    def header(self) -> Text:
+        """Venue, env, connection state, age of the last frame, reconnects, counts."""
+        session = self.session
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(" fillwatch ", Style(bold=True, reverse=True))
+        text.append(f" {sanitize(session.venue)} {sanitize(session.env)}  ", _HEAD)
+        state = session.state
+        label = "● " + state
+        if state == "disconnected" and session.retry_in is not None:
+            label += f", retrying in {session.retry_in:.1f} s"
+        text.append(label, _STATE[state])
+        if session.last_frame is not None:
+            text.append(f"  last frame {_age(max(0.0, self._wall_clock() - session.last_frame))} ago")
+        text.append(f"  reconnects {session.reconnects}")
+        if session.recovered:
+            text.append(f"  recovered {session.recovered}")
+        if session.skipped:
+            text.append(f"  skipped {session.skipped}", "yellow")
+        text.append(f"  {session.fills} fills · {session.cancels} cancels", DIM)
+        return text
+
+    def _footer_lines(self, console: Console, options: ConsoleOptions, limit: int) -> list[list[Segment]]:
+        key = (self.session.version, options.max_width, limit, len(self.titles))
+        if key != self._footer_key:
+            table = Totals(self.session, titles=self.titles, limit=limit)
+            self._footer = console.render_lines(table, options.update(height=None), pad=False, new_lines=False)
+            self._footer_key = key
+        return self._footer
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        height = options.height or options.size.height
+        columns, market_width = _layout(width)
+        yield self.header()
+        heading = " ".join(fit(c.name, market_width if c.name == "market" else c.width, c.right) for c in columns)
+        yield Segment(heading, Style(bold=True, underline=True))
+        yield Segment.line()
+        markets = len(self.session.totals)
+        limit = max(1, min(self._footer_rows, markets, (height - 6) // 3)) if markets else 0
+        footer = self._footer_lines(console, options, limit) if limit else []
+        room = max(0, height - 3 - (len(footer) + 1 if footer else 0))
+        if not self.rows:
+            yield Text("waiting for fills and cancels…", DIM)
+        for row in _take(self.rows, room):
+            title = self.titles.get((row.event.venue, row.event.market))
+            yield from row.segments(columns, market_width, title, self._time)
+            yield Segment.line()
+        if footer:
+            yield Segment("─" * width, DIM)
+            yield Segment.line()
+            for line in footer:
+                yield from line
+                yield Segment.line()
+
+
+def _take(rows: Iterable[_Row], n: int) -> Iterable[_Row]:
+    for index, row in enumerate(rows):
+        if index >= n:
+            return
+        yield row
+
+
+class LiveTableSink:
+    """Shows a :class:`FillBoard` in a :class:`rich.live.Live` display, redrawn from the event loop.
+
+    Args:
+        console: the stdout console.
+        board: what to draw.
+        max_fps: redraws per second at most, however fast events arrive.
+        idle_refresh: seconds between redraws when nothing happens (the frame age ticks).
+        bell: ring the terminal bell when new fills arrived (once per redraw).
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        board: FillBoard,
+        *,
+        max_fps: float = 10.0,
+        idle_refresh: float = 1.0,
+        bell: bool = False,
+    ) -> None:
+        self.board = board
+        self._console = console
+        self._live = Live(
+            console=console,
+            auto_refresh=False,
+            transient=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            vertical_overflow="crop",
+            get_renderable=lambda: board,
+        )
+        self._interval = 1.0 / max_fps
+        self._idle = idle_refresh
+        self._bell = bell
+        self._ring = False
+        self._soon = False
+        self._last = -float("inf")
+        self._timer: asyncio.TimerHandle | None = None
+        self._broken = False
+        self.redraws = 0
+
+    def event(self, event: Event) -> None:
+        self.board.add(event)
+        if self._bell and isinstance(event, Fill):
+            self._ring = True
+        self.request()
+
+    def status(self, status: Status) -> None:
+        self.request()
+
+    def request(self) -> None:
+        """Ask for a redraw: at once if the last one is old enough, else when it is."""
+        if self._soon:
+            return
+        self._soon = True
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()  # the idle tick: replaced by a sooner redraw
+        self._timer = loop.call_at(max(loop.time(), self._last + self._interval), self._redraw, loop)
+
+    def _redraw(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._soon = False
+        self._timer = None
+        try:
+            self.draw()
+        except BrokenPipeError:
+            self._broken = True  # the runner learns of it at the next flush
+            return
+        self._last = loop.time()
+        self._timer = loop.call_at(self._last + self._idle, self._redraw, loop)
+
+    def draw(self) -> None:
+        """Redraw now (and ring the bell if fills arrived since the last redraw)."""
+        if not self._live.is_started:
+            self._live.start()
+        self._live.refresh()
+        self.redraws += 1
+        if self._ring:
+            self._ring = False
+            self._console.bell()
+
+    def flush(self) -> None:
+        if self._broken:
+            raise BrokenPipeError
+
+    def close(self) -> None:
+        """Stop redrawing and leave the final frame on the terminal."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._live.is_started and not self._broken:
+            self._live.stop()

@@ -1,0 +1,93 @@
+"""Choosing and assembling the terminal views for one run.
+
+:func:`open_views` turns the output options (``--format``, ``--color``,
+``--bell``, ``-q``) into sinks, in the order the runner must close them: the
+stdout view first, the stderr diagnostics next, and the session sink last, so
+that its summary lands below the live table's final frame.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from fillwatch.render import Sink
+from fillwatch.render.console import ColorMode, make_console
+from fillwatch.render.jsonl import JsonLinesSink
+from fillwatch.render.lines import LineFormatter, LinesSink
+from fillwatch.render.session import Session
+from fillwatch.render.status import StatusSink
+from fillwatch.render.summary import SessionSink
+from fillwatch.render.table import FillBoard, LiveTableSink
+
+__all__ = ["Format", "Views", "open_views", "resolve_format"]
+
+Format: TypeAlias = Literal["auto", "table", "lines", "jsonl"]
+
+
+def resolve_format(fmt: Format, *, stdout_is_tty: bool) -> Format:
+    """``auto`` is ``table`` on a terminal and ``jsonl`` otherwise (CONTRACT §2)."""
+    if fmt == "auto":
+        return "table" if stdout_is_tty else "jsonl"
+    return fmt
+
+
+@dataclass
+class Views:
+    """The sinks of one run and the hooks that feed the views from outside the sink protocol."""
+
+    sinks: list[Sink]
+    session: Session
+    titles: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Market titles: filled by a resolver in ``net/``, read by the views."""
+    wants_titles: bool = False
+    redraw: Callable[..., None] | None = None
+    """Call when something the view shows changed outside of events (a title arrived)."""
+    on_frame: Callable[[float, str | bytes], None] | None = None
+    """The stream's record hook, for views that show the age of the last frame."""
+
+
+def open_views(
+    fmt: Format,
+    *,
+    venue: str,
+    env: str,
+    color: ColorMode = "auto",
+    bell: bool = False,
+    quiet: bool = False,
+    raw: bool = False,
+    extra: Sequence[Sink] = (),
+    stdout_fd: int = 1,
+) -> Views:
+    """The sinks for `fmt`, with `extra` sinks (``--output``, checkpoint, recorder) after the stdout view.
+
+    The session summary goes to stderr unless `quiet`; with JSON lines it is
+    shown only when stderr is a terminal, so that pipes and cron logs get
+    nothing but diagnostics.
+    """
+    fmt = resolve_format(fmt, stdout_is_tty=os.isatty(stdout_fd))
+    session = Session(venue=venue, env=env)
+    views = Views(sinks=[], session=session)
+    err_console = make_console(color, stderr=True)
+    if fmt == "table":
+        board = FillBoard(session, titles=views.titles)
+        table = LiveTableSink(make_console(color), board, bell=bell)
+        views.sinks.append(table)
+        views.redraw = lambda *_: table.request()
+        views.wants_titles = True
+        views.on_frame = session.frame
+    elif fmt == "lines":
+        formatter = LineFormatter(make_console(color), titles=views.titles)
+        views.sinks.append(LinesSink(stdout_fd, formatter, bell=bell))
+        views.wants_titles = True
+    else:
+        views.sinks.append(JsonLinesSink(stdout_fd, raw=raw))
+    views.sinks += extra
+    if fmt != "table":  # the table shows the connection in its header
+        views.sinks.append(StatusSink(sys.stderr, venue=venue, quiet=quiet))
+    show_summary = not quiet and (fmt != "jsonl" or err_console.is_terminal)
+    views.sinks.append(SessionSink(session, err_console, show=show_summary, titles=views.titles))
+    return views

@@ -1,0 +1,370 @@
+"""A simulated Novig on 127.0.0.1, scriptable for tests: tokens, ``/tape``, REST.
+
+It checks what the real venue checks (protocols/novig.md §2–§6): the token
+endpoint wants the client id and secret (and, on the legacy ``/oauth/token``,
+a valid ``audience``) and issues tokens that expire after ``token_lifetime``
+seconds; the ``/tape`` upgrade and every REST call want a valid
+``Authorization: Bearer`` token, and an open socket is closed when its token
+expires. A connection gets the private channel at once; ``lifecycle`` ticks
+only after it subscribed. It sends a protocol Ping and a JSON ``ping`` now and
+then and records the pongs.
+
+Events come from a :class:`~fillwatch.sim.novig_feed.NovigFeed`, which only
+advances while a client is connected, so a reconnect loses nothing by design.
+A :class:`Script` makes the venue misbehave (reject upgrades, drop, go silent,
+send garbage) as :class:`~fillwatch.sim.kalshi.KalshiSim`'s does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
+from fillwatch.sim.novig_feed import Emitted, NovigFeed
+
+__all__ = ["AUDIENCES", "GARBAGE", "NovigSim", "Script"]
+
+WS_PATH = "/tape"
+API_PREFIX = "/nbx/v2"
+TOKEN_PATH = "/nbx/v1/auth/emm-token"
+LEGACY_TOKEN_PATH = "/oauth/token"
+AUDIENCES = frozenset({"https://api.novig.us", "https://api-qa.novig.us"})
+PING = '{"event":"ping","data":{"message":"ping"}}'
+
+GARBAGE: tuple[str | bytes, ...] = (
+    "{not json",
+    b"\x00\x01binary",
+    '{"event":"fill","data":{"orderId":"o","marketId":"m"}}',  # no id, no price
+    "[1, 2, 3]",
+    '{"event":"cancel","data":{"id":"o","marketId":"m","outcomeId":"x","price":"high","qty":1,'
+    '"timestamp":"2026-01-01T00:00:00Z"}}',
+)
+
+
+@dataclass
+class Script:
+    """How the simulator behaves. The defaults make a well-behaved venue."""
+
+    rate: float = 2.0
+    """Steps per second; 0 sends as fast as the connection takes them."""
+    limit: int | None = None
+    """Steps to send over the server's life; then only heartbeats."""
+    seed: int | None = None
+    frames: Sequence[str | bytes] | None = None
+    """Send these frames (once, over the server's life) instead of the feed."""
+    token_lifetime: float = 1800.0
+    """``expires_in`` of every token issued; the socket closes when its token expires."""
+    reject: int = 0
+    """Answer this many upgrades with `reject_status` before accepting (-1: all)."""
+    reject_status: int = 401
+    drop_after: int | None = None
+    """On each connection, drop TCP (no close frame) after this many steps..."""
+    drops: int | None = None
+    """...this many times in all (None: on every connection)."""
+    silent_after: int | None = None
+    """On each connection, send nothing at all after this many steps."""
+    garbage_every: int | None = None
+    """Slip a malformed frame in after every N steps."""
+    json_ping: float = 10.0
+    """Seconds between JSON ``ping`` events."""
+    heartbeat: float = 15.0
+    """Seconds between protocol Ping frames."""
+
+
+@dataclass
+class Stats:
+    """What the simulator saw and did, for tests and the demo."""
+
+    upgrades: int = 0
+    rejected: int = 0
+    connections: int = 0
+    events: int = 0
+    drops: int = 0
+    expired: int = 0
+    """Connections closed because their token expired."""
+    token_requests: list[dict[str, Any]] = field(default_factory=list)
+    tokens_issued: int = 0
+    rest: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    commands: list[Any] = field(default_factory=list)
+    pings: int = 0
+    pongs: list[Any] = field(default_factory=list)
+
+
+class NovigSim:
+    """The simulated venue. Use as ``async with NovigSim(script) as sim: sim.url``."""
+
+    def __init__(
+        self,
+        script: Script | None = None,
+        *,
+        client_id: str = "fillwatch-demo-client",
+        client_secret: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.script = script or Script()
+        self.client_id = client_id
+        self.client_secret = client_secret or "demo-secret-" + secrets.token_urlsafe(18)
+        self.stats = Stats()
+        self.feed = NovigFeed(seed=self.script.seed)
+        self.tokens: dict[str, float] = {}
+        """Every token issued → its expiry (``time.monotonic``)."""
+        self._host, self._port = host, port
+        self._frames_sent = 0
+        self._server: Server | None = None
+        self._http = HttpServer(self._rest, host=host)
+        self._url = ""
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL (set once it started)."""
+        assert self._url, "the simulator has not started"
+        return self._url
+
+    @property
+    def api_url(self) -> str:
+        """The REST base, ``http://127.0.0.1:PORT/nbx/v2``."""
+        return self._http.url + API_PREFIX
+
+    @property
+    def token_url(self) -> str:
+        """The current token endpoint."""
+        return self._http.url + TOKEN_PATH
+
+    @property
+    def legacy_token_url(self) -> str:
+        """The deprecated Auth0-style endpoint, which wants an ``audience``."""
+        return self._http.url + LEGACY_TOKEN_PATH
+
+    @property
+    def emitted(self) -> list[Emitted]:
+        """The lines a client should print for the events sent so far, in order."""
+        return self.feed.emitted
+
+    async def __aenter__(self) -> NovigSim:
+        self._server = await serve(
+            self._handle,
+            self._host,
+            self._port,
+            process_request=self._check_upgrade,
+            ping_interval=None,  # Pings are sent by _handle, so that silence silences them too
+            compression="deflate",
+        )
+        host, port = next(iter(self._server.sockets)).getsockname()[:2]
+        self._url = f"ws://{host}:{port}{WS_PATH}"
+        await self._http.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+        await self._http.__aexit__(*exc_info)
+
+    # Tokens and REST ----------------------------------------------------------
+
+    def _token_expiry(self, authorization: str | None) -> float | None:
+        """The expiry of a valid Bearer token, or None."""
+        scheme, _, token = (authorization or "").partition(" ")
+        expiry = self.tokens.get(token) if scheme == "Bearer" else None
+        return expiry if expiry is not None and expiry > time.monotonic() else None
+
+    async def _rest(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path in (TOKEN_PATH, LEGACY_TOKEN_PATH):
+            return self._issue_token(request)
+        self.stats.rest.append((request.method, request.path, request.query))
+        if self._token_expiry(request.headers.get("authorization")) is None:
+            return json_response(401, {"message": "Unauthorized"})
+        path = request.path.removeprefix(API_PREFIX)
+        if request.method != "GET":
+            return json_response(404, {"message": "Not Found"})
+        if path in ("/emm/orders/all", "/emm/fills/all"):
+            return self._history(path, request.query)
+        if path.startswith("/emm/markets/"):
+            market = self.feed.markets.get(path.removeprefix("/emm/markets/"))
+            if market is None:
+                return json_response(404, {"message": "market not found"})
+            return json_response(200, market.describe())
+        return json_response(404, {"message": "Not Found"})
+
+    def _issue_token(self, request: HttpRequest) -> HttpResponse:
+        try:
+            body = request.json()
+        except orjson.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            return json_response(400, {"error": "invalid_request"})
+        self.stats.token_requests.append({"path": request.path, "body": body})
+        if body.get("grant_type") != "client_credentials":
+            return json_response(400, {"error": "unsupported_grant_type"})
+        if request.path == LEGACY_TOKEN_PATH and body.get("audience") not in AUDIENCES:
+            return json_response(403, {"error": "access_denied", "error_description": "Service not found"})
+        if body.get("client_id") != self.client_id or body.get("client_secret") != self.client_secret:
+            return json_response(401, {"error": "access_denied", "error_description": "Unauthorized"})
+        token = "eyJhbGciOiJSUzI1NiJ9.sim-" + secrets.token_urlsafe(24)
+        self.tokens[token] = time.monotonic() + self.script.token_lifetime
+        self.stats.tokens_issued += 1
+        lifetime = self.script.token_lifetime
+        return json_response(
+            200,
+            {
+                "access_token": token,
+                "scope": "execute:trader read:trader read:tape",
+                "expires_in": int(lifetime) if lifetime == int(lifetime) else lifetime,
+                "token_type": "Bearer",
+            },
+        )
+
+    def _history(self, path: str, query: dict[str, str]) -> HttpResponse:
+        """``orders/all`` and ``fills/all``: newest first, ``currency``/``limit``/``offset``."""
+        try:
+            limit, offset = int(query.get("limit", "100")), int(query.get("offset", "0"))
+        except ValueError:
+            return json_response(400, {"message": "limit and offset must be integers"})
+        if not 1 <= limit <= 256 or offset < 0:
+            return json_response(400, {"message": "limit must be 1 to 256"})
+        currency = query.get("currency")
+        if currency not in (None, "CASH", "COIN"):
+            return json_response(400, {"message": "currency must be CASH or COIN"})
+        if path == "/emm/orders/all":
+            orders = [o for o in reversed(self.feed.orders.values()) if currency in (None, o.currency)]
+            page = orders[offset : offset + limit]
+            for order in page:
+                order.visible = True
+            return json_response(200, [o.rest() for o in page])
+        fills = [f for f in reversed(self.feed.fills) if currency in (None, self.feed.orders[f["orderId"]].currency)]
+        return json_response(200, fills[offset : offset + limit])
+
+    # The WebSocket ------------------------------------------------------------
+
+    def _check_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
+        self.stats.upgrades += 1
+        script = self.script
+        if script.reject == -1 or self.stats.upgrades <= script.reject:
+            self.stats.rejected += 1
+            status = HTTPStatus(script.reject_status)
+            return connection.respond(status, f"{status.phrase}\n")
+        if request.path.split("?", 1)[0] != WS_PATH:
+            return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        if self._token_expiry(request.headers.get("Authorization")) is None:
+            self.stats.rejected += 1
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "invalid or expired token\n")
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        self.stats.connections += 1
+        expiry = self._token_expiry(ws.request.headers.get("Authorization") if ws.request else None)
+        subscribed = asyncio.Event()
+        silent = asyncio.Event()
+        tasks = [
+            asyncio.create_task(self._listen(ws, subscribed)),
+            asyncio.create_task(self._heartbeats(ws, silent)),
+        ]
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(subscribed.wait(), 1.0)
+            await self._stream(ws, subscribed, silent, expiry or 0.0)
+            await ws.wait_closed()
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _listen(self, ws: ServerConnection, subscribed: asyncio.Event) -> None:
+        """Commands from the client: subscriptions and JSON pongs."""
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in ws:
+                try:
+                    message = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    await ws.send('{"event":"error","data":{"message":"invalid message"}}')
+                    continue
+                if isinstance(message, dict) and message.get("event") == "pong":
+                    self.stats.pongs.append(message)
+                    continue
+                self.stats.commands.append(message)
+                if message == {"event": "subscribe", "data": "lifecycle"}:
+                    subscribed.set()
+                    await ws.send('{"event":"subscribed","data":{"channel":"lifecycle"}}')
+
+    async def _heartbeats(self, ws: ServerConnection, silent: asyncio.Event) -> None:
+        """A protocol Ping and a JSON ping at their intervals, until silenced."""
+
+        async def every(period: float, send: Callable[[], Awaitable[object]]) -> None:
+            while True:
+                await asyncio.sleep(period)
+                if silent.is_set():
+                    return
+                await send()
+
+        async def json_ping() -> None:
+            self.stats.pings += 1
+            await ws.send(PING)
+
+        with contextlib.suppress(ConnectionClosed):
+            await asyncio.gather(
+                every(self.script.heartbeat, lambda: ws.ping(b"novig")), every(self.script.json_ping, json_ping)
+            )
+
+    def _next_frames(self, lifecycle: bool) -> list[str | bytes] | None:
+        """The frames of the next step, or None when the script has no more."""
+        script = self.script
+        if script.frames is not None:
+            if self._frames_sent >= len(script.frames):
+                return None
+            self._frames_sent += 1
+            return [script.frames[self._frames_sent - 1]]
+        if script.limit is not None and self.stats.events >= script.limit:
+            return None
+        return [orjson.dumps(m).decode() for m in self.feed.next_event(lifecycle=lifecycle)]
+
+    async def _stream(
+        self, ws: ServerConnection, subscribed: asyncio.Event, silent: asyncio.Event, expiry: float
+    ) -> None:
+        script = self.script
+        sent_here = 0
+        interval = 1 / script.rate if script.rate > 0 else 0.0
+        while True:
+            if time.monotonic() >= expiry:
+                self.stats.expired += 1
+                await ws.close(1008, "token expired")
+                return
+            if script.silent_after is not None and sent_here >= script.silent_after:
+                silent.set()
+                return
+            if (
+                script.drop_after is not None
+                and sent_here >= script.drop_after
+                and (script.drops is None or self.stats.drops < script.drops)
+            ):
+                self.stats.drops += 1
+                assert ws.transport is not None
+                ws.transport.abort()
+                return
+            frames = self._next_frames(subscribed.is_set())
+            if frames is None:  # nothing more to send: wait for the client to leave, or the token to expire
+                try:
+                    await asyncio.wait_for(ws.wait_closed(), max(0.0, expiry - time.monotonic()))
+                except TimeoutError:
+                    continue
+                return
+            for frame in frames:
+                await ws.send(frame)
+            self.stats.events += 1
+            sent_here += 1
+            if script.garbage_every and self.stats.events % script.garbage_every == 0:
+                await ws.send(GARBAGE[(self.stats.events // script.garbage_every) % len(GARBAGE)])
+            await asyncio.sleep(min(interval, max(0.0, expiry - time.monotonic())))

@@ -1,0 +1,522 @@
+"""Novig NBX API: Bearer tokens, the private channel, lifecycle ticks, REST history.
+
+Facts from ``protocols/novig.md``: the upgrade to ``/tape`` carries
+``Authorization: Bearer <token>`` (§2.2); the ``private`` channel is automatic
+and pushes enveloped ``fill`` and ``cancel`` events (§4.3, §4.4); the public
+``lifecycle`` channel's ``CLOSE`` tick is the only sign that a market closed and
+took your resting orders with it (§4.5); prices are decimal probabilities and
+quantities integers in minimum currency units (§4.6); fill events carry no
+currency, so it comes from a cache of your orders (``orders/all``, cancels).
+
+The adapter is Sans-I/O but not stateless: it remembers your orders — their
+currency, market and remaining quantity — to label fills and to report the
+implicit cancels of a ``CLOSE`` exactly (only orders known to be open, only
+what was left of them). The net layer sets :attr:`Novig.token`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from itertools import pairwise
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import orjson
+
+from fillwatch.events import Cancel, Event, Fill
+from fillwatch.secret import RedactedDict, Secret
+from fillwatch.venues.base import (
+    Ack,
+    HistoryPage,
+    Malformed,
+    Parsed,
+    Rejected,
+    Reply,
+    Request,
+    excerpt,
+    to_decimal,
+    ts_from_iso,
+)
+
+__all__ = ["ENDPOINTS", "PONG", "Endpoints", "Novig", "token_audience"]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where one Novig environment lives (protocols/novig.md §1)."""
+
+    ws: str
+    api: str
+    token: str
+
+
+ENDPOINTS: dict[str, Endpoints] = {
+    # The newest docs' production hosts; the current token endpoint is documented on api.novig.us.
+    "prod": Endpoints(
+        "wss://api.novig.com/tape",
+        "https://api.novig.com/nbx/v2",
+        "https://api.novig.us/nbx/v1/auth/emm-token",
+    ),
+    "demo": Endpoints(
+        "wss://api-qa.novig.us/tape",
+        "https://api-qa.novig.us/nbx/v2",
+        "https://api-qa.novig.us/nbx/v1/auth/emm-token",
+    ),
+}
+
+PONG = b'{"event":"pong","data":{"message":"pong"}}'
+"""The answer to the older JSON heartbeat (§3)."""
+
+_SUBSCRIBE_LIFECYCLE = b'{"event":"subscribe","data":"lifecycle"}'
+_PAGE_SIZE = 256  # the documented maximum of the user-history endpoints (§6.1)
+_CURRENCIES = ("CASH", "COIN")
+_OPEN_STATUSES = frozenset({"OPEN", "RESTING", "PARTIALLY_FILLED"})
+_CANCELLED_STATUSES = frozenset({"CANCELLED", "CANCELED"})
+_MCU_PER_CASH = Decimal(100)
+_AUTH_WORDS = ("unauthorized", "unauthenticated", "authentication", "forbidden", "token expired", "invalid token")
+_CURRENCY_CACHE = 65_536  # order ids whose currency is remembered after they closed
+
+
+def token_audience(token_url: str) -> str | None:
+    """The ``audience`` the legacy Auth0 endpoint wants, None for ``emm-token``.
+
+    The legacy endpoint is ``…/oauth/token``; its audience is the QA API for a
+    QA host (``auth-qa.novig.us``) and ``https://api.novig.us`` otherwise (§2.2).
+    """
+    parts = urlsplit(token_url)
+    if not parts.path.rstrip("/").endswith("/oauth/token"):
+        return None
+    host = (parts.hostname or "").lower()
+    is_qa = any(label == "qa" or label.endswith("-qa") for label in host.split("."))
+    return "https://api-qa.novig.us" if is_qa else "https://api.novig.us"
+
+
+@dataclass(slots=True)
+class _Order:
+    """One of your orders that is known to be open."""
+
+    id: str
+    market: str
+    outcome: str
+    price: Decimal
+    remaining: Decimal
+    original: Decimal | None
+    currency: str | None
+    placed: datetime | None = None
+
+
+class Novig:
+    """The Novig adapter for one trader (the token is set by the net layer)."""
+
+    name = "novig"
+    channels: frozenset[str] = frozenset()  # the private channel needs no subscription
+    history_kinds = ("fills", "orders")
+
+    def __init__(
+        self,
+        *,
+        api_url: str = ENDPOINTS["prod"].api,
+        token_url: str = ENDPOINTS["prod"].token,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Args:
+        api_url: the REST base, ``/nbx/v2`` included.
+        token_url: the token endpoint.
+        clock: wall-clock seconds, used only to date implicit cancels (a
+            ``CLOSE`` tick carries no time of its own).
+        """
+        self.api_url = api_url.rstrip("/")
+        self.token_url = token_url
+        self.token: Secret | None = None
+        self._clock = clock
+        self._open: dict[str, _Order] = {}
+        self._currency: OrderedDict[str, str] = OrderedDict()
+        self._closed_implicitly: OrderedDict[str, None] = OrderedDict()
+        self._history_at: dict[str, tuple[str, int]] = {}
+        self._in_snapshot: OrderedDict[str, None] = OrderedDict()
+        """Fills seen in REST history: an orders snapshot read after them already counts them."""
+
+    def __repr__(self) -> str:
+        return f"Novig(api_url={self.api_url!r})"
+
+    # Authentication ----------------------------------------------------------
+
+    def handshake_headers(self, now_ms: int) -> dict[str, str]:
+        """``Authorization: Bearer <token>`` for the upgrade (and every REST call)."""
+        if self.token is None:
+            raise RuntimeError("no Novig token yet: the net layer sets it before connecting")
+        return RedactedDict(Authorization=f"Bearer {self.token.reveal()}")
+
+    def token_request(self, client_id: str, client_secret: Secret) -> Request:
+        """The client-credentials request (§2.2), with ``audience`` for the legacy endpoint."""
+        body = RedactedDict(grant_type="client_credentials", client_id=client_id, client_secret=client_secret.reveal())
+        audience = token_audience(self.token_url)
+        if audience is not None:
+            body["audience"] = audience
+        return Request(method="POST", url=self.token_url, json=body)
+
+    @staticmethod
+    def parse_token(body: bytes) -> tuple[Secret, float]:
+        """The ``access_token`` and its lifetime in seconds (1800 when not given).
+
+        Raises:
+            ValueError: when the body has no access token.
+        """
+        message = orjson.loads(body)
+        token = message.get("access_token") if isinstance(message, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ValueError("the token endpoint answered without an access_token")
+        expires_in = message.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 1800.0
+        return Secret(token), lifetime
+
+    # The stream ---------------------------------------------------------------
+
+    def subscribe_frames(self) -> Sequence[bytes]:
+        """The public ``lifecycle`` subscription: a ``CLOSE`` cancels resting orders silently."""
+        return [_SUBSCRIBE_LIFECYCLE]
+
+    def parse(self, frame: str | bytes) -> Sequence[Parsed]:
+        """Turn one frame, enveloped or bare, into events and control items."""
+        if isinstance(frame, bytes):
+            return [Malformed("binary frame", excerpt(frame))]
+        try:
+            message = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            return [Malformed("not JSON", excerpt(frame))]
+        if not isinstance(message, dict):
+            return [Malformed("not a JSON object", excerpt(frame))]
+        event = message.get("event")
+        try:
+            if event is None:
+                return self._parse_tick(message) if "type" in message else ()
+            data = message.get("data")
+            if event == "fill":
+                return [self._parse_fill(data)]
+            if event == "cancel":
+                return self._parse_cancel(data)
+            if event == "ping":
+                return [Reply(PONG)]
+            if event in ("lifecycle", "book") and isinstance(data, dict) and "type" in data:
+                return self._parse_tick(data)
+            if event == "subscribed":
+                channel = data.get("channel") if isinstance(data, dict) else data
+                return [Ack(str(channel))]
+            if event == "error":
+                return [self._parse_error(data, frame)]
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+            return [Malformed(f"bad {event} event ({_field_error(exc)})", excerpt(frame))]
+        return ()  # unknown events (a future "place", say) are ignored (§8)
+
+    def _parse_fill(self, data: dict[str, Any]) -> Fill:
+        """A private ``fill``; the currency comes from the order cache.
+
+        ``{"event":"fill","data":{"id":"…4000","orderId":"…4001","price":0.667,"qty":50,
+        "createdAt":"2023-10-05T12:00:00Z","isWash":false,"isTaker":true,
+        "marketId":"…4002","outcomeId":"…4003"}}``
+        """
+        fill = self._fill_event(data, source="live", currency=None)
+        order = self._open.get(fill.order_id)
+        if order is not None and fill.id not in self._in_snapshot:
+            order.remaining -= fill.qty
+            if order.remaining <= 0:
+                del self._open[order.id]
+        return fill
+
+    def _fill_event(self, data: dict[str, Any], *, source: str, currency: str | None) -> Fill:
+        order_id = _text(data["orderId"])
+        ts, has_ms = ts_from_iso(data["createdAt"])
+        taker, wash = data.get("isTaker"), data.get("isWash")
+        fee = data.get("fee")
+        currency = currency or self._currency_of(order_id)
+        return Fill(
+            venue="novig",
+            id=_text(data["id"]),
+            order_id=order_id,
+            market=_text(data["marketId"]),
+            side=_text(data["outcomeId"]),
+            action="buy",
+            price=to_decimal(data["price"]),
+            qty=to_decimal(data["qty"]),
+            ts=ts,
+            ts_has_ms=has_ms,
+            taker=taker if isinstance(taker, bool) else None,
+            fee=_fee(fee, currency),
+            wash=wash if isinstance(wash, bool) else None,
+            currency=currency,
+            source=source,  # type: ignore[arg-type]
+        )
+
+    def _parse_cancel(self, data: dict[str, Any]) -> Sequence[Parsed]:
+        """A private ``cancel`` (explicit cancels, GTT expiries, event go-live).
+
+        ``{"event":"cancel","data":{"id":"…4002","outcomeId":"…4000","marketId":"…4003",
+        "price":0.667,"qty":60,"originalQty":110,"currency":"COIN",
+        "timestamp":"2023-10-05T12:00:00Z","status":"CANCELLED","flags":"ABC12345"}}``
+        """
+        cancel = self._cancel_event(data, source="live")
+        self._open.pop(cancel.order_id, None)
+        if cancel.order_id in self._closed_implicitly:
+            return ()  # already reported when its market closed
+        return [cancel]
+
+    def _cancel_event(self, data: dict[str, Any], *, source: str, ts_key: str = "timestamp") -> Cancel:
+        order_id = _text(data["id"])
+        currency = data.get("currency")
+        if currency in _CURRENCIES:
+            self._remember_currency(order_id, currency)
+        else:
+            currency = self._currency_of(order_id)
+        ts, has_ms = ts_from_iso(data[ts_key])
+        original = data.get("originalQty")
+        return Cancel(
+            venue="novig",
+            id=order_id,
+            order_id=order_id,
+            market=_text(data["marketId"]),
+            side=_text(data["outcomeId"]),
+            action="buy",
+            price=to_decimal(data["price"]),
+            qty=to_decimal(data["qty"]),
+            ts=ts,
+            ts_has_ms=has_ms,
+            original_qty=None if original is None else to_decimal(original),
+            currency=currency,
+            source=source,  # type: ignore[arg-type]
+        )
+
+    def _parse_tick(self, tick: dict[str, Any]) -> Sequence[Parsed]:
+        """A public tick: only a lifecycle ``CLOSE`` concerns you.
+
+        ``{"type":"CLOSE","market":{"id":"…","description":"KC v BUF Total","status":"CLOSED",…}}``
+        — every order of yours still resting on the market is cancelled, with no
+        cancel event (§4.5): report each one known to be open, with what was left.
+        """
+        if tick.get("type") != "CLOSE":
+            return ()
+        market = tick.get("market")
+        market_id = _text(market["id"] if isinstance(market, dict) else tick["marketId"])
+        closing = sorted((o for o in self._open.values() if o.market == market_id), key=lambda o: o.id)
+        if not closing:
+            return ()
+        ts, has_ms = _tick_time(tick, self._clock)
+        cancels: list[Parsed] = []
+        for order in closing:
+            del self._open[order.id]
+            self._closed_implicitly[order.id] = None
+            if len(self._closed_implicitly) > _CURRENCY_CACHE:
+                self._closed_implicitly.popitem(last=False)
+            cancels.append(
+                Cancel(
+                    venue="novig",
+                    id=order.id,
+                    order_id=order.id,
+                    market=market_id,
+                    side=order.outcome,
+                    action="buy",
+                    price=order.price,
+                    qty=order.remaining,
+                    ts=ts,
+                    ts_has_ms=has_ms,
+                    original_qty=order.original,
+                    currency=order.currency,
+                    reason="market_closed",
+                )
+            )
+        return cancels
+
+    @staticmethod
+    def _parse_error(data: object, frame: str) -> Parsed:
+        """An enveloped error: shapes are undocumented (§5), so read it loosely.
+
+        One that speaks of authentication asks for a fresh token; any other is
+        reported and skipped.
+        """
+        text = str(data.get("message", data) if isinstance(data, dict) else data)
+        lowered = text.lower()
+        if any(word in lowered for word in _AUTH_WORDS):
+            return Rejected(None, text, auth=True)
+        return Malformed(f"venue error: {text[:80]}", excerpt(frame))
+
+    # The order cache ----------------------------------------------------------
+
+    def _currency_of(self, order_id: str) -> str | None:
+        order = self._open.get(order_id)
+        if order is not None and order.currency is not None:
+            return order.currency
+        return self._currency.get(order_id)
+
+    def _remember_currency(self, order_id: str, currency: str) -> None:
+        self._currency[order_id] = currency
+        self._currency.move_to_end(order_id)
+        if len(self._currency) > _CURRENCY_CACHE:
+            self._currency.popitem(last=False)
+
+    def _learn_order(self, data: dict[str, Any], currency: str) -> None:
+        """Take one REST order object as the truth about that order."""
+        order_id = _text(data["id"])
+        currency = data.get("currency") if data.get("currency") in _CURRENCIES else currency
+        self._remember_currency(order_id, currency)
+        remaining = to_decimal(data["qty"])
+        if data.get("status") in _OPEN_STATUSES and remaining > 0:
+            original = data.get("originalQty")
+            self._open[order_id] = _Order(
+                id=order_id,
+                market=_text(data["marketId"]),
+                outcome=_text(data["outcomeId"]),
+                price=to_decimal(data["price"]),
+                remaining=remaining,
+                original=None if original is None else to_decimal(original),
+                currency=currency,
+                placed=ts_from_iso(data["timestamp"])[0] if data.get("timestamp") else None,
+            )
+        else:
+            self._open.pop(order_id, None)
+
+    @property
+    def open_orders(self) -> dict[str, Decimal]:
+        """Order id → remaining quantity of every order known to be open."""
+        return {order_id: order.remaining for order_id, order in self._open.items()}
+
+    # REST history -------------------------------------------------------------
+
+    def history_request(self, kind: str, since: datetime, page: str | None, now_ms: int) -> Request:
+        """One page of ``emm/{fills,orders}/all``: CASH pages first, then COIN.
+
+        A page token is ``CURRENCY:OFFSET``. Both currencies are read separately
+        with ``currency=`` (§8: whether it is required is unconfirmed), which is
+        also how history fills learn their currency. Call :meth:`parse_history`
+        with the answer before asking for another page of the same kind.
+        """
+        if kind not in self.history_kinds:
+            raise ValueError(f"no {kind} history on Novig")
+        currency, offset = _CURRENCIES[0], 0
+        if page is not None:
+            currency, _, rest = page.partition(":")
+            offset = int(rest)
+        self._history_at[kind] = (currency, offset)
+        return Request(
+            method="GET",
+            url=f"{self.api_url}/emm/{kind}/all",
+            params={"currency": currency, "limit": _PAGE_SIZE, "offset": offset},
+            headers=self.handshake_headers(now_ms),
+        )
+
+    def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
+        """The events of one page, and the next page's token.
+
+        Fills at or after `since` give fill events (a ``fee`` in MCU becomes
+        dollars for CASH). Orders refresh the order cache, and reconcile it: an
+        order believed open that the page shows cancelled gives a cancel event
+        (one missed while disconnected, §7). A page is the last of its currency
+        when it is short, or when it is newest-first and reaches back past
+        `since` (for orders: past the oldest order believed open, too).
+        """
+        currency, offset = self._history_at.get(kind, (_CURRENCIES[0], 0))
+        items = _items(orjson.loads(body), kind)
+        floor = since
+        if kind == "orders":
+            floor = min([since, *(o.placed for o in self._open.values() if o.placed is not None)])
+        events: list[Event] = []
+        times: list[datetime] = []
+        for item in items:
+            if kind == "orders":
+                was_open = item.get("id") in self._open
+                self._learn_order(item, currency)
+                times.append(ts_from_iso(item["timestamp"])[0])
+                if was_open and item.get("status") in _CANCELLED_STATUSES:
+                    ts_key = next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), "timestamp")
+                    events.append(self._cancel_event({"currency": currency, **item}, source="history", ts_key=ts_key))
+            else:
+                fill = self._fill_event(item, source="history", currency=currency)
+                self._in_snapshot[fill.id] = None  # orders/all, read next, includes it
+                if len(self._in_snapshot) > _CURRENCY_CACHE:
+                    self._in_snapshot.popitem(last=False)
+                times.append(fill.ts)
+                if fill.ts >= since:
+                    events.append(fill)
+        newest_first = all(a >= b for a, b in pairwise(times))
+        finished = len(items) < _PAGE_SIZE or (newest_first and bool(times) and times[-1] < floor)
+        if not finished:
+            next_page: str | None = f"{currency}:{offset + len(items)}"
+        else:
+            following = _CURRENCIES.index(currency) + 1 if currency in _CURRENCIES else len(_CURRENCIES)
+            next_page = f"{_CURRENCIES[following]}:0" if following < len(_CURRENCIES) else None
+        return HistoryPage(events, next_page)
+
+    # Market names -------------------------------------------------------------
+
+    def market_request(self, market: str, now_ms: int) -> Request:
+        """``GET emm/markets/{id}``."""
+        return Request(
+            method="GET",
+            url=f"{self.api_url}/emm/markets/{quote(market, safe='')}",
+            headers=self.handshake_headers(now_ms),
+        )
+
+    def parse_market_title(self, body: bytes) -> str | None:
+        """``KC Chiefs vs BUF Bills - Week 14 — KC v BUF Total`` (event — market)."""
+        market = orjson.loads(body)
+        if not isinstance(market, dict):
+            return None
+        event = market.get("event")
+        parts = [event.get("description") if isinstance(event, dict) else None, market.get("description")]
+        title = " — ".join(p for p in parts if isinstance(p, str) and p)
+        return title or None
+
+    @staticmethod
+    def parse_outcome_names(body: bytes) -> dict[str, str]:
+        """Outcome id → description (``Over 26.5``), for naming a line's ``side``."""
+        market = orjson.loads(body)
+        outcomes = market.get("outcomes") if isinstance(market, dict) else None
+        if not isinstance(outcomes, list):
+            return {}
+        return {
+            o["id"]: o["description"]
+            for o in outcomes
+            if isinstance(o, dict) and isinstance(o.get("id"), str) and isinstance(o.get("description"), str)
+        }
+
+
+def _items(body: object, kind: str) -> list[dict[str, Any]]:
+    """The objects of a history page: a bare array, or one under a usual key (§8: unconfirmed)."""
+    if isinstance(body, dict):
+        body = next((body[k] for k in (kind, "data", "items", "results") if isinstance(body.get(k), list)), None)
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise ValueError(f"unexpected {kind} history page")
+    return body
+
+
+def _fee(fee: object, currency: str | None) -> Decimal | None:
+    """A REST ``fee`` (MCU) in whole units: ÷100 for CASH; COIN MCU are whole coins."""
+    if fee is None or currency is None:
+        return None
+    value = to_decimal(fee)
+    return value / _MCU_PER_CASH if currency == "CASH" else value
+
+
+def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> tuple[datetime, bool]:
+    """The tick's own time if it has one, else when fillwatch learned of it."""
+    for holder in (tick, tick.get("market") or {}):
+        for key in ("timestamp", "ts", "closedAt", "updatedAt"):
+            if isinstance(holder.get(key), str):
+                return ts_from_iso(holder[key])
+    return datetime.fromtimestamp(round(clock(), 3), UTC), True
+
+
+def _text(value: object) -> str:
+    """A required, non-empty string field."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _field_error(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]}"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,108 @@
+"""The lines view: one colour-coded line per event, escaped, written in one go."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC
+
+import pytest
+
+from fillwatch.render.console import make_console
+from fillwatch.render.lines import LineFormatter, LinesSink
+from tests.render.helpers import EVIL, cancel, console, fill
+
+GREEN, RED, YELLOW_DIM, RESET = "\x1b[32m", "\x1b[31m", "\x1b[2;33m", "\x1b[0m"
+
+
+def formatter(color_system: str | None = "truecolor", titles=None) -> LineFormatter:
+    return LineFormatter(console(color_system=color_system), titles=titles, tz=UTC)
+
+
+def test_fill_line_content() -> None:
+    """Time, venue, action, side, qty @ price, market, maker/taker, fee and position."""
+    line = formatter(None)(fill("KXFED", qty="278.00", price="0.7500", fee="0.010000", position="500", taker=True))
+    assert line == "20:33:25 kalshi BUY         yes       278 @ 0.75   KXFED  taker fee 0.01 pos 500\n"
+
+
+def test_cancel_line_content() -> None:
+    """A cancel says CANCEL, the order's action, what was left of its size."""
+    line = formatter(None)(cancel("KXFED", action="sell"))
+    assert line == "20:33:25 kalshi CANCEL sell yes         4 @ 0.35   KXFED left of 10\n"
+
+
+def test_colours_buy_green_sell_red_cancel_yellow_dim() -> None:
+    """Whole lines are coloured by kind and direction, and reset at the end."""
+    fmt = formatter("standard")
+    buy, sell, cancelled = fmt(fill(action="buy")), fmt(fill(action="sell")), fmt(cancel())
+    assert buy.startswith(GREEN + "20:33:25")
+    assert buy.endswith(RESET + "\n")
+    assert sell.startswith(RED + "20:33:25")
+    assert sell.endswith(RESET + "\n")
+    assert cancelled.startswith(YELLOW_DIM + "20:33:25")
+    assert cancelled.endswith(RESET + "\n")
+
+
+def test_taker_is_marked_bold_and_the_title_dimmed() -> None:
+    """The taker mark is bold in the line's colour; a known title follows the ticker, dimmed."""
+    fmt = formatter("standard", titles={("kalshi", "KXFED"): "Fed funds above 4.25%?"})
+    line = fmt(fill("KXFED", taker=True))
+    assert "\x1b[1;32mtaker" in line
+    assert "KXFED  \x1b[0m\x1b[2;32mFed funds above 4.25%?\x1b[0m\x1b[32m" in line
+
+
+def test_escape_sequences_in_venue_strings_are_neutralised() -> None:
+    """A hostile ticker, side, title or reason shows its escapes; none reach the terminal."""
+    fmt = formatter("standard", titles={("kalshi", EVIL): "t\x1b[5m\x9b"})
+    text = fmt(fill(EVIL, side="y\x1b[8m")) + fmt(cancel(EVIL))
+    assert "EVIL\\x1b]0;pwned\\x07\\x1b[31m\\x1b[2J[bold]x" in text
+    for raw in ("\x1b]0;", "\x07", "\x1b[2J", "\x1b[8m", "\x1b[5m", "\x9b"):
+        assert raw not in text
+
+
+@pytest.mark.parametrize(
+    ("mode", "environ", "colour", "any_escape"),
+    [
+        ("never", {}, False, False),
+        ("always", {"NO_COLOR": "1"}, True, True),
+        ("auto", {"NO_COLOR": "1", "FORCE_COLOR": "1"}, False, True),
+        ("auto", {"FORCE_COLOR": "1"}, True, True),
+    ],
+)
+def test_color_option(
+    monkeypatch: pytest.MonkeyPatch, mode: str, environ: dict[str, str], colour: bool, any_escape: bool
+) -> None:
+    """never: no escapes at all; always beats NO_COLOR; auto under NO_COLOR keeps only attributes (dim)."""
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    fmt = LineFormatter(make_console(mode), tz=UTC)  # type: ignore[arg-type]
+    text = fmt(fill(action="buy")) + fmt(cancel())
+    assert (GREEN in text) is colour
+    assert ("\x1b" in text) is any_escape
+
+
+def test_auto_without_a_terminal_has_no_colour() -> None:
+    """--color auto writing into a pipe: plain text."""
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as pipe:
+        fmt = LineFormatter(make_console("auto", file=pipe), tz=UTC)
+        assert "\x1b" not in fmt(fill())
+    os.close(read_end)
+
+
+def test_sink_writes_everything_buffered_in_one_write_and_rings_once() -> None:
+    """Lines wait for flush; one flush is one write; --bell adds one BEL per batch with fills."""
+    read_end, write_end = os.pipe()
+    sink = LinesSink(write_end, formatter(None), bell=True)
+    sink.event(fill("A"))
+    sink.event(fill("B"))
+    sink.event(cancel("C"))
+    sink.flush()
+    data = os.read(read_end, 1 << 16).decode()
+    assert re.findall(r"@ \S+ +(\w)\b", data) == ["A", "B", "C"]
+    assert data.count("\a") == 1
+    sink.event(cancel("D"))
+    sink.close()
+    assert "\a" not in os.read(read_end, 1 << 16).decode()
+    os.close(read_end)
+    os.close(write_end)

@@ -1,0 +1,200 @@
+"""The live table: content, colours, layout and coalesced redraws, against a fixed Console."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC
+
+import pytest
+
+from fillwatch.events import Connected, Disconnected, Skipped
+from fillwatch.render.session import Session
+from fillwatch.render.table import FillBoard, LiveTableSink
+from tests.render.helpers import EVIL, cancel, console, fill, output
+
+GREEN, RED, YELLOW_DIM, BOLD = "\x1b[32m", "\x1b[31m", "\x1b[2;33m", "\x1b[1;"
+
+
+def board_with(*events, titles=None, **session_kw) -> FillBoard:
+    session = Session(venue="kalshi", env="prod", **session_kw)
+    board = FillBoard(session, titles=titles or {}, tz=UTC, wall_clock=lambda: 1000.0)
+    for event in events:
+        session.add(event)
+        board.add(event)
+    return board
+
+
+def rows_of(text: str) -> list[str]:
+    """The plain text of the lines that show events (they start with the time)."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    return [line for line in plain.splitlines() if line.startswith("20:33:25")]
+
+
+def line_with(text: str, needle: str) -> str:
+    return next(line for line in text.splitlines() if needle in line)
+
+
+def test_columns_and_values() -> None:
+    """Every column is there, in order, with the event's values."""
+    board = board_with(fill("KXFED", price="0.4000", qty="10.00", fee="0.070000", position="-7.50", taker=True))
+    target = console(color_system=None)
+    target.print(board)
+    text = output(target)
+    assert re.search(r"time +venue +market +side +action +qty +price +m/t +fee +position", text)
+    assert len(rows_of(text)) == 1
+    expected = ["20:33:25", "kalshi", "KXFED", "yes", "buy", "10", "0.4", "taker", "0.07", "-7.5"]
+    assert rows_of(text)[0].split() == expected
+
+
+def test_newest_event_is_on_top() -> None:
+    """Rows are in reverse order of arrival."""
+    board = board_with(fill("FIRST"), fill("SECOND"), cancel("THIRD"))
+    target = console(color_system=None)
+    target.print(board)
+    assert [row.split()[2] for row in rows_of(output(target))] == ["THIRD", "SECOND", "FIRST"]
+
+
+def test_buys_green_sells_red_cancels_yellow_and_dim_takers_bold() -> None:
+    """Each row carries its colour; a taker fill's maker/taker cell is bold."""
+    board = board_with(fill("BUYS", action="buy", taker=True), fill("SELLS", action="sell"), cancel("CANCELS"))
+    target = console()
+    target.print(board)
+    text = output(target)
+    assert line_with(text, "BUYS").startswith(GREEN + "20:33:25")
+    assert line_with(text, "SELLS").startswith(RED + "20:33:25")
+    assert line_with(text, "CANCELS").startswith(YELLOW_DIM + "20:33:25")
+    assert "\x1b[1;32mtaker" in line_with(text, "BUYS")
+    assert "maker" in line_with(text, "SELLS")
+    assert "cancel buy" in line_with(text, "CANCELS")
+
+
+def test_titles_show_next_to_the_ticker_and_the_id_alone_without_one() -> None:
+    """A known title follows its ticker (dimmed); a market without one shows the ticker only."""
+    board = board_with(fill("KXFED"), fill("OTHER"), titles={("kalshi", "KXFED"): "Fed funds above 4.25%?"})
+    target = console()
+    target.print(board)
+    text = output(target)
+    assert "KXFED  \x1b[0m\x1b[2;32mFed funds above 4.25%?" in text
+    assert "Fed funds" not in line_with(text, "OTHER")
+
+
+def test_as_many_rows_as_the_terminal_holds() -> None:
+    """With 200 events and 30 lines, the frame is exactly 30 lines: header, rows and footer."""
+    board = board_with(*(fill(f"M{i % 3}", qty=str(i + 1)) for i in range(200)))
+    target = console(height=30, color_system=None)
+    target.print(board)
+    lines = output(target).splitlines()
+    assert len(lines) <= 30
+    rows = rows_of(output(target))
+    assert len(rows) >= 15
+    assert rows[0].split()[5] == "200"  # the newest
+
+
+def test_header_shows_connection_age_and_reconnects() -> None:
+    """Venue, env, state, last-frame age and reconnects are in the header line."""
+    board = board_with(fill())
+    session = board.session
+    target = console(color_system=None)
+    target.print(board.header())
+    assert "kalshi prod" in output(target)
+    assert "● connecting" in output(target)
+    session.status(Connected("ws://x", 1))
+    session.status(Disconnected("connection lost", 2.5))
+    session.status(Connected("ws://x", 2))
+    session.status(Skipped("not JSON", "{", 3))
+    session.frame(997.0)
+    target = console(color_system="standard")
+    target.print(board.header())
+    header = output(target)
+    assert "\x1b[1;32m● connected" in header
+    assert "last frame 3 s ago" in header
+    assert "reconnects 1" in header
+    assert "skipped 3" in header
+    session.status(Disconnected("connection lost", 2.5))
+    target = console(color_system=None)
+    target.print(board.header())
+    assert "● disconnected, retrying in 2.5 s" in output(target)
+
+
+def test_footer_has_per_market_totals() -> None:
+    """Net change, volumes, VWAPs, fees and counts per market and side, below the rows."""
+    board = board_with(
+        fill("M", action="buy", price="0.40", qty="10", fee="0.07"),
+        fill("M", action="buy", price="0.46", qty="5", fee="0.03"),
+        fill("M", action="sell", price="0.55", qty="4", fee="0.02"),
+        cancel("M"),
+    )
+    target = console(color_system=None)
+    target.print(board)
+    text = output(target)
+    assert re.search(r"market +side +net +bought +@ vwap +sold +@ vwap +fees +fills +cancels", text)
+    totals = [line for line in text.splitlines() if line.startswith("M ")]
+    assert totals[0].split() == ["M", "yes", "+11", "15", "0.42", "4", "0.55", "0.12", "3", "1"]
+
+
+def test_escape_sequences_and_markup_in_venue_strings_are_neutralised() -> None:
+    """A hostile ticker, side or title cannot reach the terminal as control codes or markup."""
+    board = board_with(fill(EVIL, side="y\x1b[8m"), titles={("kalshi", EVIL): "t\x9b31m [red]x"})
+    target = console(width=200)
+    target.print(board)
+    text = output(target)
+    assert "EVIL\\x1b]0;pwned\\x07" in text
+    for raw in ("\x1b]0;", "\x07", "\x1b[2J", "\x1b[8m", "\x9b"):
+        assert raw not in text
+    assert "[bold]x" in text
+    assert "[red]x" in text
+
+
+def test_narrow_terminal_drops_columns_but_keeps_the_essentials() -> None:
+    """At 70 columns the row still has time, market, side, action, qty and price."""
+    board = board_with(fill("KXFED", taker=True))
+    target = console(width=70, color_system=None)
+    target.print(board)
+    text = output(target)
+    assert all(len(line) <= 70 for line in text.splitlines())
+    assert rows_of(text)[0].split()[:6] == ["20:33:25", "KXFED", "yes", "buy", "10", "0.4"]
+
+
+@pytest.mark.timeout(10)
+async def test_redraws_are_coalesced_and_never_per_event() -> None:
+    """1,000 events over ~0.35 s give a handful of redraws (≤ 10/s), none synchronous."""
+    target = console()
+    sink = LiveTableSink(target, board_with(), max_fps=10)
+    sink.event(fill())
+    assert sink.redraws == 0  # an event only asks for a redraw
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for i in range(1000):
+        sink.event(fill(qty=str(i + 1)))
+        if i % 10 == 0:
+            await asyncio.sleep(0.0035)
+    await asyncio.sleep(0.15)
+    elapsed = loop.time() - started
+    sink.close()
+    assert 2 <= sink.redraws <= elapsed * 10 + 1
+    assert "1000" in output(target)  # the final frame shows the last event
+
+
+async def test_idle_table_still_redraws_to_age_the_last_frame() -> None:
+    """With no events, a redraw still comes every idle interval."""
+    target = console()
+    sink = LiveTableSink(target, board_with(), idle_refresh=0.05)
+    sink.status(Connected("ws://x", 1))
+    await asyncio.sleep(0.3)
+    sink.close()
+    assert sink.redraws >= 3
+
+
+async def test_bell_rings_once_per_redraw_with_new_fills() -> None:
+    """--bell: fills ring the bell (BEL), at most once per redraw; cancels do not."""
+    target = console()
+    sink = LiveTableSink(target, board_with(), bell=True)
+    sink.event(cancel())
+    await asyncio.sleep(0.15)
+    assert "\x07" not in output(target)
+    for _ in range(5):
+        sink.event(fill())
+    await asyncio.sleep(0.15)
+    sink.close()
+    assert output(target).count("\x07") == 1

@@ -1,0 +1,276 @@
+"""`fillwatch novig` run as a user runs it, against the simulated Novig on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from fillwatch.errors import ExitCode
+from fillwatch.sim.novig import LEGACY_TOKEN_PATH, TOKEN_PATH, NovigSim, Script
+from tests.conftest import SimThread, fillwatch
+
+pytestmark = pytest.mark.timeout(60)
+
+KEYS = [
+    "kind", "venue", "id", "order_id", "market", "side", "action", "price", "qty", "ts",
+    "taker", "fee", "position", "wash", "original_qty", "currency", "source", "reason",
+]  # fmt: skip
+
+StartSim = Callable[..., NovigSim]
+
+
+@pytest.fixture
+def novig_sim() -> Iterator[StartSim]:
+    """Start simulators with ``novig_sim(Script(...))``; all are stopped after the test."""
+    running: list[SimThread] = []
+
+    def start(script: Script | None = None, **kwargs: object) -> NovigSim:
+        thread = SimThread(NovigSim(script or Script(rate=100, seed=7), **kwargs))  # type: ignore[arg-type]
+        running.append(thread)
+        return thread.__enter__()  # type: ignore[return-value]
+
+    yield start
+    for thread in running:
+        thread.__exit__(None, None, None)
+
+
+def urls(sim: NovigSim, *, token_url: str | None = None) -> list[str]:
+    return ["--ws-url", sim.url, "--api-url", sim.api_url, "--token-url", token_url or sim.token_url]
+
+
+def client_env(sim: NovigSim) -> dict[str, str]:
+    return {"NOVIG_CLIENT_ID": sim.client_id, "NOVIG_CLIENT_SECRET": sim.client_secret}
+
+
+def novig(sim: NovigSim, *extra: str, env: dict[str, str] | None = None, timeout: float = 30):
+    """``novig`` against `sim` with the client id and secret from the environment, as JSON lines."""
+    return fillwatch(["novig", *urls(sim), "-f", "jsonl", *extra], env=env or client_env(sim), timeout=timeout)
+
+
+def lines_of(stdout: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def emitted_of(events: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    """What the simulator records for each line: kind, id, order id, qty, currency, reason."""
+    return [(e["kind"], e["id"], e["order_id"], e["qty"], e["currency"], e["reason"]) for e in events]
+
+
+def test_demo_novig_prints_valid_json_lines_offline() -> None:
+    """`demo --venue novig --format jsonl --max-events 20` prints 20 complete Novig lines."""
+    result = fillwatch(["demo", "--venue", "novig", "--format", "jsonl", "--max-events", "20", "--rate", "50"])
+    assert result.returncode == 0, result.stderr
+    events = lines_of(result.stdout)
+    assert len(events) == 20
+    assert all(list(e) == KEYS and e["venue"] == "novig" and e["action"] == "buy" for e in events)
+    assert {e["kind"] for e in events} <= {"fill", "cancel"}
+    assert all(0 < e["price"] < 1 and isinstance(e["qty"], int) for e in events)  # type: ignore[operator]
+    assert "connected to novig" in result.stderr
+
+
+def test_every_event_comes_out_once_with_currency_and_implicit_cancels(novig_sim: StartSim) -> None:
+    """Fills, cancels and the implicit cancels of CLOSE ticks come out exactly as the venue implies."""
+    sim = novig_sim(Script(rate=200, seed=21))
+    result = novig(sim, "--max-events", "150")
+    assert result.returncode == 0, result.stderr
+    events = lines_of(result.stdout)
+    assert emitted_of(events) == [tuple(e) for e in sim.emitted[:150]]
+    # The sample exercises what the test is about: every case appears at least once.
+    reasons = {(e["kind"], e["reason"]) for e in events}
+    assert {("fill", None), ("cancel", None), ("cancel", "market_closed")} <= reasons
+    assert {e["currency"] for e in events} == {"CASH", "COIN", None}
+    assert None in {e["currency"] for e in events if e["kind"] == "fill"}  # orders placed after the start
+    assert "CASH" in {e["currency"] for e in events if e["kind"] == "fill"}  # orders read at the start
+    assert any(e["wash"] for e in events)
+    assert {e["taker"] for e in events if e["kind"] == "fill"} == {True, False}
+    assert "skipped" not in result.stderr
+    assert sim.stats.rest[0][:2] == ("GET", "/nbx/v2/emm/orders/all")
+
+
+def test_token_request_shape(novig_sim: StartSim) -> None:
+    """One POST to emm-token with exactly grant_type, client_id and client_secret as JSON."""
+    sim = novig_sim()
+    result = novig(sim, "--max-events", "1")
+    assert result.returncode == 0, result.stderr
+    body = {"grant_type": "client_credentials", "client_id": sim.client_id, "client_secret": sim.client_secret}
+    assert sim.stats.token_requests == [{"path": TOKEN_PATH, "body": body}]
+
+
+def test_legacy_token_endpoint_gets_the_audience(novig_sim: StartSim) -> None:
+    """--token-url …/oauth/token adds the production audience, which the legacy endpoint demands."""
+    sim = novig_sim()
+    args = ["novig", *urls(sim, token_url=sim.legacy_token_url), "-f", "jsonl", "--max-events", "1"]
+    result = fillwatch(args, env=client_env(sim))
+    assert result.returncode == 0, result.stderr
+    (request,) = sim.stats.token_requests
+    assert request["path"] == LEGACY_TOKEN_PATH
+    assert request["body"] == {
+        "grant_type": "client_credentials",
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,
+        "audience": "https://api.novig.us",
+    }
+
+
+def test_rejected_client_secret_exits_3_without_connecting(novig_sim: StartSim) -> None:
+    """A wrong secret: one line on stderr, exit 3, no upgrade attempted, the secret nowhere."""
+    sim = novig_sim()
+    wrong = "wrong-secret-f00dfeed"
+    result = novig(sim, env={"NOVIG_CLIENT_ID": sim.client_id, "NOVIG_CLIENT_SECRET": wrong})
+    assert (result.returncode, result.stdout) == (ExitCode.AUTH, "")
+    assert result.stderr.splitlines() == [
+        "fillwatch: error: novig rejected the client id and secret (POST /nbx/v1/auth/emm-token: HTTP 401)"
+    ]
+    assert sim.stats.upgrades == 0
+    assert wrong not in result.stderr
+
+
+def test_token_expiring_mid_stream_is_renewed_and_nothing_is_lost_or_repeated(novig_sim: StartSim) -> None:
+    """Tokens that expire every 2 s: 10 s of streaming, every event the venue sent printed exactly once."""
+    sim = novig_sim(Script(rate=20, seed=3, token_lifetime=2))
+    result = novig(sim, "--duration", "10s")
+    assert result.returncode == 0, result.stderr
+    lines = lines_of(result.stdout)
+    printed = [(kind, id_, order, qty, reason) for kind, id_, order, qty, _, reason in emitted_of(lines)]
+    sent = [(e[0], e[1], e[2], e[3], e[5]) for e in sim.emitted]
+    assert printed == sent[: len(printed)], (len(printed), len(sent))  # in order, none lost, none twice
+    # A currency is never guessed: it is the order's own, or null until fillwatch could know it
+    # (the simulator's record says what it knew at the start; backfills after reconnects read
+    # orders/all again and may learn more).
+    for line, emitted in zip(lines, sim.emitted, strict=False):
+        assert line["currency"] in (emitted[4], sim.feed.orders[str(line["order_id"])].currency)
+    # What was still in flight when the run ended: a step or two (a CLOSE can make several lines).
+    assert len(sent) - len(printed) <= 8, (len(printed), len(sent))
+    assert len(printed) >= 100  # it kept streaming (20 steps/s, minus short reconnects)
+    assert sim.stats.expired >= 4  # the venue closed the socket on expiry, again and again…
+    assert sim.stats.tokens_issued >= 5  # …and every reconnect had a fresh token
+    assert sim.stats.rejected == 0  # never presented an expired one
+    assert result.stderr.count("closed by the venue (1008 token expired)") >= 4
+
+
+def test_json_ping_is_answered(novig_sim: StartSim) -> None:
+    """Every JSON ping the venue sends gets the JSON pong, and no line on stdout."""
+    sim = novig_sim(Script(rate=0.5, json_ping=0.2, seed=1))
+    result = novig(sim, "--duration", "1.5s")
+    assert result.returncode == 0, result.stderr
+    assert sim.stats.pings >= 4
+    assert sim.stats.pongs[:4] == [{"event": "pong", "data": {"message": "pong"}}] * 4
+    # Pongs answer pings, never more; the last pings may cross the end of the run (more so on a busy machine).
+    assert 4 <= len(sim.stats.pongs) <= sim.stats.pings
+    assert all(e["kind"] in ("fill", "cancel") for e in lines_of(result.stdout))
+
+
+def test_unknown_events_are_ignored(novig_sim: StartSim) -> None:
+    """Unknown private events and public ticks make no line and no diagnostic; the fill after them does."""
+    fill = {
+        "event": "fill",
+        "data": {
+            "id": "f-1", "orderId": "o-1", "price": 0.5, "qty": 100, "createdAt": "2026-01-01T00:00:00Z",
+            "isWash": False, "isTaker": True, "marketId": "m-1", "outcomeId": "x-1",
+        },
+    }  # fmt: skip
+    frames = [
+        '{"event":"place","data":{"id":"o-2"}}',
+        '{"event":"position","data":{"marketId":"m-1"}}',
+        '{"type":"PLACE","order":{"id":"o-3","currency":"CASH"}}',
+        '{"type":"EVENT_GOLIVE","market":{"id":"m-1"}}',
+        json.dumps(fill),
+    ]
+    sim = novig_sim(Script(rate=50, frames=frames))
+    result = novig(sim, "--max-events", "1")
+    assert result.returncode == 0, result.stderr
+    assert [e["id"] for e in lines_of(result.stdout)] == ["f-1"]
+    assert "skipped" not in result.stderr
+
+
+def test_garbage_is_skipped_and_the_rest_comes_out(novig_sim: StartSim) -> None:
+    """Malformed frames are reported on stderr; every real event still comes out once, in order."""
+    sim = novig_sim(Script(rate=200, seed=5, garbage_every=2))
+    result = novig(sim, "--max-events", "20")
+    assert result.returncode == 0, result.stderr
+    assert emitted_of(lines_of(result.stdout)) == [tuple(e) for e in sim.emitted[:20]]
+    assert "! skipped a frame" in result.stderr
+
+
+def test_a_ready_token_is_used_as_is_and_its_rejection_exits_3_at_once(novig_sim: StartSim) -> None:
+    """NOVIG_TOKEN works until it expires; then the run stops with exit 3, with no renewal attempted."""
+    sim = novig_sim(Script(rate=50, seed=2, token_lifetime=1.5))
+    body = {"grant_type": "client_credentials", "client_id": sim.client_id, "client_secret": sim.client_secret}
+    token = httpx.post(sim.token_url, json=body).json()["access_token"]
+    result = fillwatch(["novig", *urls(sim), "-f", "jsonl", "-v"], env={"NOVIG_TOKEN": token})
+    assert result.returncode == ExitCode.AUTH
+    assert len(lines_of(result.stdout)) >= 20  # it streamed with the token while it was valid
+    assert sim.stats.tokens_issued == 1  # only the one this test asked for
+    assert sim.stats.rejected == 1  # the one upgrade after expiry: no second try
+    assert "a ready token cannot be renewed" in result.stderr.splitlines()[-1]
+    assert token not in result.stderr + result.stdout
+
+
+def test_a_bad_ready_token_exits_3_before_connecting(novig_sim: StartSim) -> None:
+    """A token the venue does not know: the first REST call is refused, exit 3, no retry."""
+    sim = novig_sim()
+    result = fillwatch(["novig", *urls(sim)], env={"NOVIG_TOKEN": "not-a-token"})
+    assert result.returncode == ExitCode.AUTH
+    assert result.stderr.splitlines()[-1] == (
+        "fillwatch: error: novig rejected the token given with NOVIG_TOKEN; "
+        "a ready token cannot be renewed (give the client id and secret instead)"
+    )
+    assert (sim.stats.upgrades, len(sim.stats.rest)) == (0, 1)
+
+
+def test_credential_precedence(novig_sim: StartSim) -> None:
+    """A flag beats every variable; among variables the client id and secret beat NOVIG_TOKEN."""
+    sim = novig_sim()
+    base = ["novig", *urls(sim), "-f", "jsonl", "--max-events", "1"]
+    both = {**client_env(sim), "NOVIG_TOKEN": "stale-token"}
+    assert fillwatch(base, env=both).returncode == 0  # the renewable pair wins over NOVIG_TOKEN
+    assert fillwatch([*base, "--token", "stale-token"], env=client_env(sim)).returncode == ExitCode.AUTH
+    flags = ["--client-id", sim.client_id, "--client-secret", sim.client_secret]
+    assert fillwatch([*base, *flags], env={"NOVIG_TOKEN": "stale-token"}).returncode == 0
+    assert fillwatch([*base, "--client-id", "someone-else"], env=both).returncode == ExitCode.AUTH
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["novig"], {}, "no Novig credentials"),
+        (["novig"], {"NOVIG_CLIENT_ID": "c"}, "no Novig client secret"),
+        (["novig", "--client-secret", "hush-hush"], {}, "no Novig client id"),
+        (["novig", "--token", "t0k", "--client-id", "c"], {}, "either --token or --client-id"),
+        (["novig", "--token", "t0k", "--token-url", "http://10.0.0.1/oauth/token"], {}, "--token-url: http://"),
+        (["novig", "--token", "t0k", "--ws-url", "ws://example.com/tape"], {}, "ws:// is allowed only for loopback"),
+    ],
+)
+def test_configuration_errors_exit_2(args: list[str], env: dict[str, str], message: str) -> None:
+    """Missing credentials and bad URLs: one line, exit 2, no secret echoed."""
+    result = fillwatch(args, env=env)
+    assert result.returncode == ExitCode.USAGE
+    assert len(result.stderr.splitlines()) == 1
+    assert message in result.stderr
+    assert "hush-hush" not in result.stderr
+    assert "t0k" not in result.stderr
+
+
+def test_help_lists_the_environment_variables() -> None:
+    """`novig --help` names the variables that can replace the credential flags."""
+    result = fillwatch(["novig", "--help"], env={"COLUMNS": "200"})
+    assert result.returncode == 0
+    for name in ("NOVIG_CLIENT_ID", "NOVIG_CLIENT_SECRET", "NOVIG_TOKEN", "--token-url", "--env"):
+        assert name in result.stdout
+
+
+def test_verbose_output_carries_no_secrets(novig_sim: StartSim) -> None:
+    """With -v, through renewals and a final rejection, no secret or token reaches stdout or stderr."""
+    sim = novig_sim(Script(rate=50, seed=4, token_lifetime=1))
+    ok = novig(sim, "-v", "--duration", "2.5s")
+    bad = novig(sim, "-v", env={"NOVIG_CLIENT_ID": sim.client_id, "NOVIG_CLIENT_SECRET": sim.client_secret + "x"})
+    assert (ok.returncode, bad.returncode) == (0, ExitCode.AUTH)
+    assert "Traceback" in bad.stderr  # -v does show the details…
+    assert sim.stats.tokens_issued >= 3
+    output = ok.stdout + ok.stderr + bad.stdout + bad.stderr
+    for secret in (sim.client_secret, *sim.tokens):  # …but none of these
+        assert secret not in output
+    assert "Bearer" not in output

@@ -1,0 +1,284 @@
+"""The Novig adapter: Bearer headers, the token request, frames, implicit cancels, REST history."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from fillwatch.events import Cancel, Fill
+from fillwatch.render.jsonl import record
+from fillwatch.secret import Secret
+from fillwatch.venues.base import Ack, Malformed, Rejected, Reply
+from fillwatch.venues.novig import ENDPOINTS, Novig, token_audience
+
+CASES = json.loads((Path(__file__).parent.parent / "data" / "novig" / "events.json").read_text())
+CLOSE_TIME = 1767225600.5  # 2026-01-01T00:00:00.500Z: when a CLOSE tick (which has no time) was read
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def venue() -> Novig:
+    novig = Novig(api_url="https://api.example/nbx/v2", clock=lambda: CLOSE_TIME)
+    novig.token = Secret("tok-123")
+    return novig
+
+
+def prime(venue: Novig, orders: list[dict[str, Any]]) -> None:
+    """Feed `orders` to the adapter as the one and only CASH page of orders/all."""
+    venue.history_request("orders", EPOCH, None, 0)
+    page = venue.parse_history("orders", orjson.dumps(orders), EPOCH)
+    assert page.next_page == "COIN:0"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_frames_give_the_contract_lines(venue: Novig, case: dict[str, Any]) -> None:
+    """Each sample session (orders read first, then frames) gives exactly the lines computed by hand."""
+    prime(venue, case["orders"])
+    parsed = [p for frame in case["frames"] for p in venue.parse(orjson.dumps(frame).decode())]
+    assert not [p for p in parsed if isinstance(p, Malformed)]
+    assert [record(p) for p in parsed if isinstance(p, (Fill, Cancel))] == case["lines"]
+
+
+def test_close_tick_time_is_used_when_it_has_one(venue: Novig) -> None:
+    """A CLOSE that carries a timestamp dates the implicit cancels with it, not with the clock."""
+    prime(venue, CASES[3]["orders"])
+    tick = {"type": "CLOSE", "timestamp": "2026-02-01T10:00:00Z", "market": {"id": "mkt-total"}}
+    (cancel,) = venue.parse(orjson.dumps(tick).decode())
+    assert isinstance(cancel, Cancel)
+    assert (cancel.id, cancel.qty, cancel.reason) == ("o-c", Decimal(700), "market_closed")
+    assert record(cancel)["ts"] == "2026-02-01T10:00:00Z"
+    assert venue.parse(orjson.dumps(tick).decode()) == ()  # reported once: the order is no longer open
+
+
+def test_json_ping_is_answered_with_the_json_pong(venue: Novig) -> None:
+    """The older heartbeat: {"event":"ping"} asks for {"event":"pong","data":{"message":"pong"}}."""
+    (reply,) = venue.parse('{"event":"ping","data":{"message":"ping"}}')
+    assert isinstance(reply, Reply)
+    assert orjson.loads(reply.frame) == {"event": "pong", "data": {"message": "pong"}}
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "{not json",
+        b"\x00binary",
+        "[1, 2]",
+        '{"event":"fill","data":{"orderId":"o","marketId":"m"}}',
+        '{"event":"fill","data":null}',
+        '{"event":"cancel","data":{"id":"o","marketId":"m","outcomeId":"x","price":"high","qty":1,'
+        '"timestamp":"2026-01-01T00:00:00Z"}}',
+        '{"event":"fill","data":{"id":"f","orderId":"o","marketId":"m","outcomeId":"x","price":0.5,"qty":1,'
+        '"createdAt":"yesterday"}}',
+        '{"type":"CLOSE"}',
+        '{"event":"error","data":{"message":"rate limited"}}',
+    ],
+)
+def test_malformed_frames_are_reported_not_raised(venue: Novig, frame: str | bytes) -> None:
+    """Broken frames (and venue errors of unknown shape) become one Malformed item each."""
+    (item,) = venue.parse(frame)
+    assert isinstance(item, Malformed)
+
+
+def test_an_auth_error_frame_asks_for_a_new_token(venue: Novig) -> None:
+    """An in-band error about the token is a rejection that fresh credentials may fix."""
+    (item,) = venue.parse('{"event":"error","data":{"message":"Unauthorized: token expired"}}')
+    assert item == Rejected(None, "Unauthorized: token expired", auth=True)
+
+
+def test_subscription_ack_and_the_lifecycle_subscription(venue: Novig) -> None:
+    """The only command is the lifecycle subscription; no channel needs an ack to be confirmed."""
+    assert [orjson.loads(f) for f in venue.subscribe_frames()] == [{"event": "subscribe", "data": "lifecycle"}]
+    assert venue.channels == frozenset()
+    assert venue.parse('{"event":"subscribed","data":{"channel":"lifecycle"}}') == [Ack("lifecycle")]
+
+
+def test_handshake_carries_the_bearer_token_and_hides_it(venue: Novig) -> None:
+    """Authorization: Bearer <token>, and neither the headers nor the adapter show the token."""
+    headers = venue.handshake_headers(0)
+    assert headers == {"Authorization": "Bearer tok-123"}
+    assert "tok-123" not in repr(headers) + str(headers) + repr(venue) + repr(venue.token) + str(venue.token)
+
+
+def test_handshake_without_a_token_is_a_bug() -> None:
+    """The net layer must set a token before connecting."""
+    with pytest.raises(RuntimeError):
+        Novig().handshake_headers(0)
+
+
+def test_token_request_for_the_current_endpoint_has_no_audience() -> None:
+    """POST emm-token with JSON grant_type, client_id, client_secret; the secret is not in the repr."""
+    request = Novig(token_url=ENDPOINTS["prod"].token).token_request("cid", Secret("s3cret"))
+    assert (request.method, request.url) == ("POST", "https://api.novig.us/nbx/v1/auth/emm-token")
+    assert request.json == {"grant_type": "client_credentials", "client_id": "cid", "client_secret": "s3cret"}
+    assert "s3cret" not in repr(request)
+
+
+@pytest.mark.parametrize(
+    ("url", "audience"),
+    [
+        ("https://auth.novig.us/oauth/token", "https://api.novig.us"),
+        ("https://auth-qa.novig.us/oauth/token", "https://api-qa.novig.us"),
+        ("http://127.0.0.1:8080/oauth/token/", "https://api.novig.us"),
+        ("https://api-qa.novig.us/nbx/v1/auth/emm-token", None),
+        ("https://api.novig.us/nbx/v1/auth/emm-token", None),
+    ],
+)
+def test_legacy_token_endpoint_gets_its_audience(url: str, audience: str | None) -> None:
+    """Only /oauth/token wants an audience: the QA API for a QA host, api.novig.us otherwise."""
+    assert token_audience(url) == audience
+    body = Novig(token_url=url).token_request("cid", Secret("s")).json
+    assert body.get("audience") == audience
+
+
+def test_token_response_gives_the_token_and_its_lifetime() -> None:
+    """access_token and expires_in; a missing lifetime is the documented 30 minutes."""
+    token, lifetime = Novig.parse_token(b'{"access_token":"eyJ.x","expires_in":86400,"token_type":"Bearer"}')
+    assert (token, lifetime) == (Secret("eyJ.x"), 86400.0)
+    assert Novig.parse_token(b'{"access_token":"eyJ.y"}')[1] == 1800.0
+    with pytest.raises(ValueError, match="access_token"):
+        Novig.parse_token(b'{"error":"access_denied"}')
+
+
+def test_demo_environment_uses_the_qa_hosts() -> None:
+    """--env demo: every endpoint is on api-qa.novig.us."""
+    qa = ENDPOINTS["demo"]
+    assert {u.split("/")[2] for u in (qa.ws, qa.api, qa.token)} == {"api-qa.novig.us"}
+
+
+def _fill(n: int, ts: str, *, fee: str | None = None) -> dict[str, Any]:
+    item = {
+        "id": f"f-{n}",
+        "orderId": f"o-{n}",
+        "price": 0.61,
+        "qty": 200,
+        "createdAt": ts,
+        "isWash": False,
+        "isTaker": fee is not None,
+        "marketId": "m",
+        "outcomeId": "x",
+    }
+    return item | ({"fee": fee, "feeCoefficient": "0.07"} if fee else {})
+
+
+def test_history_fills_page_by_offset_then_by_currency(venue: Novig) -> None:
+    """A full page asks for the next offset; a short one moves on from CASH to COIN, then stops."""
+    first = venue.history_request("fills", EPOCH, None, 0)
+    assert first.url == "https://api.example/nbx/v2/emm/fills/all"
+    assert first.params == {"currency": "CASH", "limit": 256, "offset": 0}
+    assert first.headers == {"Authorization": "Bearer tok-123"}
+    full = [_fill(n, "2026-01-02T00:00:00Z") for n in range(256)]
+    assert venue.parse_history("fills", orjson.dumps(full), EPOCH).next_page == "CASH:256"
+    assert venue.history_request("fills", EPOCH, "CASH:256", 0).params["offset"] == 256
+    assert venue.parse_history("fills", b"[]", EPOCH).next_page == "COIN:0"
+    coin = venue.history_request("fills", EPOCH, "COIN:0", 0)
+    assert coin.params == {"currency": "COIN", "limit": 256, "offset": 0}
+    assert venue.parse_history("fills", orjson.dumps({"fills": []}), EPOCH).next_page is None
+
+
+def test_history_fills_fee_and_the_since_bound(venue: Novig) -> None:
+    """CASH fees in MCU become dollars; paging stops at the first page that reaches past `since`."""
+    since = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    minutes = [since + timedelta(minutes=11 - n) for n in range(256)]  # newest first; 12 at or after `since`
+    page = [_fill(n, t.isoformat(), fee="1.4274" if n == 0 else None) for n, t in enumerate(minutes)]
+    venue.history_request("fills", since, None, 0)
+    result = venue.parse_history("fills", orjson.dumps(page), since)
+    assert result.next_page == "COIN:0"  # newest first and past `since`: no need for CASH:256
+    assert [e.id for e in result.events] == [f"f-{n}" for n in range(12)]
+    lines = [record(e) for e in result.events]
+    assert (lines[0]["fee"], lines[0]["currency"], lines[0]["source"], lines[0]["taker"]) == (
+        0.014274,
+        "CASH",
+        "history",
+        True,
+    )
+    assert lines[1]["fee"] is None
+    venue.history_request("fills", since, "COIN:0", 0)
+    (coin,) = venue.parse_history("fills", orjson.dumps([_fill(1, "2026-01-01T13:00:00Z", fee="3")]), since).events
+    assert (coin.fee, coin.currency) == (Decimal(3), "COIN")
+
+
+def test_history_orders_reconcile_the_open_orders(venue: Novig) -> None:
+    """An order believed open that REST shows cancelled is a history cancel; others refresh the cache."""
+    prime(venue, CASES[3]["orders"])
+    assert venue.open_orders == {"o-b": 5000, "o-a": 100, "o-c": 700}
+    later = [
+        {**CASES[3]["orders"][0], "qty": 4000},
+        {**CASES[3]["orders"][1], "status": "CANCELLED", "updatedAt": "2026-01-03T00:00:00Z"},
+        {**CASES[3]["orders"][4]},  # cancelled before, and never believed open: no event
+    ]
+    venue.history_request("orders", EPOCH, None, 0)
+    (cancel,) = venue.parse_history("orders", orjson.dumps(later), EPOCH).events
+    assert record(cancel) | {"ts": None} == {
+        **record(cancel),
+        "id": "o-a",
+        "qty": 100,
+        "currency": "COIN",
+        "source": "history",
+        "reason": None,
+        "ts": None,
+    }
+    assert record(cancel)["ts"] == "2026-01-03T00:00:00Z"
+    assert venue.open_orders == {"o-b": 4000, "o-c": 700}
+
+
+def test_market_title_and_outcome_names(venue: Novig) -> None:
+    """GET emm/markets/{id} → "event — market", and the outcomes' descriptions by id."""
+    request = venue.market_request("mkt/1", 0)
+    assert (request.method, request.url) == ("GET", "https://api.example/nbx/v2/emm/markets/mkt%2F1")
+    body = orjson.dumps(
+        {
+            "id": "mkt-1",
+            "description": "KC v BUF Total",
+            "outcomes": [{"id": "o0", "description": "Over 26.5"}, {"id": "o1", "description": "Under 26.5"}],
+            "event": {"description": "KC Chiefs vs BUF Bills - Week 14"},
+        }
+    )
+    assert venue.parse_market_title(body) == "KC Chiefs vs BUF Bills - Week 14 — KC v BUF Total"
+    assert venue.parse_outcome_names(body) == {"o0": "Over 26.5", "o1": "Under 26.5"}
+    assert venue.parse_market_title(b'{"description":"Only a market"}') == "Only a market"
+    assert venue.parse_market_title(b"{}") is None
+    assert venue.parse_outcome_names(b'{"outcomeIds":[["o0","o1"]]}') == {}
+
+
+def _order(order_id: str, remaining: int, status: str = "OPEN") -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "outcomeId": "x",
+        "marketId": "mkt-closing",
+        "price": 0.4,
+        "qty": remaining,
+        "originalQty": 100,
+        "currency": "CASH",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "status": status,
+    }
+
+
+def _live_fill(fill_id: str, order_id: str, qty: int) -> str:
+    data = {"id": fill_id, "orderId": order_id, "price": 0.4, "qty": qty, "createdAt": "2026-01-01T00:05:00Z"}
+    return orjson.dumps({"event": "fill", "data": {**data, "marketId": "mkt-closing", "outcomeId": "x"}}).decode()
+
+
+def test_a_fill_already_in_a_backfills_order_snapshot_is_not_subtracted_twice(venue: Novig) -> None:
+    """Backfill reads fills/all, then orders/all; a fill on that fills page, arriving live afterwards
+    (its frame waited while the backfill ran), is already in the snapshot's remaining quantity."""
+    prime(venue, [_order("o-1", 100)])
+    venue.parse(_live_fill("f-1", "o-1", 30))  # live: 100 → 70
+    assert venue.open_orders == {"o-1": Decimal(70)}
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    venue.history_request("fills", since, None, 0)  # the backfill after a reconnect
+    fills = [{**orjson.loads(_live_fill("f-2", "o-1", 20))["data"]}]
+    venue.parse_history("fills", orjson.dumps(fills), since)
+    venue.history_request("orders", since, None, 0)
+    venue.parse_history("orders", orjson.dumps([_order("o-1", 50)]), since)  # the truth: 100 - 30 - 20
+    venue.parse(_live_fill("f-2", "o-1", 20))  # the live frame of f-2, parsed after the backfill
+    assert venue.open_orders == {"o-1": Decimal(50)}
+    (cancel,) = venue.parse(orjson.dumps({"type": "CLOSE", "market": {"id": "mkt-closing"}}).decode())
+    assert isinstance(cancel, Cancel)
+    assert (cancel.qty, cancel.reason) == (Decimal(50), "market_closed")
