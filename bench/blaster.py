@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import random
 import sys
 import time
@@ -35,6 +36,7 @@ from websockets.frames import Frame, Opcode
 MARKETS = ("KXHIGHNY-26NOV21-B53.5", "KXFED-26DEC-T4.25", "KXBTCD-26NOV2117-T98499.99", "KXCPIYOY-26NOV-T2.9")
 CYCLE = 1024  # distinct frames; 1024 × ~600 bytes spans more than the 32 KiB deflate window
 _ID = "@@ID@@"
+_BLOCK = "-00000000"  # the block number, patched into every trade id: fillwatch drops repeated ids
 ACKS = (
     b'{"id":1,"type":"subscribed","msg":{"channel":"fill","sid":1}}',
     b'{"id":1,"type":"subscribed","msg":{"channel":"user_orders","sid":2}}',
@@ -55,7 +57,7 @@ def fill_frames(count: int, *, seed: int = 6, trade_id: str | None = None) -> li
         qty = rng.choice((1, 2, 5, 10, 25, 50, 100, 250))
         position += qty if outcome == "yes" else -qty
         msg = {
-            "trade_id": trade_id or f"{rng.getrandbits(128):032x}-{i}",
+            "trade_id": trade_id or f"{rng.getrandbits(128):032x}-{i:04d}{_BLOCK}",
             "order_id": f"{rng.getrandbits(128):032x}",
             "market_ticker": rng.choice(MARKETS),
             "is_taker": rng.random() < 0.6,
@@ -90,28 +92,51 @@ def _wire(ws: ServerConnection, payload: bytes) -> bytes:
 async def _blast(ws: ServerConnection, run: str, n: int) -> None:
     """Send `n` frames as fast as the client takes them, from pre-serialized blocks.
 
-    With permessage-deflate the compressor keeps its window across frames, so a
-    block can be replayed only where the 32 KiB before it are the same as when
-    it was compressed: block A is sent once, then block B (the same messages,
-    compressed after A) over and over.
+    Uncompressed, a block of frames is serialized once and replayed with the
+    block number patched into each trade id (same length, so the frame headers
+    hold), which keeps every id unique. With permessage-deflate the compressor
+    keeps its window across frames, so a block can be replayed only where the
+    32 KiB before it are the same as when it was compressed: block A is sent
+    once, then block B (the same messages, compressed after A) over and over;
+    trade ids then repeat every block (the reference clients do not mind).
     """
     payloads = fill_frames(CYCLE)
-    first = [_wire(ws, p) for p in payloads]
-    again = [_wire(ws, p) for p in payloads]
-    block = b"".join(again)
     transport = ws.transport
-    _report(run, "start")
-    sent = min(n, CYCLE)
-    transport.write(b"".join(first[:sent]))
-    await ws.drain()
-    while sent < n:
-        if n - sent >= CYCLE:
-            transport.write(block)
-            sent += CYCLE
-        else:
-            transport.write(b"".join(again[: n - sent]))
-            sent = n
-        await ws.drain()
+    if ws.protocol.extensions:
+        first = [_wire(ws, p) for p in payloads]
+        again = [_wire(ws, p) for p in payloads]
+        _report(run, "start")
+        sent = min(n, CYCLE)
+        transport.write(b"".join(first[:sent]))
+        block = b"".join(again)
+        while True:
+            await ws.drain()
+            if sent >= n:
+                break
+            count = min(CYCLE, n - sent)
+            transport.write(block if count == CYCLE else b"".join(again[:count]))
+            sent += count
+    else:
+        frames = [_wire(ws, p) for p in payloads]
+        template = bytearray(b"".join(frames))
+        ends = list(itertools.accumulate(len(f) for f in frames))
+        marker = f'{_BLOCK}"'.encode()
+        offsets, at = [], 0
+        for _ in frames:
+            at = template.index(marker, at) + 1
+            offsets.append(at)
+        _report(run, "start")
+        sent = 0
+        for number in itertools.count():
+            count = min(CYCLE, n - sent)
+            if count <= 0:
+                break
+            digits = b"%08d" % number
+            for offset in offsets[:count]:
+                template[offset : offset + 8] = digits
+            transport.write(bytes(template[: ends[count - 1]]))
+            sent += count
+            await ws.drain()
     _report(run, "done", sent=sent)
 
 
