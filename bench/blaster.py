@@ -125,6 +125,8 @@ async def _blast(ws: ServerConnection, run: str, n: int) -> None:
         for _ in frames:
             at = template.index(marker, at) + 1
             offsets.append(at)
+        times = _time_fields(template, ends)
+        span = times[-1][1] - times[0][1] + 1000  # ms: each block continues where the last one ended
         _report(run, "start")
         sent = 0
         for number in itertools.count():
@@ -134,10 +136,31 @@ async def _blast(ws: ServerConnection, run: str, n: int) -> None:
             digits = b"%08d" % number
             for offset in offsets[:count]:
                 template[offset : offset + 8] = digits
+            for offset, ms, divisor, width in times:
+                template[offset : offset + width] = b"%d" % ((ms + number * span) // divisor)
             transport.write(bytes(template[: ends[count - 1]]))
             sent += count
             await ws.drain()
     _report(run, "done", sent=sent)
+
+
+def _time_fields(template: bytearray, ends: list[int]) -> list[tuple[int, int, int, int]]:
+    """(offset, ts_ms, divisor, width) of every time field, so that blocks can move on in time.
+
+    Venue times only ever move forward; fillwatch's de-duplication window
+    follows them, so replayed blocks must not go back in time.
+    """
+    fields = []
+    start = 0
+    for end in ends:
+        at = template.index(b'"ts_ms":', start) + 8
+        ms = int(template[at : template.index(b",", at)])
+        for key, divisor in ((b'"sending_ts_ms":', 1), (b'"ts":', 1000), (b'"ts_ms":', 1)):
+            at = template.index(key, start) + len(key)
+            width = template.index(b",", at) - at
+            fields.append((at, ms, divisor, width))
+        start = end
+    return fields
 
 
 async def _paced(ws: ServerConnection, run: str, n: int, rate: float, stamp: bool) -> None:

@@ -158,6 +158,7 @@ def drive(
     stamp: bool = False,
     memory: bool = False,
     cpu_of: int | None = None,
+    on_done: Callable[[], None] | None = None,
 ) -> Result:
     """Read lines from `fd` until `n` arrived (or EOF), then wait for `procs` to end.
 
@@ -165,6 +166,7 @@ def drive(
         stamp: parse each line's ``id`` (``L<ns>``) and record the latency.
         memory: sample VmRSS of ``procs[0]`` at the first and the n-th line, then SIGTERM it.
         cpu_of: record the CPU share of this pid between the blaster's start and the exit.
+        on_done: called once `n` lines were read (to end a pipeline that does not stop by itself).
     """
     result = Result()
     deadline = time.monotonic() + timeout
@@ -204,6 +206,8 @@ def drive(
                     result.latencies.append((now - sent) / 1e6)
         if before < n <= result.lines:
             result.t_last = now
+            if on_done is not None:
+                on_done()
             if memory:
                 assert result.rss is not None
                 result.rss = (result.rss[0], rss_mib(pid))
@@ -303,7 +307,7 @@ class Bench:
         ws.stdin.write(b'{"id":1,"cmd":"subscribe","params":{"channels":["fill","user_orders"]}}\n')
         ws.stdin.flush()
         try:
-            result = drive(self.blaster, run, [jq], jq.stdout.fileno(), n, timeout=self.timeout)
+            result = drive(self.blaster, run, [jq], jq.stdout.fileno(), n, timeout=self.timeout, on_done=ws.kill)
         finally:
             ws.kill()
             ws.wait()
