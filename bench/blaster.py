@@ -163,12 +163,29 @@ def _time_fields(template: bytearray, ends: list[int]) -> list[tuple[int, int, i
     return fields
 
 
+def _paced_templates() -> list[bytes]:
+    """Fill frames as ``bytes %`` templates: the trade id and the venue times are filled at send time."""
+    templates = []
+    for frame in fill_frames(CYCLE, trade_id=_ID):
+        ms = orjson.loads(frame)["msg"]["ts_ms"]
+        templates.append(
+            frame.replace(_ID.encode(), b"%(id)b")
+            .replace(b'"sending_ts_ms":%d' % ms, b'"sending_ts_ms":%(ms)d')
+            .replace(b'"ts_ms":%d' % ms, b'"ts_ms":%(ms)d')
+            .replace(b'"ts":%d' % (ms // 1000), b'"ts":%(s)d')
+        )
+    return templates
+
+
 async def _paced(ws: ServerConnection, run: str, n: int, rate: float, stamp: bool) -> None:
-    """Send `n` frames at `rate` per second; stamped frames carry their send time in the trade id."""
-    templates = [p.split(_ID.encode()) for p in fill_frames(CYCLE, trade_id=_ID)]
+    """Send `n` frames at `rate` per second; stamped frames carry their send time in the trade id.
+
+    Venue times are the wall clock at sending, as from a live venue.
+    """
+    templates = _paced_templates()
     transport = ws.transport
     loop = asyncio.get_running_loop()
-    monotonic_ns = time.monotonic_ns
+    monotonic_ns, time_ns = time.monotonic_ns, time.time_ns
     _report(run, "start")
     start = loop.time()
     sent = 0
@@ -176,9 +193,10 @@ async def _paced(ws: ServerConnection, run: str, n: int, rate: float, stamp: boo
         due = min(n, int((loop.time() - start) * rate) + 1)
         chunk = []
         for i in range(sent, due):
-            head, tail = templates[i % CYCLE]
-            trade_id = f"L{monotonic_ns()}" if stamp else f"P{i}"
-            chunk.append(_wire(ws, head + trade_id.encode() + tail))
+            ms = time_ns() // 1_000_000
+            trade_id = b"L%d" % monotonic_ns() if stamp else b"P%d" % i
+            payload = templates[i % CYCLE] % {b"id": trade_id, b"ms": ms, b"s": ms // 1000}
+            chunk.append(_wire(ws, payload))
         transport.write(b"".join(chunk))
         sent = due
         await ws.drain()
