@@ -23,9 +23,21 @@ from fillwatch.events import Cancel, Event, Fill, Status
 __all__ = ["JsonLinesSink", "encode", "encode_with_raw", "format_ts", "parse_record", "record"]
 
 
+_SECONDS: dict[float, str] = {}
+"""``YYYY-MM-DDTHH:MM:SS`` by Unix second: formatting a datetime costs a microsecond."""
+_SECONDS_MAX = 4096
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+
+
 def format_ts(ts: datetime, has_ms: bool) -> str:
     """``YYYY-MM-DDTHH:MM:SS.mmmZ`` (or without ``.mmm``); `ts` must be UTC."""
-    return ts.isoformat(timespec="milliseconds" if has_ms else "seconds")[:-6] + "Z"
+    second = ts.timestamp() // 1
+    prefix = _SECONDS.get(second)
+    if prefix is None:
+        if len(_SECONDS) >= _SECONDS_MAX:
+            _SECONDS.clear()
+        prefix = _SECONDS[second] = datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:-6]
+    return prefix + _MILLIS[ts.microsecond // 1000] if has_ms else prefix + "Z"
 
 
 def _number(value: Decimal | None) -> int | float | None:

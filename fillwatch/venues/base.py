@@ -167,9 +167,10 @@ def to_decimal(value: object) -> Decimal:
 
 def ts_from_ms(ms: object) -> datetime:
     """A UTC datetime from integer Unix milliseconds, exactly."""
-    if not isinstance(ms, int) or isinstance(ms, bool):
+    if type(ms) is not int:  # JSON gives int, float, bool or str: only int will do (bool is an int subclass)
         raise ValueError(f"not integer milliseconds: {ms!r}")
-    return _EPOCH + timedelta(milliseconds=ms)
+    # Whole seconds and microseconds: timedelta(milliseconds=ms) is twice as slow.
+    return _EPOCH + timedelta(0, ms // 1000, ms % 1000 * 1000)
 
 
 def ts_from_s(s: object) -> datetime:

@@ -384,8 +384,10 @@ def _direction(msg: dict[str, Any]) -> tuple[str, str | None]:
     line says side = outcome_side, action = buy.
     """
     side = msg.get("side") or None
-    outcome = msg.get("outcome_side") or msg.get("purchased_side") or None
     action = msg.get("action") or None
+    if (side == "yes" or side == "no") and (action == "buy" or action == "sell"):
+        return side, action  # the usual message: nothing to derive
+    outcome = msg.get("outcome_side") or msg.get("purchased_side") or None
     if side is None:
         if outcome is None:
             raise ValueError("no side")
