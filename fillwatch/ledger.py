@@ -33,6 +33,9 @@ Key = tuple[str, str]
 SLACK = timedelta(seconds=5)
 """How much longer than the window keys are kept: more than any precision difference."""
 
+SWEEP_EVERY = 1024
+"""Admissions between two sweeps of the keys that left the window (the capacity is checked every time)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
@@ -89,6 +92,8 @@ class Ledger:
         self.newest: datetime | None = None
         self.resume_from: datetime | None = None
         self._seen: dict[Key, datetime] = {}
+        self._admitted = 0
+        self._next_sweep = SWEEP_EVERY
         if checkpoint is not None:
             self.newest = checkpoint.newest
             self.resume_from = checkpoint.resume_from
@@ -101,30 +106,34 @@ class Ledger:
     def admit(self, event: Event) -> bool:
         """True the first time `event` is seen (and record it); False for a duplicate."""
         key = (event.id, event.order_id)
-        if key in self._seen:
-            return False
-        newest = self.newest
-        if newest is None or event.ts > newest:
-            self.newest = newest = event.ts
-        elif event.source == "history" and event.ts < self._window_start():
-            return False  # older than the window: printed by an earlier run or connection
         seen = self._seen
-        seen[key] = event.ts
-        horizon = self._window_start() - SLACK
-        if len(seen) > self.capacity or next(iter(seen.values())) < horizon:
-            self._evict(horizon)
+        if key in seen:
+            return False
+        ts = event.ts
+        newest = self.newest
+        if newest is None or ts > newest:
+            self.newest = ts
+        elif event.source == "history" and ts < self._window_start():
+            return False  # older than the window: printed by an earlier run or connection
+        seen[key] = ts
+        self._admitted += 1
+        if self._admitted >= self._next_sweep or len(seen) > self.capacity:
+            self._sweep()
         return True
+
+    def _sweep(self) -> None:
+        """Forget the keys that left the window (every `SWEEP_EVERY` admissions: cheap per event)."""
+        horizon = self._window_start() - SLACK
+        seen = self._seen
+        while seen and (len(seen) > self.capacity or next(iter(seen.values())) < horizon):
+            del seen[next(iter(seen))]
+        self._next_sweep = self._admitted + SWEEP_EVERY
 
     def _window_start(self) -> datetime:
         """The oldest event time a backfill may still return: the overlap, or an owed gap's start."""
         assert self.newest is not None
         start = self.newest - self.overlap
         return min(start, self.resume_from) if self.resume_from else start
-
-    def _evict(self, horizon: datetime) -> None:
-        seen = self._seen
-        while seen and (len(seen) > self.capacity or next(iter(seen.values())) < horizon):
-            del seen[next(iter(seen))]
 
     def backfill_from(self, fallback: datetime) -> datetime:
         """Where a backfill after a gap starts: the last event time (or `fallback`) less the overlap.

@@ -89,5 +89,6 @@ def open_views(
     if fmt != "table":  # the table shows the connection in its header
         views.sinks.append(StatusSink(sys.stderr, venue=venue, quiet=quiet))
     show_summary = not quiet and (fmt != "jsonl" or err_console.is_terminal)
-    views.sinks.append(SessionSink(session, err_console, show=show_summary, titles=views.titles))
+    if show_summary or fmt == "table":  # the totals cost Decimal arithmetic per event: only when shown
+        views.sinks.append(SessionSink(session, err_console, show=show_summary, titles=views.titles))
     return views
