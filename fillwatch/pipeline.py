@@ -54,14 +54,14 @@ async def tail(
         account: who the credentials belong to (names the ``--state`` checkpoint's owner).
         authenticate: makes credentials current before attempts (token venues).
     """
-    ledger = Ledger()
-    extra = output_sink(options.output, raw=options.raw)
-    checkpoint = None
+    state = checkpoint = None
     if options.state is not None:
         state = StateFile(options.state, venue=venue.name, account=account)
         state.lock()
         checkpoint = state.load()
-        ledger = Ledger(checkpoint=checkpoint)
+    ledger = Ledger(checkpoint=checkpoint)
+    extra = output_sink(options.output, raw=options.raw)
+    if state is not None:
         extra.append(CheckpointSink(state, ledger))
     recorder = None
     if options.record is not None:
@@ -120,6 +120,7 @@ def _each(hooks: list[Record]) -> Record | None:
 
 
 def run_to_end(main: Coroutine[Any, Any, ExitCode]) -> int:
+    """``asyncio.run(main)``; a stdout closed while the last lines were written is a normal end."""
     try:
         return asyncio.run(main)
     except BrokenPipeError:  # stdout closed while the last lines were written
