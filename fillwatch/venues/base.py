@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
 
+import orjson
+
 from fillwatch.events import Cancel, Event, Fill
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "Request",
     "Resync",
     "Venue",
+    "decode",
     "excerpt",
     "to_decimal",
     "ts_from_iso",
@@ -188,6 +191,19 @@ def ts_from_iso(text: object) -> tuple[datetime, bool]:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC), "." in text
+
+
+def decode(frame: str | bytes) -> dict[str, Any] | Malformed:
+    """A text frame's JSON object, or why the frame is not one (binary, not JSON, not an object)."""
+    if isinstance(frame, bytes):
+        return Malformed("binary frame", excerpt(frame))
+    try:
+        message = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        return Malformed("not JSON", excerpt(frame))
+    if not isinstance(message, dict):
+        return Malformed("not a JSON object", excerpt(frame))
+    return message
 
 
 def excerpt(frame: str | bytes, limit: int = 120) -> str:

@@ -32,6 +32,7 @@ from fillwatch.venues.base import (
     Rejected,
     Request,
     Resync,
+    decode,
     excerpt,
     to_decimal,
     ts_from_iso,
@@ -131,14 +132,9 @@ class Kalshi:
 
     def parse(self, frame: str | bytes) -> Sequence[Parsed]:
         """Turn one frame into events and control items; unknown types give nothing."""
-        if isinstance(frame, bytes):
-            return [Malformed("binary frame", excerpt(frame))]
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return [Malformed("not JSON", excerpt(frame))]
-        if not isinstance(message, dict):
-            return [Malformed("not a JSON object", excerpt(frame))]
+        message = decode(frame)
+        if isinstance(message, Malformed):
+            return [message]
         handler = self._handlers.get(message.get("type"))  # type: ignore[arg-type]
         if handler is None:
             return ()

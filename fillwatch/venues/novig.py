@@ -38,6 +38,7 @@ from fillwatch.venues.base import (
     Rejected,
     Reply,
     Request,
+    decode,
     excerpt,
     to_decimal,
     ts_from_iso,
@@ -195,14 +196,9 @@ class Novig:
 
     def parse(self, frame: str | bytes) -> Sequence[Parsed]:
         """Turn one frame, enveloped or bare, into events and control items."""
-        if isinstance(frame, bytes):
-            return [Malformed("binary frame", excerpt(frame))]
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return [Malformed("not JSON", excerpt(frame))]
-        if not isinstance(message, dict):
-            return [Malformed("not a JSON object", excerpt(frame))]
+        message = decode(frame)
+        if isinstance(message, Malformed):
+            return [message]
         event = message.get("event")
         try:
             if event is None:
