@@ -82,6 +82,10 @@ def _root(
     """Tail your own fills and cancels on Kalshi and Novig."""
 
 
+def _warn(message: str) -> None:
+    sys.stderr.write(f"fillwatch: warning: {message}\n")
+
+
 def _fail(message: str, code: int) -> NoReturn:
     sys.stderr.write(f"fillwatch: error: {message}\n")
     raise typer.Exit(code)
@@ -161,13 +165,13 @@ def kalshi_command(
         from fillwatch.pipeline import tail
         from fillwatch.venues import kalshi
 
-        values, chosen = resolve(ctx, "kalshi")
+        values, chosen = resolve(ctx, "kalshi", warn=_warn)
         default_ws, default_api = kalshi.ENDPOINTS[Env(values["env"]).value]
         url = check_url(values["ws_url"] or default_ws, option="--ws-url", secure="wss", plain="ws")
         rest = check_url(values["api_url"] or default_api, option="--api-url", secure="https", plain="http")
         options = RunOptions.of(values)
         options.check()
-        venue = kalshi_venue(values, chosen, rest)
+        venue = kalshi_venue(values, chosen, rest, warn=_warn)
         return _run(tail(venue, url, options, account=venue.key_id))
 
     _guard(verbose, work)
@@ -227,7 +231,7 @@ def novig_command(
         from fillwatch.credentials import novig_credentials, novig_session
         from fillwatch.venues import novig
 
-        values, _ = resolve(ctx, "novig")
+        values, _ = resolve(ctx, "novig", warn=_warn)
         defaults = novig.ENDPOINTS[Env(values["env"]).value]
         url = check_url(values["ws_url"] or defaults.ws, option="--ws-url", secure="wss", plain="ws")
         rest = check_url(values["api_url"] or defaults.api, option="--api-url", secure="https", plain="http")

@@ -8,7 +8,7 @@ Secrets stay in :class:`~fillwatch.secret.Secret` and are never echoed.
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,13 @@ from fillwatch.venues import kalshi, novig
 __all__ = ["NovigCredentials", "kalshi_venue", "novig_credentials", "novig_session"]
 
 
-def kalshi_venue(values: dict[str, Any], profile: profiles.Profile | None, api_url: str) -> kalshi.Kalshi:
-    """Kalshi credentials from resolved values: the key path beats the PEM text (CONTRACT §2)."""
+def kalshi_venue(
+    values: dict[str, Any], profile: profiles.Profile | None, api_url: str, *, warn: Callable[[str], None]
+) -> kalshi.Kalshi:
+    """Kalshi credentials from resolved values: the key path beats the PEM text (CONTRACT §2).
+
+    `warn` is told when the key file is readable by others (the run goes on).
+    """
     key_id, private_key, pem_text = values["key_id"], values["private_key"], values["private_key_pem"]
     if not key_id:
         raise ConfigError("no Kalshi API key id: use --key-id, set KALSHI_API_KEY_ID, or key_id in a profile")
@@ -36,7 +41,7 @@ def kalshi_venue(values: dict[str, Any], profile: profiles.Profile | None, api_u
         pem, warning = read_key_file(private_key.expanduser())
         origin = str(private_key)
         if warning:
-            sys.stderr.write(f"fillwatch: warning: {warning}\n")
+            warn(warning)
     elif pem_text:
         pem = pem_text.encode()
         from_env = bool(os.environ.get("KALSHI_PRIVATE_KEY_PEM"))

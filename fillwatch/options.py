@@ -8,7 +8,7 @@ default), and :class:`RunOptions` is what the pipeline needs of it all.
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -217,8 +217,13 @@ def path_of(value: object) -> Path | None:
 _GIVEN = frozenset({"COMMANDLINE", "ENVIRONMENT"})  # click's ParameterSource names
 
 
-def resolve(ctx: typer.Context, venue: str) -> tuple[dict[str, Any], profiles.Profile | None]:
-    """The command's values with its ``--profile`` filled in: flag > env var > profile > default."""
+def resolve(
+    ctx: typer.Context, venue: str, *, warn: Callable[[str], None]
+) -> tuple[dict[str, Any], profiles.Profile | None]:
+    """The command's values with its ``--profile`` filled in: flag > env var > profile > default.
+
+    `warn` is told of what the profile's checks found worth a warning.
+    """
     values = dict(ctx.params)
     name, config = values.pop("profile", None), values.pop("config", None)
     given = {key for key in values if getattr(ctx.get_parameter_source(key), "name", "") in _GIVEN}
@@ -226,5 +231,5 @@ def resolve(ctx: typer.Context, venue: str) -> tuple[dict[str, Any], profiles.Pr
     if name:
         profile = profiles.load(config or profiles.default_config_path(), name)
         for warning in profile.warnings:
-            sys.stderr.write(f"fillwatch: warning: {warning}\n")
+            warn(warning)
     return profiles.resolve(values, given=given, environ=os.environ, profile=profile, venue=venue), profile
