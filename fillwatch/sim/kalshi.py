@@ -33,6 +33,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from fillwatch.sim.faults import Faults
 from fillwatch.sim.feed import TITLES, KalshiFeed, Schema
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 
@@ -345,23 +346,11 @@ class KalshiSim:
         self._subscribers.add(queue)
         if self._generator is None:
             self._generator = asyncio.create_task(self._generate())
-        drop_after = script.drop_after
-        if script.drop_between is not None:
-            drop_after = self._rng.randint(*script.drop_between)
+        faults = Faults(script, self.stats, self._rng)
         try:
             sent_here = 0
             while True:
-                if script.silent_after is not None and sent_here >= script.silent_after:
-                    silent.set()  # nothing more, not even heartbeats, until the client gives up
-                    return
-                if (
-                    drop_after is not None
-                    and sent_here >= drop_after
-                    and (script.drops is None or self.stats.drops < script.drops)
-                ):
-                    self.stats.drops += 1
-                    assert ws.transport is not None
-                    ws.transport.abort()
+                if faults.end_here(ws, silent, sent_here):
                     return
                 key, frames = await queue.get()
                 try:

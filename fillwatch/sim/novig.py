@@ -35,6 +35,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from fillwatch.sim.faults import Faults
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.sim.novig_feed import Emitted, NovigFeed
 
@@ -373,23 +374,11 @@ class NovigSim:
             await asyncio.wait_for(subscribed.wait(), 1.0)
         if self._generator is None:
             self._generator = asyncio.create_task(self._generate())
-        drop_after = script.drop_after
-        if script.drop_between is not None:
-            drop_after = self._rng.randint(*script.drop_between)
+        faults = Faults(script, self.stats, self._rng)
         sent_here = 0
         try:
             while True:
-                if script.silent_after is not None and sent_here >= script.silent_after:
-                    silent.set()  # nothing more, not even heartbeats, until the client gives up
-                    return
-                if (
-                    drop_after is not None
-                    and sent_here >= drop_after
-                    and (script.drops is None or self.stats.drops < script.drops)
-                ):
-                    self.stats.drops += 1
-                    assert ws.transport is not None
-                    ws.transport.abort()
+                if faults.end_here(ws, silent, sent_here):
                     return
                 try:
                     lines, frames = await asyncio.wait_for(queue.get(), max(0.0, expiry - time.monotonic()))
