@@ -8,6 +8,9 @@ from the venue's REST history (protocols/kalshi.md §7, novig.md §7):
 * after every (re)connection that reaches a confirmed subscription, history is
   read again from the last event's time less the overlap (subscribe first,
   then read, so that nothing falls between the two);
+* when the adapter asks for it (:class:`~fillwatch.venues.base.Reconcile`: a
+  Novig market closed and took resting orders without a cancel event), that
+  history is read at once, before the next frame;
 * every event, live or history, passes the :class:`~fillwatch.ledger.Ledger`,
   which lets each (venue, id, order_id) through once.
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeAlias
 
@@ -29,8 +32,8 @@ from fillwatch.errors import ConnectionFailed
 from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Fill, Item
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import RestClient, RestError, Unauthorized
-from fillwatch.net.stream import Authenticate
-from fillwatch.venues.base import Request, Venue
+from fillwatch.net.stream import Authenticate, Streamed
+from fillwatch.venues.base import Reconcile, Request, Venue
 
 __all__ = ["follow", "read_history"]
 
@@ -48,8 +51,12 @@ async def read_history(
     clock: Callable[[], float] = time.time,
     authenticate: Authenticate | None = None,
     record_history: RecordHistory | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> tuple[list[Event], int]:
     """Every history event from `since`, oldest first, and the rows that were unreadable.
+
+    Reads every kind of the venue's history, or only `kinds`. Events of the
+    same time come in id order, whatever order the pages gave them in.
 
     Raises:
         RestError: a page could not be read (after retries).
@@ -57,7 +64,7 @@ async def read_history(
     """
     events: list[Event] = []
     skipped = 0
-    for kind in venue.history_kinds:
+    for kind in venue.history_kinds if kinds is None else kinds:
         page: str | None = None
         for _ in range(MAX_PAGES):
 
@@ -78,13 +85,13 @@ async def read_history(
             if result.next_page is None or result.next_page == page:
                 break
             page = result.next_page
-    events.sort(key=lambda event: event.ts)
+    events.sort(key=lambda event: (event.ts, event.id))
     return events, skipped
 
 
 async def follow(
     venue: Venue,
-    live: AsyncIterator[Item] | None,
+    live: AsyncIterator[Streamed] | None,
     rest: RestClient,
     ledger: Ledger,
     *,
@@ -114,11 +121,18 @@ async def follow(
     def now() -> datetime:
         return datetime.fromtimestamp(clock(), UTC)
 
-    async def backfill(start: datetime, downtime: float | None) -> AsyncIterator[Item]:
+    async def backfill(start: datetime, downtime: float | None, kind: str | None = None) -> AsyncIterator[Item]:
+        """Read the history since `start` (only `kind` of it, for a :class:`Reconcile`)."""
         began = clock()
         try:
             events, skipped = await read_history(
-                venue, rest, start, clock=clock, authenticate=authenticate, record_history=record_history
+                venue,
+                rest,
+                start,
+                clock=clock,
+                authenticate=authenticate,
+                record_history=record_history,
+                kinds=None if kind is None else (kind,),
             )
         except RestError as exc:
             ledger.owe(start)
@@ -130,8 +144,9 @@ async def follow(
                 fills += isinstance(event, Fill)
                 cancels += isinstance(event, Cancel)
                 yield event
-        ledger.settle()
-        yield Backfilled(start, fills, cancels, clock() - began, downtime, skipped)
+        if kind is None:  # a reconciliation is no backfill: it closes no gap
+            ledger.settle()
+            yield Backfilled(start, fills, cancels, clock() - began, downtime, skipped)
 
     start = since
     if start is None and ledger.newest is not None:
@@ -162,6 +177,12 @@ async def follow(
                     retry_at = float("inf")
                     async for owed in backfill(ledger.backfill_from(now()), None):
                         yield owed
+                continue
+            if isinstance(item, Reconcile):
+                async for event in backfill(ledger.backfill_from(now()), None, item.kind):
+                    if isinstance(event, BackfillFailed):
+                        retry_at = clock() + retry_interval  # a full backfill then reads it too
+                    yield event
                 continue
             yield item
             if isinstance(item, Disconnected):

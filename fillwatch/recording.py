@@ -342,6 +342,6 @@ async def replay(
 
 
 def _in_time_order(events: list[Event], admit: Callable[[Event], bool] | None) -> list[Event]:
-    """One backfill's events, oldest first (a stable sort, as the live backfill), duplicates dropped."""
-    ordered = sorted(events, key=lambda event: event.ts)
+    """One backfill's events, oldest first (ties by id, as the live backfill), duplicates dropped."""
+    ordered = sorted(events, key=lambda event: (event.ts, event.id))
     return ordered if admit is None else [event for event in ordered if admit(event)]

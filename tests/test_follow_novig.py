@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from fillwatch.events import Backfilled, Cancel, Disconnected, Fill, Item
+from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Fill, Item
 from fillwatch.follow import follow
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import RestClient
@@ -33,7 +33,9 @@ def key_of(event: Emitted | Fill | Cancel) -> Key:
     return (event.kind, event.id, event.order_id)
 
 
-async def run_follow(sim: NovigSim, *, on_item: Callable[[Item], None] = lambda item: None) -> list[Item]:
+async def run_follow(
+    sim: NovigSim, *, on_item: Callable[[Item], None] = lambda item: None, retry_interval: float = 30.0
+) -> list[Item]:
     """Items from follow() against `sim`, as ``fillwatch novig`` wires it, until the venue has stopped
     trading (its `limit`) and every line it requires was printed (or the flow ended)."""
     venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
@@ -61,7 +63,8 @@ async def run_follow(sim: NovigSim, *, on_item: Callable[[Item], None] = lambda 
         tokens = ClientCredentials(rest, request, venue.parse_token, venue="novig", on_token=on_token)
         authenticate = bearer_authenticator(venue, tokens, rest, warm_up="orders")
         stream = watch(venue, StreamOptions(url=sim.url), delays=tiny_delays, authenticate=authenticate)
-        task = asyncio.create_task(consume(follow(venue, stream, rest, Ledger(), authenticate=authenticate)))
+        flow = follow(venue, stream, rest, Ledger(), authenticate=authenticate, retry_interval=retry_interval)
+        task = asyncio.create_task(consume(flow))
         try:
             for _ in itertools.count():  # polled: the venue's end is not an event the flow sees
                 if done() or task.done():
@@ -137,3 +140,38 @@ async def test_a_gap_with_a_fill_a_cancel_and_a_market_close_is_recovered() -> N
     for key in (*injected["close"], *injected["fill"], *injected["cancel"]):
         assert by_key[key].source == "history"
     assert {by_key[k].reason for k in injected["close"]} == {None}
+
+
+async def test_a_close_is_confirmed_from_orders_all_with_what_was_left() -> None:
+    """No drop: each CLOSE of a market with orders known open is read from orders/all at once, and
+    its cancels come out live, with the quantity the venue says was left, before the next frame."""
+    async with NovigSim(Script(rate=150, seed=36, limit=150)) as sim:
+        items = await run_follow(sim)
+    events = check_exactly_once(sim, items)
+    closes = {key_of(e): e for e in sim.emitted if e.reason == "market_closed"}
+    assert closes, "no market closed: the test proves nothing"
+    printed = [e for e in events if key_of(e) in closes]
+    assert all(e.source == "live" and e.qty == closes[key_of(e)].qty for e in printed)
+    assert not [i for i in items if isinstance(i, Backfilled)]  # a confirmation is no backfill
+
+
+async def test_a_close_whose_orders_read_fails_is_reported_and_recovered() -> None:
+    """REST down when a CLOSE asks for orders/all: reported, the stream goes on, and the retry
+    gives the cancels, live and dated with the tick, each once."""
+    async with NovigSim(Script(rate=150, seed=35, limit=120)) as sim:
+
+        def outage(item: Item) -> None:
+            if isinstance(item, Connected):
+                sim.script.rest_failures = 10**6  # the orders were read: now REST goes down
+            elif isinstance(item, BackfillFailed):
+                sim.script.rest_failures = 0
+
+        items = await run_follow(sim, on_item=outage, retry_interval=0.2)
+    events = check_exactly_once(sim, items)
+    (failed,) = [i for i in items if isinstance(i, BackfillFailed)]
+    assert "503" in failed.reason
+    after = items[items.index(failed) :]
+    recovered = [e for e in after if isinstance(e, Cancel) and e.reason == "market_closed"]
+    assert recovered, "no close was waiting for the read: the test proves nothing"
+    assert {e.source for e in recovered} == {"live"}
+    assert len(events) >= 120

@@ -88,7 +88,7 @@ async def test_hook_reads_every_page_of_your_orders_before_connecting() -> None:
         try:
             authenticate = bearer_authenticator(venue, tokens, rest, warm_up="orders")
             await authenticate(False)
-            expected = {o.id: Decimal(o.remaining) for o in sim.feed.orders.values() if o.status == "OPEN"}
+            expected = {o.id: o.market.id for o in sim.feed.orders.values() if o.status == "OPEN"}
             assert venue.open_orders == expected
             pages = [q for method, path, q in sim.stats.rest if path.endswith("/orders/all")]
             assert [(q["currency"], q["offset"]) for q in pages][:2] == [("CASH", "0"), ("CASH", "256")]

@@ -1,6 +1,7 @@
 """The connection loop: connect, sign, subscribe, receive, classify, back off.
 
-:func:`watch` is an async generator of :data:`~fillwatch.events.Item`. It
+:func:`watch` is an async generator of :data:`~fillwatch.events.Item` (and
+of the adapter's :class:`~fillwatch.venues.base.Reconcile` requests). It
 never prints: what happens to the connection is yielded as status items, and
 the sinks decide how to show them. The reconnect policy is ours rather than
 the library's, for two reasons (STYLE §3): signed headers must be fresh for
@@ -26,7 +27,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeAlias
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -47,11 +48,14 @@ from fillwatch.errors import (
 )
 from fillwatch.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
 from fillwatch.net.http import RestError
-from fillwatch.venues.base import Ack, Malformed, Rejected, Reply, Resync, Venue
+from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply, Resync, Venue
 
-__all__ = ["Authenticate", "Record", "StreamOptions", "classify", "watch"]
+__all__ = ["Authenticate", "Record", "StreamOptions", "Streamed", "classify", "watch"]
 
 log = logging.getLogger("fillwatch.stream")
+
+Streamed: TypeAlias = Item | Reconcile
+"""What :func:`watch` yields: events, status items, and the adapter's requests for history."""
 
 Authenticate = Callable[[bool], Awaitable[None]]
 """Called before every attempt, with True after a rejection: renew the credentials.
@@ -188,7 +192,7 @@ async def watch(
     clock: Callable[[], float] = time.time,
     authenticate: Authenticate | None = None,
     record: Record | None = None,
-) -> AsyncIterator[Item]:
+) -> AsyncIterator[Streamed]:
     """Yield events and status items from `venue` until cancelled or a fatal error.
 
     Args:
@@ -253,6 +257,8 @@ async def watch(
                                 yield Skipped(parsed.reason, parsed.excerpt, skipped)
                             elif isinstance(parsed, Reply):
                                 await ws.send(parsed.frame, text=True)
+                            elif isinstance(parsed, Reconcile):
+                                yield parsed
                             elif isinstance(parsed, Resync):
                                 raise _Resubscribe(parsed.reason)
                             elif isinstance(parsed, Rejected):

@@ -84,6 +84,9 @@ class Script:
     """Slip a malformed frame in after every N steps."""
     drop_between: tuple[int, int] | None = None
     """On each connection, drop TCP after a random number of steps in this range (chaos)."""
+    rest_failures: int = 0
+    """Answer this many history requests (``fills/all``, ``orders/all``) with HTTP 503; may be set
+    while the server runs."""
     json_ping: float = 10.0
     """Seconds between JSON ``ping`` events."""
     heartbeat: float = 15.0
@@ -208,6 +211,9 @@ class NovigSim:
         if request.method != "GET":
             return json_response(404, {"message": "Not Found"})
         if path in ("/emm/orders/all", "/emm/fills/all"):
+            if self.script.rest_failures > 0:
+                self.script.rest_failures -= 1
+                return json_response(503, {"message": "Service Unavailable"})
             return self._history(path, request.query)
         if path.startswith("/emm/markets/"):
             market = self.feed.markets.get(path.removeprefix("/emm/markets/"))
@@ -344,10 +350,11 @@ class NovigSim:
             return [], [(False, script.frames[self._frames_sent - 1])]
         if script.limit is not None and self.stats.events >= script.limit:
             return None
-        before = len(self.feed.emitted)
-        messages = self.feed.next_event()
+        feed = self.feed
+        before, unseen_before = len(feed.emitted), len(feed.unseen_closes)
+        messages = feed.next_event()
         frames = [(_is_tick(m), orjson.dumps(m).decode()) for m in messages]
-        return self.feed.emitted[before:], frames
+        return [*feed.emitted[before:], *feed.unseen_closes[unseen_before:]], frames
 
     async def _generate(self) -> None:
         """The venue's own clock: steps happen whether or not a client listens.

@@ -9,9 +9,11 @@ Novig would send, and records the lines a client should print for it.
 What a client *can* know is modelled too: the private channel never announces
 an order, so a client learns an order from ``orders/all`` (the server marks
 every order it serves as ``visible``) or from its cancel. Fills of orders it
-never saw have no known currency, and a ``CLOSE`` can only be reported live for
-the visible ones. The cancels of the others are in :attr:`NovigFeed.unseen_closes`:
-a client may report them later, when ``orders/all`` shows it those orders cancelled.
+never saw have no known currency, and a client must report the ``CLOSE`` of
+the visible ones it knows open. The others' cancels are in
+:attr:`NovigFeed.unseen_closes`: a client may report them, once, when
+``orders/all`` shows it those orders (an order it never saw may rest silently,
+so it cannot be required to ask).
 """
 
 from __future__ import annotations

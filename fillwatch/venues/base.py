@@ -23,6 +23,7 @@ __all__ = [
     "HistoryPage",
     "Malformed",
     "Parsed",
+    "Reconcile",
     "Rejected",
     "Reply",
     "Request",
@@ -61,6 +62,19 @@ class Resync:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconcile:
+    """The frame implies events only REST history can spell out: read `kind` now.
+
+    A Novig ``CLOSE`` cancels your resting orders on that market without a
+    cancel event; which ones, and what was left of them, only ``orders/all``
+    says exactly. The stream passes this up; :func:`~fillwatch.follow.follow`
+    reads that history at once and shows what it gives before the next frame.
+    """
+
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A frame to send back at once (an application-level pong, say)."""
 
@@ -75,7 +89,7 @@ class Malformed:
     excerpt: str
 
 
-Parsed: TypeAlias = Fill | Cancel | Ack | Rejected | Resync | Reply | Malformed
+Parsed: TypeAlias = Fill | Cancel | Ack | Rejected | Resync | Reconcile | Reply | Malformed
 """What an adapter makes of one frame; unknown message types make nothing."""
 
 

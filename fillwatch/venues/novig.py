@@ -9,9 +9,12 @@ quantities integers in minimum currency units (§4.6); fill events carry no
 currency, so it comes from a cache of your orders (``orders/all``, cancels).
 
 The adapter is Sans-I/O but not stateless: it remembers your orders — their
-currency, market and remaining quantity — to label fills and to report the
-implicit cancels of a ``CLOSE`` exactly (only orders known to be open, only
-what was left of them). The net layer sets :attr:`Novig.token`.
+currency and market — to label fills, and to know which ``CLOSE`` ticks concern
+you. For those it asks for ``orders/all`` at once (:class:`Reconcile`), which
+says exactly which orders the close took and what was left of them: a count
+kept from the stream cannot, since a snapshot read while fills arrive leaves
+unknowable which of them it already includes. The net layer sets
+:attr:`Novig.token`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from fillwatch.venues.base import (
     HistoryPage,
     Malformed,
     Parsed,
+    Reconcile,
     Rejected,
     Reply,
     Request,
@@ -82,8 +86,7 @@ _MCU_PER_CASH = Decimal(100)
 _AUTH_WORDS = ("unauthorized", "unauthenticated", "authentication", "forbidden", "token expired", "invalid token")
 _CURRENCY_CACHE = 65_536  # order ids whose currency is remembered after they closed
 _PRECISION = timedelta(seconds=1)  # order times may come in whole seconds (§4.4 examples)
-_CHECK = "check:"  # page tokens of the fills re-read that checks an orders snapshot
-_MAX_REREADS = 5  # orders re-read at most this often per backfill while fills keep coming
+_READ_ORDERS = Reconcile("orders")
 
 
 def token_audience(token_url: str) -> str | None:
@@ -100,18 +103,13 @@ def token_audience(token_url: str) -> str | None:
     return "https://api-qa.novig.us" if is_qa else "https://api.novig.us"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Order:
-    """One of your orders that is known to be open."""
+    """One of your orders that ``orders/all`` last showed open."""
 
-    id: str
     market: str
-    outcome: str
-    price: Decimal
-    remaining: Decimal
-    original: Decimal | None
-    currency: str | None
-    placed: datetime | None = None
+    currency: str
+    placed: datetime | None
 
 
 class Novig:
@@ -140,19 +138,18 @@ class Novig:
         self._clock = clock
         self._open: dict[str, _Order] = {}
         self._currency: OrderedDict[str, str] = OrderedDict()
-        self._closed_implicitly: OrderedDict[str, None] = OrderedDict()
+        self._touched: set[str] = set()
+        """Markets of live fills of orders not known open, since the last complete orders read."""
+        self._closing: dict[str, tuple[datetime, bool]] = {}
+        """Markets whose CLOSE asked for an orders read that has not completed yet, and the close's time."""
         self._closed_markets: OrderedDict[str, None] = OrderedDict()
-        """Markets seen closing on the stream: orders on them that REST shows cancelled were closed."""
+        """Markets seen closing on the stream: orders on them that REST shows ended were closed."""
+        self._reported: OrderedDict[str, None] = OrderedDict()
+        """Orders whose cancel came from REST: a later cancel event of theirs is not shown again."""
         self._orders_seen_until: datetime | None = None
         """The newest order time of the last complete ``orders/all`` read: orders after it are new."""
         self._orders_reading: datetime | None = None
-        self._fills_read = False
-        """A fills read completed since the last orders read: the orders snapshot gets checked."""
-        self._rereads = 0
-        self._check_found: list[str] = []
         self._history_at: dict[str, tuple[str, int]] = {}
-        self._in_snapshot: OrderedDict[str, None] = OrderedDict()
-        """Fills seen in REST history: an orders snapshot read after them already counts them."""
 
     def __repr__(self) -> str:
         return f"Novig(api_url={self.api_url!r})"
@@ -227,13 +224,13 @@ class Novig:
         ``{"event":"fill","data":{"id":"…4000","orderId":"…4001","price":0.667,"qty":50,
         "createdAt":"2023-10-05T12:00:00Z","isWash":false,"isTaker":true,
         "marketId":"…4002","outcomeId":"…4003"}}``
+
+        A fill of an order not known open (placed since the last orders read)
+        marks its market: the order may rest there, so a ``CLOSE`` of it matters.
         """
         fill = self._fill_event(data, source="live", currency=None)
-        order = self._open.get(fill.order_id)
-        if order is not None and fill.id not in self._in_snapshot:
-            order.remaining -= fill.qty
-            if order.remaining <= 0:
-                del self._open[order.id]
+        if fill.order_id not in self._open:
+            self._touched.add(fill.market)
         return fill
 
     def _fill_event(self, data: dict[str, Any], *, source: str, currency: str | None) -> Fill:
@@ -269,8 +266,8 @@ class Novig:
         """
         cancel = self._cancel_event(data, source="live")
         self._open.pop(cancel.order_id, None)
-        if cancel.order_id in self._closed_implicitly:
-            return ()  # already reported when its market closed
+        if cancel.order_id in self._reported:
+            return ()  # already reported from REST (its market closed)
         return [cancel]
 
     def _cancel_event(
@@ -312,39 +309,22 @@ class Novig:
 
         ``{"type":"CLOSE","market":{"id":"…","description":"KC v BUF Total","status":"CLOSED",…}}``
         — every order of yours still resting on the market is cancelled, with no
-        cancel event (§4.5): report each one known to be open, with what was left.
+        cancel event (§4.5). When you may have one there (an order known open, or
+        a fill of an unknown order), ask for ``orders/all``: its answer gives the
+        cancels, dated with the tick (see :meth:`parse_history`).
         """
         if tick.get("type") != "CLOSE":
             return ()
         market = tick.get("market")
         market_id = _text(market["id"] if isinstance(market, dict) else tick["marketId"])
         _remember(self._closed_markets, market_id)
-        closing = sorted((o for o in self._open.values() if o.market == market_id), key=lambda o: o.id)
-        if not closing:
+        if market_id in self._closing:
+            return ()  # a repeated tick: the read is already asked for
+        mine = market_id in self._touched or any(o.market == market_id for o in self._open.values())
+        if not mine:
             return ()
-        ts, has_ms = _tick_time(tick, self._clock)
-        cancels: list[Parsed] = []
-        for order in closing:
-            del self._open[order.id]
-            _remember(self._closed_implicitly, order.id)
-            cancels.append(
-                Cancel(
-                    venue="novig",
-                    id=order.id,
-                    order_id=order.id,
-                    market=market_id,
-                    side=order.outcome,
-                    action="buy",
-                    price=order.price,
-                    qty=order.remaining,
-                    ts=ts,
-                    ts_has_ms=has_ms,
-                    original_qty=order.original,
-                    currency=order.currency,
-                    reason="market_closed",
-                )
-            )
-        return cancels
+        self._closing[market_id] = _tick_time(tick, self._clock)
+        return [_READ_ORDERS]
 
     @staticmethod
     def _parse_error(data: object, frame: str) -> Parsed:
@@ -373,31 +353,22 @@ class Novig:
         if len(self._currency) > _CURRENCY_CACHE:
             self._currency.popitem(last=False)
 
-    def _learn_order(self, data: dict[str, Any], currency: str) -> None:
+    def _learn_order(self, data: dict[str, Any], currency: str, placed: datetime) -> None:
         """Take one REST order object as the truth about that order."""
         order_id = _text(data["id"])
         currency = data.get("currency") if data.get("currency") in _CURRENCIES else currency
         self._remember_currency(order_id, currency)
-        remaining = to_decimal(data["qty"])
-        if data.get("status") in _OPEN_STATUSES and remaining > 0:
-            original = data.get("originalQty")
-            self._open[order_id] = _Order(
-                id=order_id,
-                market=_text(data["marketId"]),
-                outcome=_text(data["outcomeId"]),
-                price=to_decimal(data["price"]),
-                remaining=remaining,
-                original=None if original is None else to_decimal(original),
-                currency=currency,
-                placed=ts_from_iso(data["timestamp"])[0] if data.get("timestamp") else None,
-            )
+        market = _text(data["marketId"])
+        resting = data.get("status") in _OPEN_STATUSES and to_decimal(data["qty"]) > 0
+        if resting and market not in self._closed_markets:
+            self._open[order_id] = _Order(market, currency, placed)
         else:
             self._open.pop(order_id, None)
 
     @property
-    def open_orders(self) -> dict[str, Decimal]:
-        """Order id → remaining quantity of every order known to be open."""
-        return {order_id: order.remaining for order_id, order in self._open.items()}
+    def open_orders(self) -> dict[str, str]:
+        """Order id → market of every order ``orders/all`` last showed open."""
+        return {order_id: order.market for order_id, order in self._open.items()}
 
     # REST history -------------------------------------------------------------
 
@@ -413,18 +384,14 @@ class Novig:
             raise ValueError(f"no {kind} history on Novig")
         currency, offset = _CURRENCIES[0], 0
         if page is not None:
-            currency, _, rest = page.rpartition(":")
+            currency, _, rest = page.partition(":")
             offset = int(rest)
         self._history_at[kind] = (currency, offset)
         if kind == "orders" and page is None:
             self._orders_reading = None  # a new read of every currency begins
-            self._rereads = 0
-        path = kind
-        if currency.startswith(_CHECK):  # the newest fills, after an orders snapshot (see parse_history)
-            path, currency = "fills", currency.removeprefix(_CHECK)
         return Request(
             method="GET",
-            url=f"{self.api_url}/emm/{path}/all",
+            url=f"{self.api_url}/emm/{kind}/all",
             params={"currency": currency, "limit": _PAGE_SIZE, "offset": offset},
             headers=self.handshake_headers(now_ms),
         )
@@ -433,102 +400,85 @@ class Novig:
         """The events of one page, and the next page's token.
 
         Fills at or after `since` give fill events (a ``fee`` in MCU becomes
-        dollars for CASH). Orders refresh the order cache, and reconcile it
-        (§7): a cancelled order gives a history cancel when it was believed
-        open, or when it is new since the last complete orders read (placed
-        after it, never seen): either way the stream cannot have shown that
-        cancel, so it happened while disconnected — or it was a ``CLOSE``
-        of an order the stream could not know, whose cancel only REST shows.
-        REST says neither when nor why an order was cancelled: the cancel is
-        dated when fillwatch learned of it (unless the order carries
-        ``updatedAt``/``cancelledAt``), and its reason is ``market_closed``
-        only for a market seen closing on the stream, else unknown (null).
-        A page is the last of its currency when it is short, or when it is
-        newest-first and reaches back past `since` (for orders: past the
-        oldest order believed open, and past the last read's newest order).
-
-        An orders snapshot read after fills includes the fills made between
-        the two reads, which the fills page did not have: their live frames,
-        parsed after the backfill, must not be subtracted again (an order
-        would be believed filled, and its cancel lost). So after the orders,
-        the newest fills are read again (tokens ``check:CURRENCY:0``): fills
-        of open orders that are new since the fills read make the snapshot
-        ambiguous, and the orders are read again, until no fill came between.
+        dollars for CASH). Orders refresh the order cache and reconcile it (§7),
+        see :meth:`_parse_orders`. A page is the last of its currency when it is
+        short, or when it is newest-first and reaches back past `since` (for
+        orders: past the oldest order known open, and past the last read's
+        newest order).
         """
         currency, offset = self._history_at.get(kind, (_CURRENCIES[0], 0))
-        if kind == "orders" and currency.startswith(_CHECK):
-            return self._check_snapshot(currency.removeprefix(_CHECK), body)
         items = _items(orjson.loads(body), kind)
-        floor = since
-        new_from = None if self._orders_seen_until is None else self._orders_seen_until - _PRECISION
         if kind == "orders":
-            floor = min([since, *(o.placed for o in self._open.values() if o.placed is not None)])
-            floor = floor if new_from is None else min(floor, new_from)
-        events: list[Event] = []
-        times: list[datetime] = []
-        for item in items:
-            if kind == "orders":
-                order_id = item.get("id")
-                was_open = order_id in self._open
-                unseen = not was_open and order_id not in self._currency
-                self._learn_order(item, currency)
-                placed = ts_from_iso(item["timestamp"])[0]
-                times.append(placed)
-                self._orders_reading = max(placed, self._orders_reading or placed)
-                is_new = unseen and new_from is not None and placed >= new_from
-                if _was_cancelled(item) and (was_open or is_new):
-                    events.append(self._reconciled_cancel(item, currency))
-            else:
+            events, times, floor = self._parse_orders(items, currency, since)
+        else:
+            events, times, floor = [], [], since
+            for item in items:
                 fill = self._fill_event(item, source="history", currency=currency)
-                _remember(self._in_snapshot, fill.id)  # orders/all, read next, includes it
                 times.append(fill.ts)
                 if fill.ts >= since:
                     events.append(fill)
         newest_first = all(a >= b for a, b in pairwise(times))
-        finished = len(items) < _PAGE_SIZE or (newest_first and bool(times) and times[-1] < floor)
-        if not finished:
-            next_page: str | None = f"{currency}:{offset + len(items)}"
-        else:
-            following = _CURRENCIES.index(currency) + 1 if currency in _CURRENCIES else len(_CURRENCIES)
-            next_page = f"{_CURRENCIES[following]}:0" if following < len(_CURRENCIES) else None
-        if kind == "fills" and next_page is None:
-            self._fills_read = True
-        if kind == "orders" and next_page is None:
-            if self._orders_reading is not None:
-                seen = self._orders_seen_until
-                self._orders_seen_until = max(self._orders_reading, seen or self._orders_reading)
-            if self._fills_read:
-                self._check_found = []
-                next_page = f"{_CHECK}{_CURRENCIES[0]}:0"
-        return HistoryPage(events, next_page)
-
-    def _check_snapshot(self, currency: str, body: bytes) -> HistoryPage:
-        """One currency's newest fills, read after an orders snapshot: were any made during it?"""
-        for item in _items(orjson.loads(body), "fills"):
-            fill_id = _text(item["id"])
-            if fill_id not in self._in_snapshot and _text(item["orderId"]) in self._open:
-                self._check_found.append(fill_id)
-        following = _CURRENCIES.index(currency) + 1 if currency in _CURRENCIES else len(_CURRENCIES)
+        if len(items) >= _PAGE_SIZE and not (newest_first and times[-1] < floor):
+            return HistoryPage(events, f"{currency}:{offset + len(items)}")
+        following = _CURRENCIES.index(currency) + 1
         if following < len(_CURRENCIES):
-            return HistoryPage([], f"{_CHECK}{_CURRENCIES[following]}:0")
-        if not self._check_found or self._rereads >= _MAX_REREADS:
-            self._fills_read = False
-            return HistoryPage([], None)
-        # Made between the fills read and now: in the snapshot or not, unknown. Read the orders
-        # again: the new snapshot includes them, so their live frames are not subtracted.
-        self._rereads += 1
-        for fill_id in self._check_found:
-            _remember(self._in_snapshot, fill_id)
-        return HistoryPage([], f"{_CURRENCIES[0]}:0")
+            return HistoryPage(events, f"{_CURRENCIES[following]}:0")
+        if kind == "orders":
+            self._orders_read()
+        return HistoryPage(events, None)
+
+    def _parse_orders(
+        self, items: list[dict[str, Any]], currency: str, since: datetime
+    ) -> tuple[list[Event], list[datetime], datetime]:
+        """One page of orders: the cancels it reveals, the orders' times, and how far back to read.
+
+        An order that ended with quantity left — cancelled, closed, or still
+        shown resting on a market seen closing — gives a cancel when the stream
+        cannot have shown it: the order was known open, or it is new since the
+        last complete orders read (placed after its newest order, never seen).
+        A market seen closing names the reason, ``market_closed``; otherwise
+        REST says neither why nor (unless the order carries ``updatedAt`` or
+        ``cancelledAt``) when, and the cancel is dated when fillwatch learned
+        of it. Cancels of the ``CLOSE`` that asked for this read are live
+        events dated with the tick; the others happened while disconnected.
+        """
+        new_from = None if self._orders_seen_until is None else self._orders_seen_until - _PRECISION
+        floor = min([since, *(o.placed for o in self._open.values() if o.placed is not None)])
+        floor = floor if new_from is None else min(floor, new_from)
+        events: list[Event] = []
+        times: list[datetime] = []
+        for item in items:
+            order_id = _text(item["id"])
+            placed = ts_from_iso(item["timestamp"])[0]
+            times.append(placed)
+            self._orders_reading = max(placed, self._orders_reading or placed)
+            known = order_id in self._open
+            new = not known and order_id not in self._currency and new_from is not None and placed >= new_from
+            if (known or new) and _ended(item, closed=item.get("marketId") in self._closed_markets):
+                events.append(self._reconciled_cancel(item, currency))
+            self._learn_order(item, currency, placed)
+        return events, times, floor
+
+    def _orders_read(self) -> None:
+        """A read of every currency's orders completed: it is what the next read compares with."""
+        if self._orders_reading is not None:
+            seen = self._orders_seen_until
+            self._orders_seen_until = max(self._orders_reading, seen or self._orders_reading)
+        self._touched.clear()
+        self._closing.clear()
 
     def _reconciled_cancel(self, item: dict[str, Any], currency: str) -> Cancel:
-        """The cancel REST shows for an order whose cancel the stream did not (see :meth:`parse_history`)."""
+        """The cancel REST shows for an order whose cancel the stream did not (see :meth:`_parse_orders`)."""
         data = {"currency": currency, **item}
+        market = item.get("marketId")
+        _remember(self._reported, _text(item["id"]))
+        reason = "market_closed" if market in self._closed_markets else None
+        if market in self._closing:
+            return self._cancel_event(data, source="live", ts=self._closing[market], reason=reason)
         ts_key = next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), None)
-        reason = "market_closed" if item.get("marketId") in self._closed_markets else None
-        learned = datetime.fromtimestamp(round(self._clock(), 3), UTC), True
         if ts_key is not None:
             return self._cancel_event(data, source="history", ts_key=ts_key, reason=reason)
+        learned = datetime.fromtimestamp(round(self._clock(), 3), UTC), True
         return self._cancel_event(data, source="history", ts=learned, reason=reason)
 
     # Market names -------------------------------------------------------------
@@ -565,10 +515,13 @@ class Novig:
         }
 
 
-def _was_cancelled(order: dict[str, Any]) -> bool:
-    """Cancelled, or closed with quantity left (what a market closing leaves, §4.5)."""
+def _ended(order: dict[str, Any], *, closed: bool) -> bool:
+    """Cancelled, closed with quantity left (§4.5), or still resting on a market that `closed`."""
     status = order.get("status")
-    return status in _CANCELLED_STATUSES or (status == "CLOSED" and to_decimal(order.get("qty") or 0) > 0)
+    if status in _CANCELLED_STATUSES:
+        return True
+    left = to_decimal(order.get("qty") or 0) > 0
+    return left and (status == "CLOSED" or (closed and status in _OPEN_STATUSES))
 
 
 def _remember(cache: OrderedDict[str, None], key: str) -> None:

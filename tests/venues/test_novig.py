@@ -14,12 +14,13 @@ import pytest
 from fillwatch.events import Cancel, Fill
 from fillwatch.render.jsonl import record
 from fillwatch.secret import Secret
-from fillwatch.venues.base import Ack, Malformed, Rejected, Reply
+from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply
 from fillwatch.venues.novig import ENDPOINTS, Novig, token_audience
 
 CASES = json.loads((Path(__file__).parent.parent / "data" / "novig" / "events.json").read_text())
 CLOSE_TIME = 1767225600.5  # 2026-01-01T00:00:00.500Z: when a CLOSE tick (which has no time) was read
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+READ_ORDERS = Reconcile("orders")
 
 
 @pytest.fixture
@@ -36,24 +37,59 @@ def prime(venue: Novig, orders: list[dict[str, Any]]) -> None:
     assert page.next_page == "COIN:0"
 
 
+def read_orders(venue: Novig, orders: list[dict[str, Any]], since: datetime = EPOCH) -> list[Cancel]:
+    """A complete orders/all read of `orders` (CASH page, then COIN page); its cancels, as
+    follow.read_history orders them (by time, then id)."""
+    events = []
+    page = None
+    for currency in ("CASH", "COIN"):
+        request = venue.history_request("orders", since, page, 0)
+        assert request.params == {"currency": currency, "limit": 256, "offset": 0}
+        answer = [order for order in orders if order.get("currency", "CASH") == currency]
+        result = venue.parse_history("orders", orjson.dumps(answer), since)
+        events += result.events
+        page = result.next_page
+    assert page is None
+    return sorted((e for e in events if isinstance(e, Cancel)), key=lambda e: (e.ts, e.id))
+
+
+def tick(market: str, **fields: Any) -> str:
+    return orjson.dumps({"type": "CLOSE", "market": {"id": market}, **fields}).decode()
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_frames_give_the_contract_lines(venue: Novig, case: dict[str, Any]) -> None:
-    """Each sample session (orders read first, then frames) gives exactly the lines computed by hand."""
+    """Each sample session (orders read first, then frames) gives exactly the lines computed by hand.
+    An ``orders/all`` entry answers the read that the frame before it, and only that one, asked for."""
     prime(venue, case["orders"])
-    parsed = [p for frame in case["frames"] for p in venue.parse(orjson.dumps(frame).decode())]
-    assert not [p for p in parsed if isinstance(p, Malformed)]
-    assert [record(p) for p in parsed if isinstance(p, (Fill, Cancel))] == case["lines"]
+    events: list[Fill | Cancel] = []
+    asked = False
+    for frame in case["frames"]:
+        if "orders/all" in frame:
+            assert asked, "the adapter did not ask for this read"
+            events += read_orders(venue, frame["orders/all"])
+            asked = False
+            continue
+        assert not asked, "the adapter asked for orders/all, and the case gives none"
+        parsed = venue.parse(orjson.dumps(frame).decode())
+        assert not [p for p in parsed if isinstance(p, Malformed)]
+        asked = READ_ORDERS in parsed
+        events += [p for p in parsed if isinstance(p, (Fill, Cancel))]
+    assert not asked
+    assert [record(e) for e in events] == case["lines"]
 
 
 def test_close_tick_time_is_used_when_it_has_one(venue: Novig) -> None:
     """A CLOSE that carries a timestamp dates the implicit cancels with it, not with the clock."""
     prime(venue, CASES[3]["orders"])
-    tick = {"type": "CLOSE", "timestamp": "2026-02-01T10:00:00Z", "market": {"id": "mkt-total"}}
-    (cancel,) = venue.parse(orjson.dumps(tick).decode())
-    assert isinstance(cancel, Cancel)
-    assert (cancel.id, cancel.qty, cancel.reason) == ("o-c", Decimal(700), "market_closed")
+    assert venue.parse(tick("mkt-total", timestamp="2026-02-01T10:00:00Z")) == [READ_ORDERS]
+    assert venue.parse(tick("mkt-total")) == ()  # repeated before the read: asked for once
+    closed = {**CASES[3]["orders"][2], "status": "CANCELLED"}
+    (cancel,) = read_orders(venue, [closed])
+    assert (cancel.id, cancel.qty, cancel.reason, cancel.source) == ("o-c", Decimal(700), "market_closed", "live")
     assert record(cancel)["ts"] == "2026-02-01T10:00:00Z"
-    assert venue.parse(orjson.dumps(tick).decode()) == ()  # reported once: the order is no longer open
+    assert venue.parse(tick("mkt-total")) == ()  # nothing of yours is left there
+    assert read_orders(venue, [closed]) == []  # reported once
 
 
 def test_json_ping_is_answered_with_the_json_pong(venue: Novig) -> None:
@@ -206,7 +242,7 @@ def test_history_fills_fee_and_the_since_bound(venue: Novig) -> None:
 def test_history_orders_reconcile_the_open_orders(venue: Novig) -> None:
     """An order believed open that REST shows cancelled is a history cancel; others refresh the cache."""
     prime(venue, CASES[3]["orders"])
-    assert venue.open_orders == {"o-b": 5000, "o-a": 100, "o-c": 700}
+    assert venue.open_orders == {"o-b": "mkt-ml", "o-a": "mkt-ml", "o-c": "mkt-total"}
     later = [
         {**CASES[3]["orders"][0], "qty": 4000},
         {**CASES[3]["orders"][1], "status": "CANCELLED", "updatedAt": "2026-01-03T00:00:00Z"},
@@ -224,7 +260,7 @@ def test_history_orders_reconcile_the_open_orders(venue: Novig) -> None:
         "ts": None,
     }
     assert record(cancel)["ts"] == "2026-01-03T00:00:00Z"
-    assert venue.open_orders == {"o-b": 4000, "o-c": 700}
+    assert venue.open_orders == {"o-b": "mkt-ml", "o-c": "mkt-total"}
 
 
 def test_market_title_and_outcome_names(venue: Novig) -> None:
@@ -265,35 +301,6 @@ def _live_fill(fill_id: str, order_id: str, qty: int) -> str:
     return orjson.dumps({"event": "fill", "data": {**data, "marketId": "mkt-closing", "outcomeId": "x"}}).decode()
 
 
-def test_a_fill_already_in_a_backfills_order_snapshot_is_not_subtracted_twice(venue: Novig) -> None:
-    """Backfill reads fills/all, then orders/all; a fill on that fills page, arriving live afterwards
-    (its frame waited while the backfill ran), is already in the snapshot's remaining quantity."""
-    prime(venue, [_order("o-1", 100)])
-    venue.parse(_live_fill("f-1", "o-1", 30))  # live: 100 → 70
-    assert venue.open_orders == {"o-1": Decimal(70)}
-    since = datetime(2026, 1, 1, tzinfo=UTC)
-    venue.history_request("fills", since, None, 0)  # the backfill after a reconnect
-    fills = [{**orjson.loads(_live_fill("f-2", "o-1", 20))["data"]}]
-    venue.parse_history("fills", orjson.dumps(fills), since)
-    venue.history_request("orders", since, None, 0)
-    venue.parse_history("orders", orjson.dumps([_order("o-1", 50)]), since)  # the truth: 100 - 30 - 20
-    venue.parse(_live_fill("f-2", "o-1", 20))  # the live frame of f-2, parsed after the backfill
-    assert venue.open_orders == {"o-1": Decimal(50)}
-    (cancel,) = venue.parse(orjson.dumps({"type": "CLOSE", "market": {"id": "mkt-closing"}}).decode())
-    assert isinstance(cancel, Cancel)
-    assert (cancel.qty, cancel.reason) == (Decimal(50), "market_closed")
-
-
-def read_orders(venue: Novig, cash: list[dict[str, Any]], since: datetime = EPOCH) -> list[Cancel]:
-    """A complete orders/all read: `cash` as the CASH page, no COIN orders; the cancels it gives."""
-    venue.history_request("orders", since, None, 0)
-    first = venue.parse_history("orders", orjson.dumps(cash), since)
-    venue.history_request("orders", since, first.next_page, 0)
-    last = venue.parse_history("orders", b"[]", since)
-    assert last.next_page is None
-    return [e for e in (*first.events, *last.events) if isinstance(e, Cancel)]
-
-
 def _placed(order: dict[str, Any], ts: str, **changes: Any) -> dict[str, Any]:
     return {**order, "timestamp": ts, **changes}
 
@@ -317,7 +324,7 @@ def test_orders_new_since_the_last_read_and_cancelled_are_history_cancels(venue:
         None,
     )
     assert cancel.ts == datetime.fromtimestamp(CLOSE_TIME, UTC)
-    assert venue.open_orders == {"o-rest": Decimal(40)}
+    assert venue.open_orders == {"o-rest": "mkt-closing"}
     assert read_orders(venue, later) == []  # read again: nothing new
 
 
@@ -333,59 +340,56 @@ def test_a_closed_market_seen_live_names_the_reason_of_later_cancels(venue: Novi
     An order believed open and cancelled in a gap (reason unknown to REST) stays null; CLOSED with
     quantity left counts as cancelled."""
     read_orders(venue, [_placed(_order("o-open", 100, "OPEN"), "2026-01-01T00:00:00Z") | {"marketId": "m-2"}])
-    assert venue.parse(orjson.dumps({"type": "CLOSE", "market": {"id": "mkt-closing"}}).decode()) == ()
+    assert venue.parse(tick("mkt-closing")) == ()  # nothing of yours known there: no read asked for
     later = [
         _placed(_order("o-unseen", 70, "CANCELLED"), "2026-01-01T00:00:03Z"),
         _placed(_order("o-open", 100, "CLOSED"), "2026-01-01T00:00:00Z") | {"marketId": "m-2"},
     ]
     cancels = read_orders(venue, later)
-    assert [(c.id, c.reason) for c in cancels] == [("o-unseen", "market_closed"), ("o-open", None)]
+    assert [(c.id, c.source, c.reason) for c in cancels] == [
+        ("o-open", "history", None),
+        ("o-unseen", "history", "market_closed"),
+    ]
     assert venue.open_orders == {}
 
 
-def _read(venue: Novig, kind: str, pages: dict[str, list[dict[str, Any]]], since: datetime) -> list[str | None]:
-    """One history read of `kind` as follow.read_history does it; `pages`: page token → items.
-    Returns the page tokens asked for."""
-    asked: list[str | None] = []
-    page: str | None = None
-    while True:
-        request = venue.history_request(kind, since, page, 0)
-        asked.append(page)
-        token = page or "CASH:0"
-        read = "fills" if token.startswith("check:") else kind
-        assert request.url.endswith(f"/emm/{read}/all")
-        assert request.params["currency"] == token.removeprefix("check:").split(":")[0]
-        page = venue.parse_history(kind, orjson.dumps(pages.get(token, [])), since).next_page
-        if page is None:
-            return asked
-
-
-def test_a_fill_made_between_the_fills_and_the_orders_reads_is_not_subtracted_twice(venue: Novig) -> None:
-    """The chaos run's bug: the backfill read fills/all, then a fill (125 of 250) was made, then
-    orders/all showed 125 left; the fill's live frame, parsed after the backfill, took the order to
-    0, so it was believed filled, and the market's CLOSE that took its 125 went unreported.
-    Now the newest fills are read again after the orders: a new fill of an open order means the
-    snapshot may include it, so the orders are read again and the live frame is not subtracted."""
-    read_orders(venue, [_placed(_order("o-1", 250), "2026-01-01T00:00:00Z") | {"originalQty": 250}])
+def test_a_closes_cancels_come_from_rest_however_fills_and_snapshots_interleaved(venue: Novig) -> None:
+    """The chaos run's bug: a backfill read fills/all, then a fill (125 of 250) was made, then
+    orders/all showed 125 left; the fill's live frame, parsed after the backfill, took a count kept
+    from the stream to 0, so the order was believed filled and the CLOSE that took its 125 went
+    unreported. No count is kept now: the CLOSE asks for orders/all, which knows."""
+    order = _placed(_order("o-1", 250), "2026-01-01T00:00:00Z") | {"originalQty": 250}
+    read_orders(venue, [order])
     since = datetime(2026, 1, 1, tzinfo=UTC)
-    _read(venue, "fills", {}, since)  # nothing new yet
-    fill = orjson.loads(_live_fill("f-1", "o-1", 125))["data"]
-    snapshot = [_placed(_order("o-1", 125), "2026-01-01T00:00:00Z") | {"originalQty": 250}]
-    asked = _read(venue, "orders", {"CASH:0": snapshot, "check:CASH:0": [fill]}, since)
-    assert asked == [None, "COIN:0", "check:CASH:0", "check:COIN:0", "CASH:0", "COIN:0", "check:CASH:0", "check:COIN:0"]
-    venue.parse(_live_fill("f-1", "o-1", 125))
-    assert venue.open_orders == {"o-1": Decimal(125)}
-    (cancel,) = venue.parse(orjson.dumps({"type": "CLOSE", "market": {"id": "mkt-closing"}}).decode())
-    assert (cancel.qty, cancel.reason) == (Decimal(125), "market_closed")
+    venue.history_request("fills", since, None, 0)
+    venue.parse_history("fills", b"[]", since)
+    read_orders(venue, [{**order, "qty": 125}], since)  # the snapshot already counts f-1
+    (fill,) = venue.parse(_live_fill("f-1", "o-1", 125))
+    assert isinstance(fill, Fill)
+    assert fill.qty == 125
+    assert venue.parse(tick("mkt-closing")) == [READ_ORDERS]
+    (cancel,) = read_orders(venue, [{**order, "qty": 125, "status": "CANCELLED"}], since)
+    assert (cancel.id, cancel.qty, cancel.original_qty, cancel.reason) == ("o-1", 125, 250, "market_closed")
 
 
-def test_a_quiet_snapshot_is_checked_once_and_later_fills_count(venue: Novig) -> None:
-    """No fill between the reads: one check of the newest fills; a later live fill is subtracted."""
-    read_orders(venue, [_placed(_order("o-1", 250), "2026-01-01T00:00:00Z")])
-    since = datetime(2026, 1, 1, tzinfo=UTC)
-    _read(venue, "fills", {}, since)
-    asked = _read(venue, "orders", {"CASH:0": [_placed(_order("o-1", 250), "2026-01-01T00:00:00Z")]}, since)
-    assert asked == [None, "COIN:0", "check:CASH:0", "check:COIN:0"]
-    venue.parse(_live_fill("f-2", "o-1", 50))
-    assert venue.open_orders == {"o-1": Decimal(200)}
-    assert _read(venue, "orders", {}, since) == [None, "COIN:0"]  # no fills read before: no check
+def test_a_close_asks_for_orders_only_where_you_may_have_one(venue: Novig) -> None:
+    """Lifecycle ticks come for every market: a CLOSE asks for a read only for a market with an order
+    known open, or with a fill of an order placed since the last read. That read shows such an order,
+    and one REST still shows resting on the closed market: both closed, live, dated with the tick."""
+    read_orders(venue, [_placed(_order("o-old", 100), "2026-01-01T00:00:00Z") | {"marketId": "m-other"}])
+    assert venue.parse(tick("mkt-closing")) == ()
+    venue.parse(_live_fill("f-1", "o-new", 10))  # o-new: placed since the read, on mkt-closing
+    assert venue.parse(tick("mkt-closing")) == [READ_ORDERS]
+    after = [
+        _placed(_order("o-new", 90, "CANCELLED"), "2026-01-01T00:00:04Z"),
+        _placed(_order("o-later", 30, "OPEN"), "2026-01-01T00:00:05Z"),  # REST not caught up yet
+        _placed(_order("o-old", 100), "2026-01-01T00:00:00Z") | {"marketId": "m-other"},
+    ]
+    cancels = read_orders(venue, after)
+    assert [(c.id, c.qty, c.source, c.reason) for c in cancels] == [
+        ("o-later", 30, "live", "market_closed"),
+        ("o-new", 90, "live", "market_closed"),
+    ]
+    assert {c.ts for c in cancels} == {datetime.fromtimestamp(CLOSE_TIME, UTC)}
+    assert venue.open_orders == {"o-old": "m-other"}
+    assert venue.parse(tick("mkt-closing")) == ()  # the read cleared the marks: nothing of yours is there
