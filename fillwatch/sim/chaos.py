@@ -11,10 +11,11 @@ trading, the client gets a few seconds to catch up, and its output is compared
 with the events the venue made, on (kind, id, order_id): each must appear
 exactly once. On Novig the cancels a market's CLOSE causes count like any
 other event; the CLOSE cancels of orders the client could not know (placed
-after its last ``orders/all`` read) may appear, once, when a later backfill
-shows them cancelled, and are counted apart. Prints the figures; exits 1 if
-anything is missing, repeated or unknown, or if fewer than `--min-drops` drops
-happened.
+after its last ``orders/all`` read) may appear, once, when a later read of
+``orders/all`` shows them, and are counted apart. Novig lines are checked for
+the quantity too (a cancel's is what was left of the order). Prints the
+figures; exits 1 if anything is missing, repeated, unknown or of the wrong
+quantity, or if fewer than `--min-drops` drops happened.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class Venue:
         """What the client may print besides, each once."""
         return set()
 
+    def quantities(self) -> dict[Key, float]:
+        """The quantity each line must show, where the venue's records say it."""
+        return {}
+
     def describe(self, order_id: str) -> str:
         """What the venue knows of an order, for a missing event."""
         return ""
@@ -104,6 +109,11 @@ class Novig(Venue):
         sim = self.sim
         assert isinstance(sim, novig.NovigSim)
         return {(e.kind, e.id, e.order_id) for e in sim.feed.unseen_closes}
+
+    def quantities(self) -> dict[Key, float]:
+        sim = self.sim
+        assert isinstance(sim, novig.NovigSim)
+        return {(e.kind, e.id, e.order_id): e.qty for e in [*sim.emitted, *sim.feed.unseen_closes]}
 
     def describe(self, order_id: str) -> str:
         sim = self.sim
@@ -167,6 +177,8 @@ def main() -> int:
     missing = len(sent - set(got))
     duplicates = sum(n - 1 for n in got.values() if n > 1)
     unknown = len(set(got) - sent - allowed)
+    quantities = venue.quantities()
+    wrong = [e for e in events if quantities.get(_key(e), e["qty"]) != e["qty"]]
     from_history = sum(e["source"] == "history" for e in events)
     failed_backfills = sum("not read" in line for line in diagnostics)
     figures: dict[str, object] = {
@@ -188,6 +200,7 @@ def main() -> int:
         "missing": missing,
         "duplicates": duplicates,
         "unknown": unknown,
+        "wrong quantity": len(wrong),
         "failed backfills": failed_backfills,
         "client exit": code,
     }
@@ -196,7 +209,9 @@ def main() -> int:
     width = max(map(len, figures))
     for name, value in figures.items():
         print(f"{name:<{width}}  {value}")
-    ok = missing == duplicates == unknown == 0 and sim.stats.drops >= args.min_drops and code == 143
+    for event in wrong[:10]:
+        print(f"wrong quantity: {event}", file=sys.stderr)
+    ok = missing == duplicates == unknown == len(wrong) == 0 and sim.stats.drops >= args.min_drops and code == 143
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -311,7 +311,7 @@ class Novig:
         — every order of yours still resting on the market is cancelled, with no
         cancel event (§4.5). When you may have one there (an order known open, or
         a fill of an unknown order), ask for ``orders/all``: its answer gives the
-        cancels, dated with the tick (see :meth:`parse_history`).
+        cancels, dated with the tick (see :meth:`_parse_orders`).
         """
         if tick.get("type") != "CLOSE":
             return ()
