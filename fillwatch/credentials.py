@@ -109,11 +109,11 @@ def novig_credentials(values: dict[str, Any], *, from_flags: set[str]) -> NovigC
 
 
 async def novig_session(credentials: NovigCredentials, venue: novig.Novig, url: str, options: RunOptions) -> ExitCode:
-    """Tail Novig: tokens from `credentials`, your orders read first, then the stream."""
+    """Tail Novig with tokens from `credentials`."""
     async with RestClient() as rest:
         tokens = credentials.tokens(venue, rest)
         try:
-            authenticate = bearer_authenticator(venue, tokens, rest, warm_up="orders")
+            authenticate = bearer_authenticator(venue, tokens)
             return await tail(venue, url, options, account=credentials.account, authenticate=authenticate)
         finally:
             await tokens.aclose()

@@ -3,6 +3,8 @@
 Neither venue numbers or replays private messages, so every gap is closed
 from the venue's REST history (protocols/kalshi.md §7, novig.md §7):
 
+* before the first connection, the history the adapter needs to know is read
+  in full and shown nowhere (:func:`warming_up`; Novig: your orders);
 * with ``--since`` or a checkpoint, history is read first, then the stream is
   followed;
 * after every (re)connection that reaches a confirmed subscription, history is
@@ -28,19 +30,20 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeAlias
 
-from fillwatch.errors import ConnectionFailed
+from fillwatch.errors import AuthenticationError, ConnectionFailed
 from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Fill, Item
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate, Streamed
 from fillwatch.venues.base import Reconcile, Request, Venue
 
-__all__ = ["follow", "read_history"]
+__all__ = ["follow", "read_history", "warming_up"]
 
 MAX_PAGES = 10_000  # a venue that keeps returning cursors is not followed forever
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
-RecordHistory: TypeAlias = Callable[[float, str, bytes, datetime], None]
-"""Receives (receive time, kind, body, since) for every history page read (``--record``)."""
+RecordHistory: TypeAlias = Callable[[float, str, bytes, datetime, str | None], None]
+"""Receives (receive time, kind, body, since, page token) for every history page read (``--record``)."""
 
 
 async def read_history(
@@ -59,7 +62,7 @@ async def read_history(
     same time come in id order, whatever order the pages gave them in.
 
     Raises:
-        RestError: a page could not be read (after retries).
+        RestError: a page could not be read (after retries), or not understood.
         AuthenticationError: rejected twice (fresh signature / renewed token in between).
     """
     events: list[Event] = []
@@ -78,8 +81,11 @@ async def read_history(
                     await authenticate(True)
                 body = await rest.send(make)  # a second rejection stops the run
             if record_history is not None:
-                record_history(clock(), kind, body, since)
-            result = venue.parse_history(kind, body, since)
+                record_history(clock(), kind, body, since, page)
+            try:
+                result = venue.parse_history(kind, body, since, page)
+            except ValueError as exc:  # orjson's errors included: not a page of history at all
+                raise RestError(f"{venue.name} {kind} history: {exc}") from exc
             events.extend(result.events)
             skipped += result.skipped
             if result.next_page is None or result.next_page == page:
@@ -87,6 +93,49 @@ async def read_history(
             page = result.next_page
     events.sort(key=lambda event: (event.ts, event.id))
     return events, skipped
+
+
+def warming_up(
+    venue: Venue,
+    rest: RestClient,
+    authenticate: Authenticate | None,
+    *,
+    clock: Callable[[], float] = time.time,
+    record_history: RecordHistory | None = None,
+) -> Authenticate | None:
+    """The stream's ``authenticate`` hook, reading ``venue.warm_up`` once before the first connection.
+
+    That history is read from the beginning, every page, so that the adapter
+    knows what it needs before the first frame (Novig: your orders, for the
+    currency of fills and the ``CLOSE`` ticks that concern you); its events
+    are not shown. As part of the first attempt, a failure is retried with
+    the connection (RestError), and a second 401/403 stops the run.
+    """
+    if not venue.warm_up:
+        return authenticate
+    done = False
+
+    async def hook(renew: bool) -> None:
+        nonlocal done
+        if authenticate is not None:
+            await authenticate(renew)
+        if done:
+            return
+        try:
+            await read_history(
+                venue,
+                rest,
+                BEGINNING,
+                clock=clock,
+                authenticate=authenticate,
+                record_history=record_history,
+                kinds=venue.warm_up,
+            )
+        except Unauthorized as exc:
+            raise AuthenticationError(f"{venue.name} rejected a renewed token ({exc})") from exc
+        done = True
+
+    return hook
 
 
 async def follow(
@@ -125,6 +174,8 @@ async def follow(
         """Read the history since `start` (only `kind` of it, for a :class:`Reconcile`)."""
         began = clock()
         try:
+            if authenticate is not None:  # history may come first: a token, and the adapter warmed up
+                await authenticate(False)
             events, skipped = await read_history(
                 venue,
                 rest,

@@ -15,7 +15,7 @@ from typing import Any
 from fillwatch import recording
 from fillwatch.errors import ConfigError, ExitCode
 from fillwatch.filters import selector
-from fillwatch.follow import follow
+from fillwatch.follow import follow, warming_up
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import RestClient
 from fillwatch.net.stream import Authenticate, Record, StreamOptions, watch
@@ -67,6 +67,7 @@ async def tail(
     if options.record is not None:
         recorder = recording.Recorder(options.record, venue=venue.name, checkpoint=checkpoint)
         extra.append(recorder)
+        venue.clock = recorder.clock  # the times the adapter learns are the recorded ones: replay agrees
     views = open_views(
         options.fmt.value,
         venue=venue.name,
@@ -81,8 +82,10 @@ async def tail(
         url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout, raw=options.raw
     )
     hooks = [hook for hook in (views.on_frame, recorder and recorder.frame) if hook is not None]
-    live = None if options.no_follow else watch(venue, stream, authenticate=authenticate, record=_each(hooks))
+    record_history = None if recorder is None else recorder.history
     async with RestClient() as rest:
+        authenticate = warming_up(venue, rest, authenticate, record_history=record_history)
+        live = None if options.no_follow else watch(venue, stream, authenticate=authenticate, record=_each(hooks))
         sinks = views.sinks
         resolver = None
         if views.wants_titles:
@@ -95,7 +98,7 @@ async def tail(
             ledger,
             since=options.since_time(),
             authenticate=authenticate,
-            record_history=None if recorder is None else recorder.history,
+            record_history=record_history,
         )
         select = selector(options.markets, options.kinds)
         try:

@@ -8,7 +8,7 @@ wall-clock receive time ``t`` (Unix seconds)::
     {"recording":"fillwatch","version":1,"venue":"kalshi","started":"2026-01-02T03:04:05.678Z"}
     {"t":1767323045.712301,"text":"{\"type\":\"fill\",\"sid\":1,\"msg\":{…}}"}
     {"t":1767323046.001200,"binary":"AAE="}
-    {"t":1767323046.5,"history":"fills","since":"2026-01-02T02:00:00+00:00","body":"{\"fills\":[…]}"}
+    {"t":1767323046.5,"history":"fills","since":"2026-01-02T02:00:00+00:00","page":null,"body":"{\"fills\":[…]}"}
     {"t":1767323047.1,"backfill_failed":"2026-01-02T02:00:00+00:00"}
     {"t":1767323050.2,"end":{"last":["d91bc706-…","ee587a1c-…"]}}
 
@@ -75,12 +75,13 @@ class Frame:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """One page of REST history, as returned for ``parse_history(kind, body, since)``."""
+    """One page of REST history, as returned for ``parse_history(kind, body, since, page)``."""
 
     t: float
     kind: str
     body: bytes
     since: datetime
+    page: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ class Recorder:
         except OSError as exc:
             raise ConfigError(f"cannot open recording file {path}: {exc.strerror}") from None
         self._clock = clock
+        self._at: float | None = None
         self._last: tuple[str, str] | None = None
         started = format_ts(datetime.fromtimestamp(clock(), UTC), True)
         header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
@@ -138,17 +140,24 @@ class Recorder:
         self._flush_pending = False
         self.flush()
 
+    def clock(self) -> float:
+        """The time of the frame or page recorded last: the adapter's clock, so that replay agrees."""
+        return self._clock() if self._at is None else self._at
+
     def frame(self, t: float, data: str | bytes) -> None:
         """Record one received frame with its receive time."""
         entry = {"t": t, "text": data} if isinstance(data, str) else {"t": t, "binary": base64.b64encode(data).decode()}
+        self._at = t
         self._append(entry)
 
-    def history(self, t: float, kind: str, body: bytes, since: datetime) -> None:
+    def history(self, t: float, kind: str, body: bytes, since: datetime, page: str | None) -> None:
         """Record one page of REST history, as it will be given to ``venue.parse_history``."""
+        entry: dict[str, object] = {"t": t, "history": kind, "since": since.isoformat(), "page": page}
         try:
-            entry: dict[str, object] = {"t": t, "history": kind, "since": since.isoformat(), "body": body.decode()}
+            entry["body"] = body.decode()
         except UnicodeDecodeError:
-            entry = {"t": t, "history": kind, "since": since.isoformat(), "body_b64": base64.b64encode(body).decode()}
+            entry["body_b64"] = base64.b64encode(body).decode()
+        self._at = t
         self._append(entry)
 
     def _append(self, entry: dict[str, object]) -> None:
@@ -218,7 +227,8 @@ def _entry(fields: object) -> Entry:
         else:
             body = base64.b64decode(fields["body_b64"], validate=True)
         since = datetime.fromisoformat(fields["since"])
-        return History(t, fields["history"], body, since)
+        page = fields.get("page")
+        return History(t, fields["history"], body, since, page if isinstance(page, str) else None)
     if isinstance(fields.get("end"), dict):
         last = fields["end"].get("last")
         return End(t, None if last is None else (str(last[0]), str(last[1])))
@@ -288,6 +298,11 @@ async def replay(
         clock: monotonic seconds, for pacing.
     """
     venue: Venue | None = None
+    at = 0.0  # the time of the frame or page being parsed: the adapter's clock, as in the run
+
+    def recorded_time() -> float:
+        return at
+
     admit: Callable[[Event], bool] | None = None  # the session's ledger
     skipped = 0
     start: tuple[float, float] | None = None  # (first entry's time, clock then)
@@ -313,6 +328,7 @@ async def replay(
             backfill.clear()
         if isinstance(entry, Header):
             venue = make_venue(entry.venue)
+            venue.clock = recorded_time
             admit = Ledger(checkpoint=entry.checkpoint).admit
             continue
         if speed is not None:
@@ -326,8 +342,9 @@ async def replay(
             yield entry
             continue
         assert venue is not None  # read() refuses frames before a header
+        at = entry.t
         if isinstance(entry, History):
-            backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since).events)
+            backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since, entry.page).events)
             backfill_since = entry.since
             continue
         for parsed in venue.parse(entry.data):

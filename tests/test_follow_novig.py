@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 
 from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Fill, Item
-from fillwatch.follow import follow
+from fillwatch.follow import follow, warming_up
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import RestClient
 from fillwatch.net.stream import StreamOptions, watch
@@ -33,16 +33,44 @@ def key_of(event: Emitted | Fill | Cancel) -> Key:
     return (event.kind, event.id, event.order_id)
 
 
+def token_source(sim: NovigSim, venue: Novig, rest: RestClient) -> ClientCredentials:
+    """Tokens for `sim`'s client credentials, set on `venue` as they come."""
+    request = lambda: venue.token_request(sim.client_id, Secret(sim.client_secret))  # noqa: E731
+
+    def on_token(token: Secret) -> None:
+        venue.token = token
+
+    return ClientCredentials(rest, request, venue.parse_token, venue="novig", on_token=on_token)
+
+
+async def test_warm_up_reads_every_page_of_your_orders_before_connecting() -> None:
+    """Before the first attempt the adapter learns every open order (both currencies, all pages)."""
+    async with NovigSim(Script(seed=9)) as sim, RestClient(delays=tiny_delays) as rest:
+        for _ in range(600):  # plenty of orders: more than one page of 256
+            sim.feed._place()
+        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
+        tokens = token_source(sim, venue, rest)
+        try:
+            authenticate = warming_up(venue, rest, bearer_authenticator(venue, tokens))
+            assert authenticate is not None
+            await authenticate(False)
+            expected = {o.id: o.market.id for o in sim.feed.orders.values() if o.status == "OPEN"}
+            assert venue.open_orders == expected
+            pages = [q for method, path, q in sim.stats.rest if path.endswith("/orders/all")]
+            assert [(q["currency"], q["offset"]) for q in pages][:2] == [("CASH", "0"), ("CASH", "256")]
+            assert {q["currency"] for q in pages} == {"CASH", "COIN"}
+            await authenticate(False)  # later attempts: no second read
+            assert len([p for _, p, _ in sim.stats.rest if p.endswith("/orders/all")]) == len(pages)
+        finally:
+            await tokens.aclose()
+
+
 async def run_follow(
     sim: NovigSim, *, on_item: Callable[[Item], None] = lambda item: None, retry_interval: float = 30.0
 ) -> list[Item]:
     """Items from follow() against `sim`, as ``fillwatch novig`` wires it, until the venue has stopped
     trading (its `limit`) and every line it requires was printed (or the flow ended)."""
     venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
-
-    def on_token(token: Secret) -> None:
-        venue.token = token
-
     items: list[Item] = []
     printed: set[Key] = set()
 
@@ -59,9 +87,8 @@ async def run_follow(
         return finished and {key_of(e) for e in sim.emitted} <= printed
 
     async with RestClient(delays=tiny_delays) as rest:
-        request = lambda: venue.token_request(sim.client_id, Secret(sim.client_secret))  # noqa: E731
-        tokens = ClientCredentials(rest, request, venue.parse_token, venue="novig", on_token=on_token)
-        authenticate = bearer_authenticator(venue, tokens, rest, warm_up="orders")
+        tokens = token_source(sim, venue, rest)
+        authenticate = warming_up(venue, rest, bearer_authenticator(venue, tokens))
         stream = watch(venue, StreamOptions(url=sim.url), delays=tiny_delays, authenticate=authenticate)
         flow = follow(venue, stream, rest, Ledger(), authenticate=authenticate, retry_interval=retry_interval)
         task = asyncio.create_task(consume(flow))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -296,3 +299,56 @@ def test_verbose_output_carries_no_secrets(novig_sim: StartSim) -> None:
     for secret in (sim.client_secret, *sim.tokens):  # …but none of these
         assert secret not in output
     assert "Bearer" not in output
+
+
+def test_a_recording_with_drops_and_closes_replays_to_the_same_lines(novig_sim: StartSim, tmp_path: Path) -> None:
+    """The orders read before connecting, the reads CLOSE ticks ask for and the backfills after drops
+    are all recorded, with the times the run learned things at: replay prints the very same bytes."""
+    sim = novig_sim(Script(rate=200, seed=23, drop_after=15, drops=3))
+    rec = tmp_path / "novig.rec"
+    live = novig(sim, "--record", str(rec), "--max-events", "150")
+    assert live.returncode == 0, live.stderr
+    replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == live.stdout
+    events = lines_of(live.stdout)
+    assert {"live", "history"} <= {e["source"] for e in events}
+    assert any(e["reason"] == "market_closed" and e["source"] == "live" for e in events)
+    assert sim.client_secret not in rec.read_text()
+
+
+def test_since_with_no_follow_prints_the_fill_history_and_exits_0(novig_sim: StartSim) -> None:
+    """History first needs a token (and your orders) before any connection: every fill the venue
+    made in the last hour comes out once, from history, in time order, with its currency."""
+    sim = novig_sim(Script(rate=200, seed=24, limit=0))
+    for _ in range(120):
+        sim.feed.next_event()
+    result = novig(sim, "--since", "1h", "--no-follow")
+    assert result.returncode == 0, result.stderr
+    fills = lines_of(result.stdout)
+    made = {f["id"]: f for f in sim.feed.fills}
+    assert sorted(e["id"] for e in fills) == sorted(made)
+    assert {e["source"] for e in fills} == {"history"}
+    times = [datetime.fromisoformat(e["ts"]) for e in fills]
+    assert times == sorted(times)
+    assert all(e["currency"] == sim.feed.orders[e["order_id"]].currency for e in fills)
+    assert "+ history since" in result.stderr
+
+
+def test_two_runs_with_one_state_file_print_each_fill_once(novig_sim: StartSim, tmp_path: Path) -> None:
+    """Run, pause while the venue trades on, run again from the checkpoint: every fill once in all."""
+    sim = novig_sim(Script(rate=150, seed=25))
+    state = tmp_path / "novig.state"
+    first = novig(sim, "--state", str(state), "--max-events", "40")
+    assert first.returncode == 0, first.stderr
+    time.sleep(0.5)  # the venue trades on while nobody listens: only REST history has it
+    second = novig(sim, "--state", str(state), "--max-events", "250")
+    assert second.returncode == 0, second.stderr
+    events = lines_of(first.stdout) + lines_of(second.stdout)
+    keys = [(e["kind"], e["id"], e["order_id"]) for e in events]
+    assert len(keys) == len(set(keys))
+    fills = {e["id"] for e in events if e["kind"] == "fill"}
+    last = max(e["ts"] for e in lines_of(second.stdout) if e["source"] == "live")
+    made_before = {f["id"] for f in sim.feed.fills if f["createdAt"] < last[:19]}
+    assert made_before <= fills
+    assert sum(e["source"] == "history" for e in lines_of(second.stdout)) >= 10

@@ -62,15 +62,15 @@ def test_recorder_writes_a_header_then_exact_frames(tmp_path: Path) -> None:
 
 
 def test_history_pages_are_recorded_for_parse_history(tmp_path: Path) -> None:
-    """A REST page keeps its kind, its `since` and its exact body (base64 when not UTF-8)."""
+    """A REST page keeps its kind, its `since`, its page token and its exact body (base64 when not UTF-8)."""
     path = tmp_path / "rec.jsonl"
     recorder = Recorder(path, venue="kalshi")
-    recorder.history(3.0, "fills", b'{"fills":[],"cursor":""}', SINCE)
-    recorder.history(4.0, "orders", b"\xff\xfe", SINCE)
+    recorder.history(3.0, "fills", b'{"fills":[],"cursor":""}', SINCE, None)
+    recorder.history(4.0, "orders", b"\xff\xfe", SINCE, "cursor-2")
     recorder.close()
     assert list(read(path))[1:-1] == [
-        History(3.0, "fills", b'{"fills":[],"cursor":""}', SINCE),
-        History(4.0, "orders", b"\xff\xfe", SINCE),
+        History(3.0, "fills", b'{"fills":[],"cursor":""}', SINCE, None),
+        History(4.0, "orders", b"\xff\xfe", SINCE, "cursor-2"),
     ]
 
 
@@ -110,27 +110,27 @@ async def test_replay_with_raw_attaches_the_frames(tmp_path: Path) -> None:
 class HistoryVenue(Kalshi):
     """A parse-only Kalshi whose history pages each hold one known event."""
 
-    seen: list[tuple[str, bytes, datetime]] = []  # noqa: RUF012 -- shared on purpose: the test reads it
+    seen: list[tuple[str, bytes, datetime, str | None]] = []  # noqa: RUF012 -- shared on purpose: the test reads it
 
-    def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
-        self.seen.append((kind, body, since))
+    def parse_history(self, kind: str, body: bytes, since: datetime, page: str | None) -> HistoryPage:
+        self.seen.append((kind, body, since, page))
         return HistoryPage([FILL if kind == "fills" else CANCEL], None)
 
 
 async def test_replay_feeds_history_pages_through_parse_history(tmp_path: Path) -> None:
-    """Recorded REST pages reach the adapter's parse_history with their kind, body and since."""
+    """Recorded REST pages reach the adapter's parse_history with their kind, body, since and page."""
     path = tmp_path / "rec.jsonl"
     recorder = Recorder(path, venue="kalshi")
-    recorder.history(1.0, "fills", b"page-1", SINCE)
+    recorder.history(1.0, "fills", b"page-1", SINCE, None)
     recorder.frame(2.0, FRAMES[0])
-    recorder.history(3.0, "orders", b"page-2", SINCE)
+    recorder.history(3.0, "orders", b"page-2", SINCE, "next")
     recorder.event(CANCEL)  # what the run showed last
     recorder.close()
     HistoryVenue.seen = []
     items = await collect(replay(read(path), make_venue=lambda name: HistoryVenue.for_parsing()))
     assert [type(item).__name__ for item in items] == ["Fill", "Fill", "Cancel"]
     assert (items[0], items[2]) == (FILL, CANCEL)
-    assert HistoryVenue.seen == [("fills", b"page-1", SINCE), ("orders", b"page-2", SINCE)]
+    assert HistoryVenue.seen == [("fills", b"page-1", SINCE, None), ("orders", b"page-2", SINCE, "next")]
 
 
 async def test_event_lines_replay_to_the_same_lines(tmp_path: Path) -> None:
@@ -219,7 +219,7 @@ def test_a_parse_only_adapter_cannot_sign() -> None:
 class PagesVenue(Kalshi):
     """A parse-only Kalshi whose history page bodies name the hour of their one fill."""
 
-    def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
+    def parse_history(self, kind: str, body: bytes, since: datetime, page: str | None) -> HistoryPage:
         event = replace(FILL, id=f"h{int(body)}", ts=FILL.ts.replace(hour=int(body)), source="history")
         return HistoryPage([event], None)
 
@@ -228,10 +228,10 @@ async def test_one_backfill_comes_out_in_time_order_and_deduplicated(tmp_path: P
     """Pages sharing a `since` are one backfill, sorted by time; the session's ledger drops repeats."""
     path = tmp_path / "rec.jsonl"
     recorder = Recorder(path, venue="kalshi")
-    recorder.history(1.0, "fills", b"9", SINCE)
-    recorder.history(1.1, "orders", b"5", SINCE)
-    recorder.history(2.0, "fills", b"10", SINCE.replace(hour=4))  # the next backfill
-    recorder.history(2.1, "orders", b"9", SINCE.replace(hour=4))  # h9 again: a duplicate
+    recorder.history(1.0, "fills", b"9", SINCE, None)
+    recorder.history(1.1, "orders", b"5", SINCE, None)
+    recorder.history(2.0, "fills", b"10", SINCE.replace(hour=4), None)  # the next backfill
+    recorder.history(2.1, "orders", b"9", SINCE.replace(hour=4), None)  # h9 again: a duplicate
     recorder.event(replace(FILL, id="h10"))
     recorder.close()
     items = await collect(replay(read(path), make_venue=lambda name: PagesVenue.for_parsing()))
@@ -242,9 +242,9 @@ async def test_a_failed_backfill_shows_none_of_its_pages(tmp_path: Path) -> None
     """A backfill that failed part-way showed nothing live, so replay drops its recorded pages."""
     path = tmp_path / "rec.jsonl"
     recorder = Recorder(path, venue="kalshi")
-    recorder.history(1.0, "fills", b"5", SINCE)
+    recorder.history(1.0, "fills", b"5", SINCE, None)
     recorder.status(BackfillFailed(SINCE, "HTTP 503"))
-    recorder.history(2.0, "fills", b"6", SINCE)  # the retry, later
+    recorder.history(2.0, "fills", b"6", SINCE, None)  # the retry, later
     recorder.event(replace(FILL, id="h6"))
     recorder.close()
     assert isinstance(list(read(path))[2], FailedBackfill)
@@ -257,9 +257,9 @@ async def test_the_starting_checkpoint_is_recorded_and_applied(tmp_path: Path) -
     path = tmp_path / "rec.jsonl"
     checkpoint = Checkpoint(newest=FILL.ts.replace(hour=6), seen=(("h6", "o1"),), resume_from=None)
     recorder = Recorder(path, venue="kalshi", checkpoint=checkpoint)
-    recorder.history(1.0, "fills", b"5", SINCE)  # older than the checkpoint's window
-    recorder.history(1.1, "fills", b"6", SINCE)  # printed by the previous run
-    recorder.history(1.2, "fills", b"7", SINCE)
+    recorder.history(1.0, "fills", b"5", SINCE, None)  # older than the checkpoint's window
+    recorder.history(1.1, "fills", b"6", SINCE, None)  # printed by the previous run
+    recorder.history(1.2, "fills", b"7", SINCE, None)
     recorder.event(replace(FILL, id="h7"))
     recorder.close()
     assert next(iter(read(path))) == Header("kalshi", checkpoint)
@@ -273,13 +273,13 @@ async def test_replay_stops_where_the_run_stopped(tmp_path: Path) -> None:
     path = tmp_path / "rec.jsonl"
     recorder = Recorder(path, venue="kalshi")
     for hour in (b"5", b"6", b"7"):
-        recorder.history(1.0, "fills", hour, SINCE)
+        recorder.history(1.0, "fills", hour, SINCE, None)
     recorder.event(replace(FILL, id="h6"))  # --max-events 2: h5, h6 shown, then the run ended
     recorder.close()
     items = await collect(replay(read(path), make_venue=lambda name: PagesVenue.for_parsing()))
     assert [item.id for item in items] == ["h5", "h6"]  # type: ignore[union-attr]
     interrupted = tmp_path / "interrupted.jsonl"
     recorder = Recorder(interrupted, venue="kalshi")
-    recorder.history(1.0, "fills", b"5", SINCE)  # stopped while reading the next page: none shown
+    recorder.history(1.0, "fills", b"5", SINCE, None)  # stopped while reading the next page: none shown
     recorder.close()
     assert await collect(replay(read(interrupted), make_venue=lambda name: PagesVenue.for_parsing())) == []

@@ -12,7 +12,7 @@ import pytest
 
 from fillwatch.errors import AuthenticationError
 from fillwatch.net.http import RestClient
-from fillwatch.net.token import ClientCredentials, FixedToken, bearer_authenticator
+from fillwatch.net.token import ClientCredentials, FixedToken
 from fillwatch.secret import Secret
 from fillwatch.sim.novig import NovigSim, Script
 from fillwatch.venues.novig import Novig
@@ -78,27 +78,6 @@ async def test_fixed_token_cannot_be_renewed() -> None:
     assert "ready" not in repr(tokens)
 
 
-async def test_hook_reads_every_page_of_your_orders_before_connecting() -> None:
-    """Before the first attempt the adapter learns every open order (both currencies, all pages)."""
-    async with NovigSim(Script(seed=9)) as sim, RestClient(delays=tiny_delays) as rest:
-        for _ in range(600):  # plenty of orders: more than one page of 256
-            sim.feed._place()
-        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
-        tokens = tokens_for(sim, venue, rest)
-        try:
-            authenticate = bearer_authenticator(venue, tokens, rest, warm_up="orders")
-            await authenticate(False)
-            expected = {o.id: o.market.id for o in sim.feed.orders.values() if o.status == "OPEN"}
-            assert venue.open_orders == expected
-            pages = [q for method, path, q in sim.stats.rest if path.endswith("/orders/all")]
-            assert [(q["currency"], q["offset"]) for q in pages][:2] == [("CASH", "0"), ("CASH", "256")]
-            assert {q["currency"] for q in pages} == {"CASH", "COIN"}
-            await authenticate(False)  # later attempts: no second read
-            assert len([p for _, p, _ in sim.stats.rest if p.endswith("/orders/all")]) == len(pages)
-        finally:
-            await tokens.aclose()
-
-
 async def test_fill_history_from_the_simulator_with_fees_in_dollars() -> None:
     """All fills/all pages give one history fill per fill the venue made, CASH fees ÷ 100."""
     async with NovigSim(Script(seed=10)) as sim, RestClient(delays=tiny_delays) as rest:
@@ -109,7 +88,7 @@ async def test_fill_history_from_the_simulator_with_fees_in_dollars() -> None:
         events, page = [], None
         while True:
             body = await rest.send(lambda: venue.history_request("fills", EPOCH, page, 0))  # noqa: B023
-            result = venue.parse_history("fills", body, EPOCH)
+            result = venue.parse_history("fills", body, EPOCH, page)
             events += result.events
             page = result.next_page
             if page is None:

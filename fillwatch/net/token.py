@@ -20,20 +20,16 @@ connection lives until the venue ends it; the next attempt then starts with
 the token renewed in the background, and costs one handshake.
 
 :func:`bearer_authenticator` plugs a token source into
-:func:`fillwatch.net.stream.watch` as its ``authenticate`` hook and, before
-the first connection, reads one REST history kind through to prime the
-adapter's caches (Novig: your orders, for currencies and implicit cancels).
+:func:`fillwatch.net.stream.watch` as its ``authenticate`` hook.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Protocol
 
 from fillwatch.errors import AuthenticationError
@@ -48,8 +44,6 @@ log = logging.getLogger("fillwatch.token")
 
 RENEW_AT = 0.8
 """The fraction of a token's lifetime after which it is renewed."""
-
-_BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TokenSource(Protocol):
@@ -185,57 +179,18 @@ def _log_failure(task: asyncio.Task[Secret]) -> None:
         log.debug("background token renewal failed: %s", task.exception())
 
 
-def bearer_authenticator(
-    venue: BearerVenue,
-    tokens: TokenSource,
-    rest: RestClient,
-    *,
-    warm_up: str | None = None,
-    clock: Callable[[], float] = time.time,
-) -> Authenticate:
+def bearer_authenticator(venue: BearerVenue, tokens: TokenSource) -> Authenticate:
     """The ``authenticate`` hook for :func:`~fillwatch.net.stream.watch`.
 
     Before every attempt it makes ``venue.token`` current (a new one after a
-    rejection). Before the first connection it reads the `warm_up` history
-    kind from the beginning, page by page, so that the adapter knows what it
-    needs before the first frame; the events of that read are not shown. A
-    401/403 there gets one retry with a new token.
+    rejection).
 
     Raises (from the hook):
         AuthenticationError: the credentials or a renewed token were rejected.
-        RestError: the venue could not be reached (the stream retries).
+        RestError: the token endpoint could not be reached (the stream retries).
     """
-    primed = warm_up is None
-
-    async def prime() -> None:
-        assert warm_up is not None
-        page: str | None = None
-        while True:
-            body = await rest.send(functools.partial(_request_page, venue, warm_up, page, clock))
-            try:
-                page = venue.parse_history(warm_up, body, _BEGINNING).next_page
-            except ValueError as exc:  # orjson's errors included: the venue changed its format
-                raise RestError(f"{venue.name} {warm_up} history: {exc}") from exc
-            if page is None:
-                return
 
     async def authenticate(renew: bool) -> None:
-        nonlocal primed
         venue.token = await tokens.get(renew=renew)
-        if primed:
-            return
-        try:
-            await prime()
-        except Unauthorized:
-            venue.token = await tokens.get(renew=True)
-            try:
-                await prime()
-            except Unauthorized as exc:
-                raise AuthenticationError(f"{venue.name} rejected a renewed token ({exc})") from exc
-        primed = True
 
     return authenticate
-
-
-def _request_page(venue: Venue, kind: str, page: str | None, clock: Callable[[], float]) -> Request:
-    return venue.history_request(kind, _BEGINNING, page, int(clock() * 1000))

@@ -8,7 +8,7 @@ items, which tell the stream what the frame means for the connection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -140,13 +140,20 @@ class Venue(Protocol):
     history_kinds: tuple[str, ...]
     """The history endpoints to read, e.g. ``("fills", "orders")``."""
 
+    warm_up: tuple[str, ...]
+    """History kinds read in full before the first connection, to know what the stream will not say."""
+
+    clock: Callable[[], float]
+    """Wall-clock seconds, for the times a venue does not send (replay sets the recorded ones)."""
+
     def history_request(self, kind: str, since: datetime, page: str | None, now_ms: int) -> Request:
         """The request for one page of `kind` history from `since` (page None: the first)."""
         ...
 
-    def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
+    def parse_history(self, kind: str, body: bytes, since: datetime, page: str | None) -> HistoryPage:
         """The events of one page (``source="history"``), and the next page's token.
 
+        `page` is the token the page was asked for with (None: the first).
         Returns ``next_page=None`` once the history reaches back past `since`.
         """
         ...

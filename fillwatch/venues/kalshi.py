@@ -11,6 +11,7 @@ price is ``1 - yes``.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -96,11 +97,13 @@ class Kalshi:
     name = "kalshi"
     channels = frozenset(CHANNELS)
     history_kinds = ("fills", "orders")
+    warm_up: tuple[str, ...] = ()  # the stream says all there is to say
     page_size = 200
 
     def __init__(self, key_id: str, key: RSAPrivateKey | None, *, api_url: str = ENDPOINTS["prod"][1]) -> None:
         self.key_id = key_id
         self.api_url = api_url.rstrip("/")
+        self.clock: Callable[[], float] = time.time  # never read: Kalshi dates everything it sends
         self._key = key
         self._handlers: dict[str, Callable[[dict[str, Any]], Sequence[Parsed]]] = {
             "fill": self._parse_fill,
@@ -156,8 +159,11 @@ class Kalshi:
             params["cursor"] = page
         return Request(method="GET", url=url, params=params, headers=self._signed(now_ms, url))
 
-    def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
-        """A page of ``{"fills"|"orders": [...], "cursor": "..."}``: events from `since` on."""
+    def parse_history(self, kind: str, body: bytes, since: datetime, page: str | None) -> HistoryPage:
+        """A page of ``{"fills"|"orders": [...], "cursor": "..."}``: events from `since` on.
+
+        The next page's cursor is in the body, so `page` is not needed here.
+        """
         document = orjson.loads(body)
         rows = document.get(kind) or []
         make = _history_fill if kind == "fills" else _history_cancel

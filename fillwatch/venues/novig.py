@@ -48,7 +48,7 @@ from fillwatch.venues.base import (
     ts_from_iso,
 )
 
-__all__ = ["ENDPOINTS", "PONG", "Endpoints", "Novig", "token_audience"]
+__all__ = ["ENDPOINTS", "PONG", "Endpoints", "Novig", "parser", "token_audience"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,7 @@ class Novig:
     name = "novig"
     channels: frozenset[str] = frozenset()  # the private channel needs no subscription
     history_kinds = ("fills", "orders")
+    warm_up = ("orders",)  # for the currency of fills, and the CLOSE ticks that concern you
 
     def __init__(
         self,
@@ -129,13 +130,14 @@ class Novig:
         """Args:
         api_url: the REST base, ``/nbx/v2`` included.
         token_url: the token endpoint.
-        clock: wall-clock seconds, used only to date implicit cancels (a
-            ``CLOSE`` tick carries no time of its own).
+        clock: wall-clock seconds, used only to date the cancels whose time
+            the venue does not send (a ``CLOSE`` tick's, or a cancel learned
+            from ``orders/all``).
         """
         self.api_url = api_url.rstrip("/")
         self.token_url = token_url
         self.token: Secret | None = None
-        self._clock = clock
+        self.clock = clock
         self._open: dict[str, _Order] = {}
         self._currency: OrderedDict[str, str] = OrderedDict()
         self._touched: set[str] = set()
@@ -149,7 +151,6 @@ class Novig:
         self._orders_seen_until: datetime | None = None
         """The newest order time of the last complete ``orders/all`` read: orders after it are new."""
         self._orders_reading: datetime | None = None
-        self._history_at: dict[str, tuple[str, int]] = {}
 
     def __repr__(self) -> str:
         return f"Novig(api_url={self.api_url!r})"
@@ -323,7 +324,7 @@ class Novig:
         mine = market_id in self._touched or any(o.market == market_id for o in self._open.values())
         if not mine:
             return ()
-        self._closing[market_id] = _tick_time(tick, self._clock)
+        self._closing[market_id] = _tick_time(tick, self.clock)
         return [_READ_ORDERS]
 
     @staticmethod
@@ -377,18 +378,11 @@ class Novig:
 
         A page token is ``CURRENCY:OFFSET``. Both currencies are read separately
         with ``currency=`` (§8: whether it is required is unconfirmed), which is
-        also how history fills learn their currency. Call :meth:`parse_history`
-        with the answer before asking for another page of the same kind.
+        also how history fills learn their currency.
         """
         if kind not in self.history_kinds:
             raise ValueError(f"no {kind} history on Novig")
-        currency, offset = _CURRENCIES[0], 0
-        if page is not None:
-            currency, _, rest = page.partition(":")
-            offset = int(rest)
-        self._history_at[kind] = (currency, offset)
-        if kind == "orders" and page is None:
-            self._orders_reading = None  # a new read of every currency begins
+        currency, offset = _position(page)
         return Request(
             method="GET",
             url=f"{self.api_url}/emm/{kind}/all",
@@ -396,7 +390,7 @@ class Novig:
             headers=self.handshake_headers(now_ms),
         )
 
-    def parse_history(self, kind: str, body: bytes, since: datetime) -> HistoryPage:
+    def parse_history(self, kind: str, body: bytes, since: datetime, page: str | None) -> HistoryPage:
         """The events of one page, and the next page's token.
 
         Fills at or after `since` give fill events (a ``fee`` in MCU becomes
@@ -406,7 +400,9 @@ class Novig:
         orders: past the oldest order known open, and past the last read's
         newest order).
         """
-        currency, offset = self._history_at.get(kind, (_CURRENCIES[0], 0))
+        currency, offset = _position(page)
+        if kind == "orders" and page is None:
+            self._orders_reading = None  # a new read of every currency begins
         items = _items(orjson.loads(body), kind)
         if kind == "orders":
             events, times, floor = self._parse_orders(items, currency, since)
@@ -478,7 +474,7 @@ class Novig:
         ts_key = next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), None)
         if ts_key is not None:
             return self._cancel_event(data, source="history", ts_key=ts_key, reason=reason)
-        learned = datetime.fromtimestamp(round(self._clock(), 3), UTC), True
+        learned = datetime.fromtimestamp(round(self.clock(), 3), UTC), True
         return self._cancel_event(data, source="history", ts=learned, reason=reason)
 
     # Market names -------------------------------------------------------------
@@ -513,6 +509,21 @@ class Novig:
             for o in outcomes
             if isinstance(o, dict) and isinstance(o.get("id"), str) and isinstance(o.get("description"), str)
         }
+
+
+def parser() -> Novig:
+    """The adapter ``replay`` uses: parsing only, no token."""
+    return Novig()
+
+
+def _position(page: str | None) -> tuple[str, int]:
+    """The currency and offset of a page token (None: the first page)."""
+    if page is None:
+        return _CURRENCIES[0], 0
+    currency, _, offset = page.partition(":")
+    if currency not in _CURRENCIES:
+        raise ValueError(f"not a Novig page token: {page!r}")
+    return currency, int(offset)
 
 
 def _ended(order: dict[str, Any], *, closed: bool) -> bool:

@@ -32,8 +32,7 @@ def venue() -> Novig:
 
 def prime(venue: Novig, orders: list[dict[str, Any]]) -> None:
     """Feed `orders` to the adapter as the one and only CASH page of orders/all."""
-    venue.history_request("orders", EPOCH, None, 0)
-    page = venue.parse_history("orders", orjson.dumps(orders), EPOCH)
+    page = venue.parse_history("orders", orjson.dumps(orders), EPOCH, None)
     assert page.next_page == "COIN:0"
 
 
@@ -46,7 +45,7 @@ def read_orders(venue: Novig, orders: list[dict[str, Any]], since: datetime = EP
         request = venue.history_request("orders", since, page, 0)
         assert request.params == {"currency": currency, "limit": 256, "offset": 0}
         answer = [order for order in orders if order.get("currency", "CASH") == currency]
-        result = venue.parse_history("orders", orjson.dumps(answer), since)
+        result = venue.parse_history("orders", orjson.dumps(answer), since, page)
         events += result.events
         page = result.next_page
     assert page is None
@@ -209,12 +208,12 @@ def test_history_fills_page_by_offset_then_by_currency(venue: Novig) -> None:
     assert first.params == {"currency": "CASH", "limit": 256, "offset": 0}
     assert first.headers == {"Authorization": "Bearer tok-123"}
     full = [_fill(n, "2026-01-02T00:00:00Z") for n in range(256)]
-    assert venue.parse_history("fills", orjson.dumps(full), EPOCH).next_page == "CASH:256"
+    assert venue.parse_history("fills", orjson.dumps(full), EPOCH, None).next_page == "CASH:256"
     assert venue.history_request("fills", EPOCH, "CASH:256", 0).params["offset"] == 256
-    assert venue.parse_history("fills", b"[]", EPOCH).next_page == "COIN:0"
+    assert venue.parse_history("fills", b"[]", EPOCH, "CASH:256").next_page == "COIN:0"
     coin = venue.history_request("fills", EPOCH, "COIN:0", 0)
     assert coin.params == {"currency": "COIN", "limit": 256, "offset": 0}
-    assert venue.parse_history("fills", orjson.dumps({"fills": []}), EPOCH).next_page is None
+    assert venue.parse_history("fills", orjson.dumps({"fills": []}), EPOCH, "COIN:0").next_page is None
 
 
 def test_history_fills_fee_and_the_since_bound(venue: Novig) -> None:
@@ -222,8 +221,7 @@ def test_history_fills_fee_and_the_since_bound(venue: Novig) -> None:
     since = datetime(2026, 1, 1, 12, tzinfo=UTC)
     minutes = [since + timedelta(minutes=11 - n) for n in range(256)]  # newest first; 12 at or after `since`
     page = [_fill(n, t.isoformat(), fee="1.4274" if n == 0 else None) for n, t in enumerate(minutes)]
-    venue.history_request("fills", since, None, 0)
-    result = venue.parse_history("fills", orjson.dumps(page), since)
+    result = venue.parse_history("fills", orjson.dumps(page), since, None)
     assert result.next_page == "COIN:0"  # newest first and past `since`: no need for CASH:256
     assert [e.id for e in result.events] == [f"f-{n}" for n in range(12)]
     lines = [record(e) for e in result.events]
@@ -234,8 +232,8 @@ def test_history_fills_fee_and_the_since_bound(venue: Novig) -> None:
         True,
     )
     assert lines[1]["fee"] is None
-    venue.history_request("fills", since, "COIN:0", 0)
-    (coin,) = venue.parse_history("fills", orjson.dumps([_fill(1, "2026-01-01T13:00:00Z", fee="3")]), since).events
+    coin_page = orjson.dumps([_fill(1, "2026-01-01T13:00:00Z", fee="3")])
+    (coin,) = venue.parse_history("fills", coin_page, since, "COIN:0").events
     assert (coin.fee, coin.currency) == (Decimal(3), "COIN")
 
 
@@ -248,8 +246,7 @@ def test_history_orders_reconcile_the_open_orders(venue: Novig) -> None:
         {**CASES[3]["orders"][1], "status": "CANCELLED", "updatedAt": "2026-01-03T00:00:00Z"},
         {**CASES[3]["orders"][4]},  # cancelled before, and never believed open: no event
     ]
-    venue.history_request("orders", EPOCH, None, 0)
-    (cancel,) = venue.parse_history("orders", orjson.dumps(later), EPOCH).events
+    (cancel,) = venue.parse_history("orders", orjson.dumps(later), EPOCH, None).events
     assert record(cancel) | {"ts": None} == {
         **record(cancel),
         "id": "o-a",
@@ -361,8 +358,7 @@ def test_a_closes_cancels_come_from_rest_however_fills_and_snapshots_interleaved
     order = _placed(_order("o-1", 250), "2026-01-01T00:00:00Z") | {"originalQty": 250}
     read_orders(venue, [order])
     since = datetime(2026, 1, 1, tzinfo=UTC)
-    venue.history_request("fills", since, None, 0)
-    venue.parse_history("fills", b"[]", since)
+    venue.parse_history("fills", b"[]", since, None)
     read_orders(venue, [{**order, "qty": 125}], since)  # the snapshot already counts f-1
     (fill,) = venue.parse(_live_fill("f-1", "o-1", 125))
     assert isinstance(fill, Fill)
