@@ -4,18 +4,20 @@ A connection goes silent (no data, no heartbeats) after `silent_after` events,
 or has its TCP connection dropped without a close frame after `drop_after`
 events (or a random number in `drop_between`), at most `drops` times over the
 server's life. :class:`Faults` decides, before each event, whether the
-connection is to end there.
+connection is to end there; :class:`ConnectionStats` counts what happened, for the
+tests, the demo and the chaos run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection
 
-__all__ = ["Faults"]
+__all__ = ["ConnectionStats", "Faults"]
 
 
 class _Script(Protocol):
@@ -25,14 +27,26 @@ class _Script(Protocol):
     drops: int | None
 
 
-class _Stats(Protocol):
-    drops: int
+@dataclass
+class ConnectionStats:
+    """What a simulated venue saw and did on its connections (each venue adds its own counts)."""
+
+    upgrades: int = 0
+    rejected: int = 0
+    connections: int = 0
+    events: int = 0
+    """Steps made (one or more frames each), whether or not a client was connected to receive them."""
+    delivered: int = 0
+    """Steps sent to a client."""
+    delivered_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    """(kind, id, order_id) of every line the steps sent to a client imply."""
+    drops: int = 0
 
 
 class Faults:
     """One connection's scripted faults; call :meth:`end_here` before each event."""
 
-    def __init__(self, script: _Script, stats: _Stats, rng: random.Random) -> None:
+    def __init__(self, script: _Script, stats: ConnectionStats, rng: random.Random) -> None:
         self._script = script
         self._stats = stats
         self._drop_after = script.drop_after

@@ -33,7 +33,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from fillwatch.sim.faults import Faults
+from fillwatch.sim.faults import ConnectionStats, Faults
 from fillwatch.sim.feed import TITLES, KalshiFeed, Schema
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 
@@ -91,19 +91,9 @@ class Script:
 
 
 @dataclass
-class Stats:
+class Stats(ConnectionStats):
     """What the simulator saw and did, for tests and the demo."""
 
-    upgrades: int = 0
-    rejected: int = 0
-    connections: int = 0
-    events: int = 0
-    """Events generated, whether or not a client was connected to receive them."""
-    delivered: int = 0
-    """Events sent to a client."""
-    delivered_keys: list[tuple[str, str, str]] = field(default_factory=list)
-    """(kind, id, order_id) of every generated event sent to a client."""
-    drops: int = 0
     commands: list[dict[str, Any]] = field(default_factory=list)
     rest_requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 

@@ -35,7 +35,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from fillwatch.sim.faults import Faults
+from fillwatch.sim.faults import ConnectionStats, Faults
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.sim.novig_feed import Emitted, NovigFeed
 
@@ -94,19 +94,9 @@ class Script:
 
 
 @dataclass
-class Stats:
+class Stats(ConnectionStats):
     """What the simulator saw and did, for tests and the demo."""
 
-    upgrades: int = 0
-    rejected: int = 0
-    connections: int = 0
-    events: int = 0
-    """Steps made, whether or not a client was connected to receive them."""
-    delivered: int = 0
-    """Steps sent to a client."""
-    delivered_keys: list[tuple[str, str, str]] = field(default_factory=list)
-    """(kind, id, order_id) of every line the steps sent to a client imply."""
-    drops: int = 0
     expired: int = 0
     """Connections closed because their token expired."""
     token_requests: list[dict[str, Any]] = field(default_factory=list)
