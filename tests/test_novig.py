@@ -306,7 +306,7 @@ def test_a_recording_with_drops_and_closes_replays_to_the_same_lines(novig_sim: 
     are all recorded, with the times the run learned things at: replay prints the very same bytes."""
     sim = novig_sim(Script(rate=200, seed=23, drop_after=15, drops=3))
     rec = tmp_path / "novig.rec"
-    live = novig(sim, "--record", str(rec), "--max-events", "150")
+    live = novig(sim, "--record", str(rec), "--max-events", "400")
     assert live.returncode == 0, live.stderr
     replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])
     assert replayed.returncode == 0, replayed.stderr
