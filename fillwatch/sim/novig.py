@@ -102,6 +102,8 @@ class Stats(ConnectionStats):
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     tokens_issued: int = 0
     rest: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    rest_rejected: int = 0
+    """REST calls refused with 401 (no valid token)."""
     commands: list[Any] = field(default_factory=list)
     pings: int = 0
     pongs: list[Any] = field(default_factory=list)
@@ -196,6 +198,7 @@ class NovigSim:
             return self._issue_token(request)
         self.stats.rest.append((request.method, request.path, request.query))
         if self._token_expiry(request.headers.get("authorization")) is None:
+            self.stats.rest_rejected += 1
             return json_response(401, {"message": "Unauthorized"})
         path = request.path.removeprefix(API_PREFIX)
         if request.method != "GET":
