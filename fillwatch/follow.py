@@ -200,7 +200,7 @@ async def follow(
             yield Backfilled(start, fills, cancels, clock() - began, downtime, skipped)
 
     start = since
-    if start is None and ledger.newest is not None:
+    if start is None and ledger.resumed:  # from the checkpoint's newest event (or the last minute)
         start = ledger.backfill_from(now())
     if live is None:
         if start is None:

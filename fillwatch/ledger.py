@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from fillwatch.events import Event
 
@@ -47,10 +48,13 @@ class Checkpoint:
     """Keys printed within the overlap window before `newest`."""
     resume_from: datetime | None = None
     """The start of a gap whose backfill never succeeded: the next backfill starts there."""
+    memory: Any = None
+    """What the venue adapter must remember across runs, as JSON (Novig: the orders it knew open)."""
 
     def to_json(self) -> dict[str, object]:
         """The JSON object that ``--state`` files and recordings keep."""
-        return {"newest": _iso(self.newest), "resume_from": _iso(self.resume_from), "seen": self.seen}
+        document = {"newest": _iso(self.newest), "resume_from": _iso(self.resume_from), "seen": self.seen}
+        return document if self.memory is None else {**document, "memory": self.memory}
 
     @classmethod
     def from_json(cls, value: object) -> Checkpoint:
@@ -62,7 +66,7 @@ class Checkpoint:
         if not isinstance(value, dict):
             raise ValueError("the checkpoint is not an object")
         seen = tuple((str(id_), str(order_id)) for id_, order_id in value["seen"])
-        return cls(_time(value["newest"]), seen, _time(value.get("resume_from")))
+        return cls(_time(value["newest"]), seen, _time(value.get("resume_from")), value.get("memory"))
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -91,6 +95,8 @@ class Ledger:
         self.capacity = capacity
         self.newest: datetime | None = None
         self.resume_from: datetime | None = None
+        self.resumed = checkpoint is not None
+        """Whether a previous run left a checkpoint: this run starts by reading what it missed."""
         self._seen: dict[Key, datetime] = {}
         self._admitted = 0
         self._next_sweep = SWEEP_EVERY
@@ -120,6 +126,12 @@ class Ledger:
         if self._admitted >= self._next_sweep or len(seen) > self.capacity:
             self._sweep()
         return True
+
+    def refuses(self, event: Event) -> bool:
+        """Whether :meth:`admit` would refuse `event` (without recording it): seen, or history too old."""
+        if (event.id, event.order_id) in self._seen:
+            return True
+        return event.source == "history" and self.newest is not None and event.ts < self._window_start()
 
     def _sweep(self) -> None:
         """Forget the keys that left the window (every `SWEEP_EVERY` admissions: cheap per event)."""

@@ -59,10 +59,15 @@ async def tail(
         state = StateFile(options.state, venue=venue.name, account=account)
         state.lock()
         checkpoint = state.load()
+        if checkpoint is not None and checkpoint.memory is not None:
+            try:
+                venue.recall(checkpoint.memory)
+            except ValueError as exc:
+                raise ConfigError(f"state file {options.state} is malformed ({exc})") from None
     ledger = Ledger(checkpoint=checkpoint)
     extra = output_sink(options.output, raw=options.raw)
     if state is not None:
-        extra.append(CheckpointSink(state, ledger))
+        extra.append(CheckpointSink(state, ledger, memory=lambda: venue.memory(ledger.refuses)))
     recorder = None
     if options.record is not None:
         recorder = recording.Recorder(options.record, venue=venue.name, checkpoint=checkpoint)

@@ -329,6 +329,11 @@ async def replay(
         if isinstance(entry, Header):
             venue = make_venue(entry.venue)
             venue.clock = recorded_time
+            if entry.checkpoint is not None and entry.checkpoint.memory is not None:
+                try:
+                    venue.recall(entry.checkpoint.memory)
+                except ValueError as exc:
+                    raise ConfigError(f"a session's checkpoint cannot be read ({exc})") from None
             admit = Ledger(checkpoint=entry.checkpoint).admit
             continue
         if speed is not None:

@@ -4,7 +4,10 @@ Format (JSON, version 1)::
 
     {"version": 1, "venue": "kalshi", "account": "<key id>",
      "newest": "2026-11-21T20:33:25.762000+00:00", "resume_from": null,
-     "seen": [["<id>", "<order_id>"], ...]}
+     "seen": [["<id>", "<order_id>"], ...], "memory": {...}}
+
+``memory`` (optional) is what the venue adapter keeps for the next run
+(``Venue.memory``; Novig: the orders it knew open), as the adapter wrote it.
 
 An advisory lock (``flock`` on ``FILE.lock``, beside the file: the file itself
 is replaced on every save, so it cannot carry the lock) keeps two processes
@@ -15,6 +18,7 @@ directory, fsync it, and rename it over the old one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import tempfile
@@ -115,10 +119,18 @@ class CheckpointSink:
     """
 
     def __init__(
-        self, state: StateFile, ledger: Ledger, *, interval: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self,
+        state: StateFile,
+        ledger: Ledger,
+        *,
+        memory: Callable[[], object] = lambda: None,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`memory` gives what the venue adapter keeps for the next run (``Venue.memory``)."""
         self._state = state
         self._ledger = ledger
+        self._memory = memory
         self._interval = interval
         self._clock = clock
         self._last_save = -float("inf")
@@ -142,6 +154,6 @@ class CheckpointSink:
             self._state.unlock()
 
     def _save(self, now: float) -> None:
-        self._state.save(self._ledger.checkpoint())
+        self._state.save(dataclasses.replace(self._ledger.checkpoint(), memory=self._memory()))
         self._last_save = now
         self._dirty = False

@@ -42,12 +42,18 @@ def test_same_trade_id_on_two_orders_is_two_fills() -> None:
 
 
 def test_history_older_than_the_window_counts_as_printed() -> None:
-    """A history event older than newest - overlap is dropped; a live one is not."""
+    """A history event older than newest - overlap is dropped; a live one is not. `refuses` says
+    the same without recording anything."""
     ledger = Ledger(overlap=timedelta(seconds=60))
+    assert not ledger.refuses(fill(1, seconds=1000))
     ledger.admit(fill(1, seconds=1000))
-    assert not ledger.admit(fill(2, seconds=900, source="history"))
-    assert ledger.admit(fill(3, seconds=950, source="history"))
-    assert ledger.admit(fill(4, seconds=900, source="live"))
+    assert ledger.refuses(fill(1, seconds=1000))
+    cases = [(fill(2, seconds=900, source="history"), False), (fill(3, seconds=950, source="history"), True)]
+    cases.append((fill(4, seconds=900, source="live"), True))
+    for event, admitted in cases:
+        assert ledger.refuses(event) is not admitted
+        assert ledger.refuses(event) is not admitted  # asking records nothing
+        assert ledger.admit(event) is admitted
 
 
 def test_memory_stays_flat_over_many_events() -> None:

@@ -337,15 +337,20 @@ def test_since_with_no_follow_prints_the_fill_history_and_exits_0(novig_sim: Sta
     assert "+ history since" in result.stderr
 
 
-def test_two_runs_with_one_state_file_print_each_fill_once(novig_sim: StartSim, tmp_path: Path) -> None:
-    """Run, pause while the venue trades on, run again from the checkpoint: every fill once in all."""
+def test_two_runs_with_one_state_file_print_each_fill_and_cancel_once(novig_sim: StartSim, tmp_path: Path) -> None:
+    """Run, pause while the venue trades on, run again from the checkpoint: every fill and every
+    cancel once in all, those made while nobody listened included (the state file keeps the orders
+    the first run knew open)."""
     sim = novig_sim(Script(rate=150, seed=25))
     state = tmp_path / "novig.state"
     first = novig(sim, "--state", str(state), "--max-events", "40")
     assert first.returncode == 0, first.stderr
     time.sleep(0.5)  # the venue trades on while nobody listens: only REST history has it
-    second = novig(sim, "--state", str(state), "--max-events", "250")
+    rec = tmp_path / "second.rec"
+    second = novig(sim, "--state", str(state), "--max-events", "250", "--record", str(rec))
     assert second.returncode == 0, second.stderr
+    replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])  # the recording keeps the memory it began with
+    assert replayed.stdout == second.stdout, replayed.stderr
     events = lines_of(first.stdout) + lines_of(second.stdout)
     keys = [(e["kind"], e["id"], e["order_id"]) for e in events]
     assert len(keys) == len(set(keys))
@@ -354,3 +359,27 @@ def test_two_runs_with_one_state_file_print_each_fill_once(novig_sim: StartSim, 
     made_before = {f["id"] for f in sim.feed.fills if f["createdAt"] < last[:19]}
     assert made_before <= fills
     assert sum(e["source"] == "history" for e in lines_of(second.stdout)) >= 10
+    cancels = {e["id"]: e for e in events if e["kind"] == "cancel"}
+    orders = sim.feed.orders
+    made = {e.id for e in sim.emitted if e.kind == "cancel"}
+    owed = {k for k in made if orders[k].updated < last[:19]}
+    may = {e.id for e in sim.feed.unseen_closes}  # closed unseen: a client may report them
+    assert owed <= set(cancels) <= made | may
+    assert all(cancels[k]["qty"] == orders[k].remaining for k in cancels)
+    assert any(e["kind"] == "cancel" and e["source"] == "history" for e in lines_of(second.stdout))
+
+
+def test_a_state_file_with_a_damaged_memory_exits_2(novig_sim: StartSim, tmp_path: Path) -> None:
+    """What the adapter keeps in the state file is checked like the rest of it: one line, exit 2."""
+    sim = novig_sim()
+    state = tmp_path / "novig.state"
+    assert novig(sim, "--state", str(state), "--max-events", "5").returncode == 0
+    document = json.loads(state.read_text())
+    assert document["memory"]["open"]  # the first run knew orders open
+    document["memory"]["open"][0][2] = "EUR"
+    state.write_text(json.dumps(document))
+    result = novig(sim, "--state", str(state))
+    assert result.returncode == ExitCode.USAGE
+    assert result.stderr.splitlines() == [
+        f"fillwatch: error: state file {state} is malformed (not a Novig order memory (unknown currency 'EUR'))"
+    ]

@@ -18,7 +18,8 @@ def test_round_trip_leaves_no_temporary_file(tmp_path: Path) -> None:
     """What is saved loads back, and only the state file (and its lock) remain."""
     state = StateFile(tmp_path / "s.json", venue="kalshi", account="key-1")
     assert state.load() is None
-    checkpoint = Checkpoint(NOW, (("t1", "o1"), ("o2", "o2")), resume_from=NOW)
+    memory = {"orders_seen_until": NOW.isoformat(), "open": [["o3", "m", "CASH", None]], "ended": ["o2"]}
+    checkpoint = Checkpoint(NOW, (("t1", "o1"), ("o2", "o2")), resume_from=NOW, memory=memory)
     state.save(checkpoint)
     state.save(checkpoint)
     assert state.load() == checkpoint

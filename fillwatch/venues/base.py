@@ -158,6 +158,21 @@ class Venue(Protocol):
         """
         ...
 
+    # Across runs (--state).
+
+    def memory(self, done: Callable[[Event], bool]) -> Any:
+        """What the next run needs to know, as JSON (None: nothing).
+
+        `done` tells whether an event needs no showing any more (the ledger
+        has shown it): what the adapter made but the run did not show yet
+        must be kept for the next run to make again.
+        """
+        ...
+
+    def recall(self, memory: Any) -> None:
+        """Take up what a previous run's :meth:`memory` kept (ValueError: not such a value)."""
+        ...
+
     # Market names for the terminal views.
 
     def market_request(self, market: str, now_ms: int) -> Request:

@@ -179,6 +179,16 @@ class Kalshi:
                 events.append(event)
         return HistoryPage(events, document.get("cursor") or None, skipped)
 
+    # Across runs: REST dates every cancel, so a checkpoint's time is all the next run needs.
+
+    @staticmethod
+    def memory(done: Callable[[Event], bool]) -> None:
+        return None
+
+    def recall(self, memory: Any) -> None:
+        if memory is not None:
+            raise ValueError("Kalshi keeps no memory across runs")
+
     # Market names (protocols/kalshi.md §6.4).
 
     def market_request(self, market: str, now_ms: int) -> Request:

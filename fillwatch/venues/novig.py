@@ -118,7 +118,7 @@ class Novig:
     name = "novig"
     channels: frozenset[str] = frozenset()  # the private channel needs no subscription
     history_kinds = ("fills", "orders")
-    warm_up = ("orders",)  # for the currency of fills, and the CLOSE ticks that concern you
+    warm_up: tuple[str, ...] = ("orders",)  # your orders: for fills' currency, and the CLOSE ticks that concern you
 
     def __init__(
         self,
@@ -148,6 +148,11 @@ class Novig:
         """Markets seen closing on the stream: orders on them that REST shows ended were closed."""
         self._reported: OrderedDict[str, None] = OrderedDict()
         """Orders whose cancel came from REST: a later cancel event of theirs is not shown again."""
+        self._ending: OrderedDict[str, tuple[_Order, Cancel]] = OrderedDict()
+        """Orders known open whose cancel was made but may not be shown yet (see :meth:`memory`)."""
+        self._ended: OrderedDict[str, datetime] = OrderedDict()
+        """Orders whose cancel was made, with its time, since about the last complete orders read:
+        never new to a later read (:meth:`_parse_orders`), in this run or the next."""
         self._orders_seen_until: datetime | None = None
         """The newest order time of the last complete ``orders/all`` read: orders after it are new."""
         self._orders_reading: datetime | None = None
@@ -266,9 +271,10 @@ class Novig:
         "timestamp":"2023-10-05T12:00:00Z","status":"CANCELLED","flags":"ABC12345"}}``
         """
         cancel = self._cancel_event(data, source="live")
-        self._open.pop(cancel.order_id, None)
+        order = self._open.pop(cancel.order_id, None)
         if cancel.order_id in self._reported:
             return ()  # already reported from REST (its market closed)
+        self._made(cancel, order)
         return [cancel]
 
     def _cancel_event(
@@ -371,6 +377,56 @@ class Novig:
         """Order id → market of every order ``orders/all`` last showed open."""
         return {order_id: order.market for order_id, order in self._open.items()}
 
+    # Across runs (--state) ----------------------------------------------------
+
+    def memory(self, done: Callable[[Event], bool]) -> dict[str, Any] | None:
+        """What the next run needs to report the cancels no run saw, as JSON (None: nothing known yet).
+
+        REST dates no cancel, so only a run that knows which orders were open
+        can tell which ended while nobody watched (§7). Kept: the orders known
+        open, and those whose cancel is not `done` yet (the ledger has not
+        shown it: a run that stops before showing it leaves it to the next);
+        the newest order time of the last complete read (later orders are new
+        to the next read); and the orders cancelled since, which are not new.
+        """
+        if self._orders_seen_until is None:
+            return None
+        for order_id in [k for k, (_, cancel) in self._ending.items() if done(cancel)]:
+            del self._ending[order_id]
+        orders = {**{k: order for k, (order, _) in self._ending.items()}, **self._open}
+        new_from = self._orders_seen_until - _PRECISION
+        return {
+            "orders_seen_until": self._orders_seen_until.isoformat(),
+            "open": [[k, o.market, o.currency, o.placed and o.placed.isoformat()] for k, o in orders.items()],
+            "ended": [k for k, ts in self._ended.items() if ts >= new_from and k not in orders],
+        }
+
+    def recall(self, memory: Any) -> None:
+        """Take up what a previous run's :meth:`memory` kept.
+
+        No warm-up is needed then: the first history read compares the orders
+        with the remembered ones and reports those that ended in between.
+
+        Raises:
+            ValueError: `memory` is not what :meth:`memory` makes.
+        """
+        try:
+            seen_until = ts_from_iso(memory["orders_seen_until"])[0]
+            orders: dict[str, _Order] = {}
+            for order_id, market, currency, placed in memory["open"]:
+                if currency not in _CURRENCIES:
+                    raise ValueError(f"unknown currency {currency!r}")
+                orders[_text(order_id)] = _Order(_text(market), currency, _time_or_none(placed))
+            ended = [_text(k) for k in memory["ended"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a Novig order memory ({_field_error(exc)})") from None
+        self._open = orders
+        for order_id, order in orders.items():
+            self._remember_currency(order_id, order.currency)
+        self._orders_seen_until = seen_until
+        self._ended = OrderedDict.fromkeys(ended, seen_until)
+        self.warm_up = ()
+
     # REST history -------------------------------------------------------------
 
     def history_request(self, kind: str, since: datetime, page: str | None, now_ms: int) -> Request:
@@ -448,10 +504,18 @@ class Novig:
             placed = ts_from_iso(item["timestamp"])[0]
             times.append(placed)
             self._orders_reading = max(placed, self._orders_reading or placed)
-            known = order_id in self._open
-            new = not known and order_id not in self._currency and new_from is not None and placed >= new_from
+            known = self._open.get(order_id)
+            new = (
+                known is None
+                and order_id not in self._currency
+                and order_id not in self._ended
+                and new_from is not None
+                and placed >= new_from
+            )
             if (known or new) and _ended(item, closed=item.get("marketId") in self._closed_markets):
-                events.append(self._reconciled_cancel(item, currency))
+                cancel = self._reconciled_cancel(item, currency)
+                self._made(cancel, known)
+                events.append(cancel)
             self._learn_order(item, currency, placed)
         return events, times, floor
 
@@ -460,8 +524,17 @@ class Novig:
         if self._orders_reading is not None:
             seen = self._orders_seen_until
             self._orders_seen_until = max(self._orders_reading, seen or self._orders_reading)
+            # An order cancelled before the next read's horizon was placed before it too: never new again.
+            new_from = self._orders_seen_until - _PRECISION
+            self._ended = OrderedDict((k, ts) for k, ts in self._ended.items() if ts >= new_from)
         self._touched.clear()
         self._closing.clear()
+
+    def _made(self, cancel: Cancel, order: _Order | None) -> None:
+        """A cancel was made for an order (`order`: as it was known open): remember it ended."""
+        _remember(self._ended, cancel.order_id, cancel.ts)
+        if order is not None:
+            _remember(self._ending, cancel.order_id, (order, cancel))
 
     def _reconciled_cancel(self, item: dict[str, Any], currency: str) -> Cancel:
         """The cancel REST shows for an order whose cancel the stream did not (see :meth:`_parse_orders`)."""
@@ -535,9 +608,9 @@ def _ended(order: dict[str, Any], *, closed: bool) -> bool:
     return left and (status == "CLOSED" or (closed and status in _OPEN_STATUSES))
 
 
-def _remember(cache: OrderedDict[str, None], key: str) -> None:
+def _remember(cache: OrderedDict[str, Any], key: str, value: Any = None) -> None:
     """Add `key` to a bounded cache of recent ids."""
-    cache[key] = None
+    cache[key] = value
     cache.move_to_end(key)
     if len(cache) > _CURRENCY_CACHE:
         cache.popitem(last=False)
@@ -567,6 +640,10 @@ def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> tuple[dateti
             if isinstance(holder.get(key), str):
                 return ts_from_iso(holder[key])
     return datetime.fromtimestamp(round(clock(), 3), UTC), True
+
+
+def _time_or_none(value: object) -> datetime | None:
+    return None if value is None else ts_from_iso(value)[0]
 
 
 def _text(value: object) -> str:

@@ -389,3 +389,72 @@ def test_a_close_asks_for_orders_only_where_you_may_have_one(venue: Novig) -> No
     assert {c.ts for c in cancels} == {datetime.fromtimestamp(CLOSE_TIME, UTC)}
     assert venue.open_orders == {"o-old": "m-other"}
     assert venue.parse(tick("mkt-closing")) == ()  # the read cleared the marks: nothing of yours is there
+
+
+def _live_cancel(order: dict[str, Any], ts: str) -> str:
+    data = {**order, "status": "CANCELLED", "timestamp": ts}
+    return orjson.dumps({"event": "cancel", "data": data}).decode()
+
+
+def _next_run(memory: object) -> Novig:
+    """A later run's adapter, taking up `memory` from the JSON of the state file."""
+    venue = Novig(api_url="https://api.example/nbx/v2", clock=lambda: CLOSE_TIME + 3600)
+    venue.token = Secret("tok-456")
+    venue.recall(orjson.loads(orjson.dumps(memory)))
+    return venue
+
+
+def test_the_next_run_reports_what_ended_while_nobody_watched_and_nothing_twice(venue: Novig) -> None:
+    """The state file keeps the orders known open: a later run reports those cancelled between the
+    runs, and those placed and cancelled between them; not one the stream showed cancelled."""
+    a, b, c = (_placed(_order(k, 50), f"2026-01-01T00:00:0{n}.000Z") for n, k in enumerate(("o-a", "o-b", "o-c")))
+    read_orders(venue, [a, b, c])
+    assert venue.warm_up == ("orders",)
+    new = _placed(_order("o-new", 30), "2026-01-01T00:00:09.000Z")  # placed after the read
+    (shown,) = venue.parse(_live_cancel(b, "2026-01-01T00:00:10.000Z"))
+    (shown_new,) = venue.parse(_live_cancel(new, "2026-01-01T00:00:11.000Z"))
+    printed = {(shown.id, shown.order_id), (shown_new.id, shown_new.order_id)}
+    memory = venue.memory(lambda event: (event.id, event.order_id) in printed)
+
+    later = _next_run(memory)
+    assert later.warm_up == ()  # what the warm-up would learn, the memory says
+    assert later.open_orders == {"o-a": "mkt-closing", "o-c": "mkt-closing"}
+    between = _placed(_order("o-between", 20, "CANCELLED"), "2026-01-01T00:30:00.000Z")
+    rest = [
+        {**a, "status": "CANCELLED", "qty": 45},  # cancelled between the runs
+        {**b, "status": "CANCELLED"},  # cancelled while the first run watched: shown then
+        c,  # still open
+        {**new, "status": "CANCELLED"},  # placed and cancelled while the first run watched
+        between,  # placed and cancelled between the runs
+    ]
+    cancels = read_orders(later, rest, since=datetime(2026, 1, 1, tzinfo=UTC))
+    assert [(e.id, e.qty, e.currency, e.source) for e in cancels] == [
+        ("o-a", Decimal(45), "CASH", "history"),
+        ("o-between", Decimal(20), "CASH", "history"),
+    ]
+    assert later.open_orders == {"o-c": "mkt-closing"}
+
+
+def test_a_cancel_made_but_not_shown_is_made_again_by_the_next_run(venue: Novig) -> None:
+    """A run that stops between making a cancel and showing it (--max-events, a signal mid-read)
+    leaves the order as open in its memory: the next run shows the cancel."""
+    a = _placed(_order("o-a", 50), "2026-01-01T00:00:01.000Z")
+    read_orders(venue, [a])
+    (made,) = read_orders(venue, [{**a, "status": "CANCELLED"}])
+    assert venue.open_orders == {}
+    memory = venue.memory(lambda event: False)  # the run stopped before showing it
+    (again,) = read_orders(_next_run(memory), [{**a, "status": "CANCELLED"}])
+    assert (again.id, again.qty) == (made.id, made.qty)
+    assert venue.memory(lambda event: True)["open"] == []  # shown: forgotten
+
+
+def test_no_memory_before_the_first_orders_read_and_bad_memory_is_refused() -> None:
+    novig = Novig()
+    assert novig.memory(lambda event: False) is None
+    for bad in (
+        {},
+        {"orders_seen_until": "x", "open": [], "ended": []},
+        {"orders_seen_until": "2026-01-01T00:00:00Z", "open": [["o", "m", "EUR", None]], "ended": []},
+    ):
+        with pytest.raises(ValueError, match="not a Novig order memory"):
+            novig.recall(bad)
