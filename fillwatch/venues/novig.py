@@ -85,6 +85,7 @@ _CANCELLED_STATUSES = frozenset({"CANCELLED", "CANCELED"})
 _MCU_PER_CASH = Decimal(100)
 _AUTH_WORDS = ("unauthorized", "unauthenticated", "authentication", "forbidden", "token expired", "invalid token")
 _CURRENCY_CACHE = 65_536  # order ids whose currency is remembered after they closed
+_PENDING = 4096  # cancels made and perhaps not shown yet that a --state file can keep for the next run
 _PRECISION = timedelta(seconds=1)  # order times may come in whole seconds (§4.4 examples)
 _READ_ORDERS = Reconcile("orders")
 
@@ -148,14 +149,17 @@ class Novig:
         """Markets seen closing on the stream: orders on them that REST shows ended were closed."""
         self._reported: OrderedDict[str, None] = OrderedDict()
         """Orders whose cancel came from REST: a later cancel event of theirs is not shown again."""
-        self._ending: OrderedDict[str, tuple[_Order, Cancel]] = OrderedDict()
-        """Orders known open whose cancel was made but may not be shown yet (see :meth:`memory`)."""
+        self._ending: OrderedDict[str, tuple[_Order | None, Cancel]] = OrderedDict()
+        """Cancels made but perhaps not shown yet, with the order as it was known open (see :meth:`memory`)."""
         self._ended: OrderedDict[str, datetime] = OrderedDict()
         """Orders whose cancel was made, with its time, since about the last complete orders read:
         never new to a later read (:meth:`_parse_orders`), in this run or the next."""
         self._orders_seen_until: datetime | None = None
         """The newest order time of the last complete ``orders/all`` read: orders after it are new."""
         self._orders_reading: datetime | None = None
+        self._before_read: tuple[Any, ...] | None = None
+        """What the orders read under way may change, as it was before: a read that fails part-way
+        (its events never shown) is undone when the next one begins, so that it finds them again."""
 
     def __repr__(self) -> str:
         return f"Novig(api_url={self.api_url!r})"
@@ -393,12 +397,13 @@ class Novig:
             return None
         for order_id in [k for k, (_, cancel) in self._ending.items() if done(cancel)]:
             del self._ending[order_id]
-        orders = {**{k: order for k, (order, _) in self._ending.items()}, **self._open}
+        orders = {**{k: order for k, (order, _) in self._ending.items() if order is not None}, **self._open}
         new_from = self._orders_seen_until - _PRECISION
+        ended = [k for k, ts in self._ended.items() if ts >= new_from and k not in orders and k not in self._ending]
         return {
             "orders_seen_until": self._orders_seen_until.isoformat(),
             "open": [[k, o.market, o.currency, o.placed and o.placed.isoformat()] for k, o in orders.items()],
-            "ended": [k for k, ts in self._ended.items() if ts >= new_from and k not in orders],
+            "ended": ended,
         }
 
     def recall(self, memory: Any) -> None:
@@ -458,7 +463,7 @@ class Novig:
         """
         currency, offset = _position(page)
         if kind == "orders" and page is None:
-            self._orders_reading = None  # a new read of every currency begins
+            self._begin_orders_read()
         items = _items(orjson.loads(body), kind)
         if kind == "orders":
             events, times, floor = self._parse_orders(items, currency, since)
@@ -512,15 +517,25 @@ class Novig:
                 and new_from is not None
                 and placed >= new_from
             )
-            if (known or new) and _ended(item, closed=item.get("marketId") in self._closed_markets):
+            if (known is not None or new) and _ended(item, closed=item.get("marketId") in self._closed_markets):
                 cancel = self._reconciled_cancel(item, currency)
                 self._made(cancel, known)
                 events.append(cancel)
             self._learn_order(item, currency, placed)
         return events, times, floor
 
+    def _begin_orders_read(self) -> None:
+        """A read of every currency's orders begins (and the last one, if it did not complete, is undone)."""
+        if self._before_read is not None:
+            self._open, self._currency, self._reported, self._ended, self._ending = self._before_read
+        self._before_read = tuple(
+            m.copy() for m in (self._open, self._currency, self._reported, self._ended, self._ending)
+        )
+        self._orders_reading = None
+
     def _orders_read(self) -> None:
         """A read of every currency's orders completed: it is what the next read compares with."""
+        self._before_read = None
         if self._orders_reading is not None:
             seen = self._orders_seen_until
             self._orders_seen_until = max(self._orders_reading, seen or self._orders_reading)
@@ -533,8 +548,7 @@ class Novig:
     def _made(self, cancel: Cancel, order: _Order | None) -> None:
         """A cancel was made for an order (`order`: as it was known open): remember it ended."""
         _remember(self._ended, cancel.order_id, cancel.ts)
-        if order is not None:
-            _remember(self._ending, cancel.order_id, (order, cancel))
+        _remember(self._ending, cancel.order_id, (order, cancel), capacity=_PENDING)
 
     def _reconciled_cancel(self, item: dict[str, Any], currency: str) -> Cancel:
         """The cancel REST shows for an order whose cancel the stream did not (see :meth:`_parse_orders`)."""
@@ -608,11 +622,11 @@ def _ended(order: dict[str, Any], *, closed: bool) -> bool:
     return left and (status == "CLOSED" or (closed and status in _OPEN_STATUSES))
 
 
-def _remember(cache: OrderedDict[str, Any], key: str, value: Any = None) -> None:
+def _remember(cache: OrderedDict[str, Any], key: str, value: Any = None, *, capacity: int = _CURRENCY_CACHE) -> None:
     """Add `key` to a bounded cache of recent ids."""
     cache[key] = value
     cache.move_to_end(key)
-    if len(cache) > _CURRENCY_CACHE:
+    if len(cache) > capacity:
         cache.popitem(last=False)
 
 

@@ -31,9 +31,10 @@ def venue() -> Novig:
 
 
 def prime(venue: Novig, orders: list[dict[str, Any]]) -> None:
-    """Feed `orders` to the adapter as the one and only CASH page of orders/all."""
+    """Feed `orders` to the adapter as one complete read of orders/all (all on the CASH page)."""
     page = venue.parse_history("orders", orjson.dumps(orders), EPOCH, None)
     assert page.next_page == "COIN:0"
+    assert venue.parse_history("orders", b"[]", EPOCH, "COIN:0").next_page is None
 
 
 def read_orders(venue: Novig, orders: list[dict[str, Any]], since: datetime = EPOCH) -> list[Cancel]:
@@ -458,3 +459,26 @@ def test_no_memory_before_the_first_orders_read_and_bad_memory_is_refused() -> N
     ):
         with pytest.raises(ValueError, match="not a Novig order memory"):
             novig.recall(bad)
+
+
+def test_a_read_that_fails_part_way_is_undone_so_the_next_finds_its_cancels(venue: Novig) -> None:
+    """The CASH page is read, the COIN page fails: the run shows none of that read. The next read
+    must find the same cancels, of an order known open and of a new one alike."""
+    a = _placed(_order("o-a", 50), "2026-01-01T00:00:01.000Z")
+    read_orders(venue, [a])
+    gone = [{**a, "status": "CANCELLED"}, _placed(_order("o-new", 20, "CANCELLED"), "2026-01-01T00:00:05.000Z")]
+    page = venue.parse_history("orders", orjson.dumps(gone), EPOCH, None)
+    assert sorted(e.id for e in page.events) == ["o-a", "o-new"]  # then COIN:0 fails: never shown
+    assert sorted(e.id for e in read_orders(venue, gone)) == ["o-a", "o-new"]
+    assert read_orders(venue, gone) == []  # that read completed: once only
+
+
+def test_a_run_stopped_during_a_read_leaves_its_cancels_to_the_next_run(venue: Novig) -> None:
+    """Stopped after a page made cancels and before they were shown: the memory keeps the known
+    order open and does not call the new one ended, so the next run makes both again."""
+    a = _placed(_order("o-a", 50), "2026-01-01T00:00:01.000Z")
+    read_orders(venue, [a])
+    gone = [{**a, "status": "CANCELLED"}, _placed(_order("o-new", 20, "CANCELLED"), "2026-01-01T00:00:05.000Z")]
+    venue.parse_history("orders", orjson.dumps(gone), EPOCH, None)
+    memory = venue.memory(lambda event: False)
+    assert sorted(e.id for e in read_orders(_next_run(memory), gone)) == ["o-a", "o-new"]
