@@ -13,9 +13,10 @@ wall-clock receive time ``t`` (Unix seconds)::
     {"t":1767323050.2,"end":{"last":["d91bc706-…","ee587a1c-…"]}}
 
 A run that starts from a ``--state`` checkpoint writes it into the header
-(event ids and times, nothing secret), so that replay de-duplicates exactly
-as the run did; a backfill that failed part-way is marked, since the run
-showed none of its pages. The end of a session names the last event the run
+(event ids and times, and the adapter's memory of orders: nothing secret),
+so that replay de-duplicates and reconciles exactly as the run did; a
+backfill that failed part-way is marked, since the run showed none of its
+pages. The end of a session names the last event the run
 showed, so that replay stops where the run stopped, even in the middle of a
 backfill (``--max-events``, ``--duration``, a signal).
 

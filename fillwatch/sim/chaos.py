@@ -1,6 +1,7 @@
 """A chaos run: a minute of fills while the connection drops at random points.
 
     python -m fillwatch.sim.chaos [--venue kalshi|novig] [--seconds 60] [--rate 40] [--seed 1]
+                                  [--restarts N]
 
 The simulated venue trades at `rate` events per second on its own clock and
 drops the client's TCP connection after a random 3–25 events on every
@@ -16,6 +17,11 @@ after its last ``orders/all`` read) may appear, once, when a later read of
 the quantity too (a cancel's is what was left of the order). Prints the
 figures; exits 1 if anything is missing, repeated, unknown or of the wrong
 quantity, or if fewer than `--min-drops` drops happened.
+
+With ``--restarts N`` the client runs with ``--state`` and is stopped
+(SIGTERM) N times at random points, each time started again after a pause of
+0.5–3 s, as cron would: what happened while no client ran must come out of
+the next one, and nothing twice.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -42,6 +49,7 @@ from fillwatch.sim.thread import SimThread
 Key = tuple[str, str, str]
 
 DROP_BETWEEN = (3, 25)
+PAUSE_BETWEEN = (0.5, 3.0)  # seconds without a client, between a stop and the next start
 
 
 class Venue:
@@ -137,25 +145,31 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=40.0, help="events per second")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--min-drops", type=int, default=50)
+    parser.add_argument("--restarts", type=int, default=0, help="stop and start the client this many times")
     args = parser.parse_args()
 
     venue = VENUES[args.venue](args)
-    with SimThread(venue.sim) as sim, venue.client() as (arguments, env):
+    rng = random.Random(args.seed)
+    lines: list[str] = []
+    diagnostics: list[str] = []
+    codes: list[int] = []
+    with SimThread(venue.sim) as sim, venue.client() as (arguments, env), tempfile.TemporaryDirectory() as scratch:
         command = [sys.executable, "-m", "fillwatch", *arguments, "-f", "jsonl"]
+        if args.restarts:
+            command += ["--state", str(Path(scratch) / "chaos.state")]
         environment = {**os.environ, **env}
-        client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
-        assert client.stdout is not None
-        assert client.stderr is not None
-        lines: list[str] = []
-        diagnostics: list[str] = []
-        readers = [
-            threading.Thread(target=lambda: lines.extend(client.stdout), daemon=True),  # type: ignore[arg-type]
-            threading.Thread(target=lambda: diagnostics.extend(client.stderr), daemon=True),  # type: ignore[arg-type]
-        ]
-        for reader in readers:
-            reader.start()
+        client, readers = _start(command, environment, lines, diagnostics)
         started = time.monotonic()
-        time.sleep(args.seconds)
+        stops = sorted(rng.uniform(0.1, 0.9) * args.seconds for _ in range(args.restarts))
+        said = 0  # stderr lines before the running client started
+        for at in stops:
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            _wait_for_a_word(diagnostics, said)
+            codes.append(_stop(client, readers))
+            time.sleep(rng.uniform(*PAUSE_BETWEEN))  # the venue trades on: only REST history has it
+            said = len(diagnostics)
+            client, readers = _start(command, environment, lines, diagnostics)
+        time.sleep(max(0.0, started + args.seconds - time.monotonic()))
         sim.script.limit = sim.stats.events  # the venue stops trading
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -164,10 +178,7 @@ def main() -> int:
                 break
             time.sleep(0.2)
         time.sleep(1.0)  # room for a late duplicate to show
-        client.send_signal(signal.SIGTERM)
-        code = client.wait(30)
-        for reader in readers:
-            reader.join(5)
+        codes.append(_stop(client, readers))
         elapsed = time.monotonic() - started
 
     events = [json.loads(line) for line in lines]
@@ -186,6 +197,7 @@ def main() -> int:
         "seconds": round(elapsed, 1),
         "drops": sim.stats.drops,
         "connections": sim.stats.connections,
+        "restarts": args.restarts,
         "events sent": len(sent),
         "fills": sum(kind == "fill" for kind, _, _ in sent),
         "cancels": sum(kind == "cancel" for kind, _, _ in sent),
@@ -202,7 +214,7 @@ def main() -> int:
         "unknown": unknown,
         "wrong quantity": len(wrong),
         "failed backfills": failed_backfills,
-        "client exit": code,
+        "client exits": " ".join(map(str, sorted(set(codes)))),
     }
     for kind, id_, order_id in sorted(sent - set(got))[:10]:
         print(f"missing {kind} {id_} (order {order_id}): {venue.describe(order_id)}", file=sys.stderr)
@@ -211,9 +223,44 @@ def main() -> int:
         print(f"{name:<{width}}  {value}")
     for event in wrong[:10]:
         print(f"wrong quantity: {event}", file=sys.stderr)
-    ok = missing == duplicates == unknown == len(wrong) == 0 and sim.stats.drops >= args.min_drops and code == 143
+    ok = missing == duplicates == unknown == len(wrong) == 0 and sim.stats.drops >= args.min_drops
+    ok = ok and set(codes) == {143}  # every client stopped by SIGTERM, none failed
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
+
+
+def _start(
+    command: list[str], env: dict[str, str], lines: list[str], diagnostics: list[str]
+) -> tuple[subprocess.Popen[str], list[threading.Thread]]:
+    """Start the client; its stdout lines and stderr lines are added to `lines` and `diagnostics`."""
+    client = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    stdout, stderr = client.stdout, client.stderr
+    assert stdout is not None
+    assert stderr is not None
+    readers = [
+        threading.Thread(target=lambda: lines.extend(stdout), daemon=True),
+        threading.Thread(target=lambda: diagnostics.extend(stderr), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    return client, readers
+
+
+def _wait_for_a_word(diagnostics: list[str], said: int, limit: float = 10.0) -> None:
+    """Wait until a client just started has written to stderr (connected, or read history): a stop
+    before that would find the interpreter still starting, with Python's default SIGTERM action."""
+    deadline = time.monotonic() + limit
+    while len(diagnostics) <= said and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _stop(client: subprocess.Popen[str], readers: list[threading.Thread]) -> int:
+    """Stop the client as a service manager does (SIGTERM); its exit code once its output is read."""
+    client.send_signal(signal.SIGTERM)
+    code = client.wait(30)
+    for reader in readers:
+        reader.join(5)
+    return code
 
 
 def _key(event: dict[str, str]) -> Key:
