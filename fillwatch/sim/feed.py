@@ -1,9 +1,29 @@
 """A deterministic stream of realistic Kalshi activity for the simulator.
 
-A small order book of *your* orders on a few markets: orders rest, fill
-(partly or wholly, as maker or taker), and get cancelled. Each step yields the
-frames Kalshi would send for it, in the current schema or the legacy one, and
+A small book of *your* orders on a few markets: orders are placed, rest, fill
+(partly or wholly, as maker or taker) and get cancelled, by you or by the
+venue (expiry, self-trade prevention, margin). Each step gives the messages
+Kalshi sends for it — a ``fill``, and a ``user_order`` on every create, fill
+and cancel (AsyncAPI 2.0.0, kalshi-sdk 22.4.0) — and keeps the REST view of
+the same activity (OpenAPI 3.34.0 ``Fill`` and ``Order``) in step. It
 remembers the ids it emitted so that a test can check what came out.
+
+Messages carry no ``sid``: the server adds the one it gave the subscription.
+
+Schemas (``schema=``):
+
+* ``"current"`` (the default): only shapes the documents allow. A fill's
+  deprecated ``side`` is its ``outcome_side`` and its ``action`` the order's
+  (``buy``, ``sell``, ``sell_partial``, ``sell_to_close`` or ``""``), as
+  fills captured from the live API show (protocols/kalshi.md §9): read
+  literally they mis-sign every sell.
+* ``"legacy"``: every fill in the older shape (integer cents ``yes_price``,
+  ``count``, ``post_position``, ``ts`` in seconds, no ``outcome_side``), whose
+  ``side``/``action`` describe the order (CONTRACT §3 keeps that reading).
+  Not valid against the current schema, on purpose.
+* ``"mixed"``: current, with about one fill in five legacy and one in ten
+  carrying only the canonical direction (no ``side``/``action``/``purchased_side``,
+  the shape announced for after the deprecation) — for the client's tests.
 """
 
 from __future__ import annotations
@@ -18,58 +38,104 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-__all__ = ["MARKETS", "TITLES", "KalshiFeed", "Schema"]
+__all__ = ["MARKETS", "MARKET_INFO", "TITLES", "USER_ID", "KalshiFeed", "Market", "Schema", "market_body"]
 
 Schema = Literal["current", "legacy", "mixed"]
+
+
+@dataclass(frozen=True)
+class Market:
+    """What ``GET /markets/{ticker}`` says of a market besides its prices."""
+
+    title: str
+    yes_sub_title: str
+    no_sub_title: str
+    exchange_index: int
+
+
+MARKET_INFO = {
+    "KXHIGHNY-26NOV21-B53.5": Market("Highest temperature in NYC on Nov 21, 2026?", "53° to 54°", "53° to 54°", 0),
+    "KXFED-26DEC-T4.25": Market(
+        "Fed funds upper bound above 4.25% after the December 2026 meeting?", "4.25%", "4.25%", 1
+    ),
+    "KXBTCD-26NOV2117-T98499.99": Market(
+        "Bitcoin price on Nov 21, 2026 at 5pm EST?", "$98,500 or above", "$98,500 or above", 0
+    ),
+    "KXNBAGAME-26NOV21BOSLAL-BOS": Market("Boston vs Los Angeles L (Nov 21): Boston wins?", "Boston", "Boston", 1),
+    "KXCPIYOY-26NOV-T2.9": Market("CPI year-over-year in November 2026?", "Above 2.9%", "Above 2.9%", 0),
+}
 
 TITLES = {
     "KXHIGHNY-26NOV21-B53.5": "Highest temperature in NYC on Nov 21, 2026? 53° to 54°",
     "KXFED-26DEC-T4.25": "Fed funds upper bound above 4.25% after the December 2026 meeting?",
-    "KXBTCD-26NOV2117-T98499.99": "Bitcoin above $98,500 on Nov 21, 2026 at 5pm EST?",
+    "KXBTCD-26NOV2117-T98499.99": "Bitcoin price on Nov 21, 2026 at 5pm EST? $98,500 or above",
     "KXNBAGAME-26NOV21BOSLAL-BOS": "Boston vs Los Angeles L (Nov 21): Boston wins?",
-    "KXCPIYOY-26NOV-T2.9": "CPI year-over-year above 2.9% in November 2026?",
+    "KXCPIYOY-26NOV-T2.9": "CPI year-over-year in November 2026? Above 2.9%",
 }
-"""Market tickers and their titles, as ``GET /markets/{ticker}`` gives them."""
+"""The name a trader should see for each market: its ``title``, with its ``yes_sub_title``
+where the title does not already say it (two markets' titles do, three do not)."""
 
 MARKETS = tuple(TITLES)
 
+USER_ID = "00000000-0000-4000-8000-00000000d3e0"
+
 _FOUR = Decimal("0.0001")
+_ACTIONS_OF_A_SELL = ("sell", "sell", "sell", "sell_partial", "sell_to_close")
+_VENUE_CANCELS = ("SelfTradeCancel", "MarginCancel")
 
 
 @dataclass
 class _Order:
     order_id: str
+    client_order_id: str
     market: str
     side: str  # "yes" | "no": the contract side
     action: str  # "buy" | "sell"
     yes_price: Decimal
     initial: Decimal
+    created_ms: int
+    expiration_ms: int | None = None
     filled: Decimal = Decimal(0)
-    created_ms: int = 0
+    status: str = "resting"
+    updated_ms: int = 0
+    reason: str | None = None
+    taker_cost: Decimal = Decimal(0)
+    maker_cost: Decimal = Decimal(0)
+    taker_fees: Decimal = Decimal(0)
+    maker_fees: Decimal = Decimal(0)
 
     @property
-    def remaining(self) -> Decimal:
-        return self.initial - self.filled
+    def open(self) -> Decimal:
+        """Contracts still resting (a cancelled order reports 0: §9)."""
+        return self.initial - self.filled if self.status == "resting" else Decimal(0)
 
     @property
     def outcome_side(self) -> str:
-        # buy yes / sell no leave you long YES (protocols/kalshi.md §4.3).
+        # buy yes / sell no leave you long YES (AsyncAPI outcome_side).
         return self.side if self.action == "buy" else ("no" if self.side == "yes" else "yes")
+
+    @property
+    def book_side(self) -> str:
+        return "bid" if self.outcome_side == "yes" else "ask"
+
+    @property
+    def side_price(self) -> Decimal:
+        return self.yes_price if self.side == "yes" else 1 - self.yes_price
 
 
 @dataclass
 class KalshiFeed:
-    """Makes the frames of one event at a time: a fill or a cancel."""
+    """Makes the messages of one event at a time: a fill or a cancel."""
 
     seed: int | None = None
-    schema: Schema = "mixed"
+    schema: Schema = "current"
     clock: Callable[[], float] = time.time
     emitted: list[tuple[str, str, str]] = field(default_factory=list)
     """(kind, id, order_id) of every event made, in order."""
     rest_fills: list[dict[str, Any]] = field(default_factory=list)
-    """Every fill as ``GET /portfolio/fills`` returns it, oldest first."""
+    """Every fill as ``GET /portfolio/fills`` returns it, oldest first (plus ``ts_ms``, to page on)."""
     rest_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Every order's latest state as ``GET /portfolio/orders`` returns it."""
+    """Every order's latest state as ``GET /portfolio/orders`` returns it (plus ``last_updated_ts_ms``)."""
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -92,60 +158,72 @@ class KalshiFeed:
         size = Decimal(rng.choice((1, 2, 5, 10, 25, 50, 100, 250)))
         if not legacy and rng.random() < 0.1:
             size += Decimal("0.50")
+        created = self._now_ms()
         return _Order(
             order_id=self._uuid(),
+            client_order_id=self._uuid() if rng.random() < 0.5 else "",
             market=rng.choice(MARKETS),
             side=rng.choice(("yes", "no")),
             action=rng.choice(("buy", "buy", "sell")),
             yes_price=price,
             initial=size,
-            created_ms=self._now_ms(),
+            created_ms=created,
+            expiration_ms=created + rng.randint(5, 60) * 1000 if rng.random() < 0.2 else None,
+            updated_ms=created,
         )
 
     def next_event(self) -> list[dict[str, Any]]:
-        """The messages of the next event (with order updates that make no line)."""
+        """The messages of the next event, with the order updates around it that make no line."""
         rng = self._rng
-        legacy = self.schema == "legacy" or (self.schema == "mixed" and rng.random() < 0.2)
+        fill_shape = self._fill_shape()
+        legacy = fill_shape == "legacy"
         resting = [o for o in self._orders if (not legacy or o.yes_price * 100 % 1 == 0)]
         if resting and rng.random() < 0.25:
             return [self._cancel(rng.choice(resting))]
+        messages: list[dict[str, Any]] = []
         if resting and rng.random() < 0.55:
             order, taker = rng.choice(resting), False
         else:
             order, taker = self._new_order(legacy=legacy), rng.random() < 0.6
             self._orders.append(order)
-        messages: list[dict[str, Any]] = []
-        if not taker and order.filled == 0 and rng.random() < 0.5:
-            messages.append(self._user_order(order, "resting"))
-        whole = order.remaining == order.remaining.to_integral_value()
-        if legacy and not whole:
+            if not taker:
+                messages.append(self._user_order(order))  # placed: it rests
+        left = order.open
+        if legacy and left != left.to_integral_value():
             return [*messages, self._cancel(order)]
-        count = order.remaining if rng.random() < 0.5 else max(Decimal(1), (order.remaining / 2).to_integral_value())
-        messages.append(self._fill(order, min(count, order.remaining), taker=taker, legacy=legacy))
-        if order.remaining == 0:
+        count = left if rng.random() < 0.5 else max(Decimal(1), (left / 2).to_integral_value())
+        messages.append(self._fill(order, min(count, left), taker=taker, shape=fill_shape))
+        if order.open == 0:
             self._orders.remove(order)
-            messages.append(self._user_order(order, "executed"))
+        messages.append(self._user_order(order))  # the update the fill made: resting or executed
         return messages
 
-    def _fill(self, order: _Order, count: Decimal, *, taker: bool, legacy: bool) -> dict[str, Any]:
+    def _fill_shape(self) -> str:
+        if self.schema != "mixed":
+            return self.schema
+        draw = self._rng.random()
+        return "legacy" if draw < 0.2 else "canonical" if draw < 0.3 else "current"
+
+    def _fill(self, order: _Order, count: Decimal, *, taker: bool, shape: str) -> dict[str, Any]:
+        rng = self._rng
         order.filled += count
         ts_ms = self._now_ms()
+        order.updated_ms, order.reason = ts_ms, "Trade"
+        if order.filled == order.initial:
+            order.status = "executed"
         delta = count if order.outcome_side == "yes" else -count
         position = self._positions.get(order.market, Decimal(0)) + delta
         self._positions[order.market] = position
         trade_id = self._uuid()
         self.emitted.append(("fill", trade_id, order.order_id))
-        price = order.yes_price if order.side == "yes" else 1 - order.yes_price
+        price = order.side_price
         rate = Decimal("0.07") if taker else Decimal("0.0175")
         fee = Decimal(math.ceil(rate * count * price * (1 - price) * 100)) / 100
-        msg: dict[str, Any] = {
-            "trade_id": trade_id,
-            "order_id": order.order_id,
-            "market_ticker": order.market,
-            "is_taker": taker,
-            "side": order.side,
-            "action": order.action,
-        }
+        if taker:
+            order.taker_cost, order.taker_fees = order.taker_cost + count * price, order.taker_fees + fee
+        else:
+            order.maker_cost, order.maker_fees = order.maker_cost + count * price, order.maker_fees + fee
+        exchange_index = MARKET_INFO[order.market].exchange_index
         self.rest_fills.append(
             {
                 "fill_id": trade_id,
@@ -153,89 +231,194 @@ class KalshiFeed:
                 "order_id": order.order_id,
                 "ticker": order.market,
                 "market_ticker": order.market,
-                "side": order.side,
+                "exchange_index": exchange_index,
+                "side": order.outcome_side,  # as captured from the live API (§9): not the order's side
                 "action": order.action,
                 "outcome_side": order.outcome_side,
-                "book_side": "bid" if order.outcome_side == "yes" else "ask",
+                "book_side": order.book_side,
                 "count_fp": f"{count:.2f}",
                 "yes_price_dollars": str(order.yes_price.quantize(_FOUR)),
                 "no_price_dollars": str((1 - order.yes_price).quantize(_FOUR)),
                 "is_taker": taker,
                 "fee_cost": f"{fee:.6f}",
                 "created_time": _iso(ts_ms),
+                "subaccount_number": 0,
                 "ts": ts_ms // 1000,
                 "ts_ms": ts_ms,  # not in Kalshi's REST fill; the simulator pages on it
             }
         )
-        if legacy:
-            msg |= {
+        if shape == "legacy":
+            msg: dict[str, Any] = {
+                "trade_id": trade_id,
+                "order_id": order.order_id,
+                "market_ticker": order.market,
+                "is_taker": taker,
+                "side": order.side,
+                "action": order.action,
                 "yes_price": int(order.yes_price * 100),
                 "yes_price_dollars": f"{order.yes_price:.3f}",
                 "count": int(count),
                 "ts": ts_ms // 1000,
                 "post_position": int(position),
             }
-            return {"type": "fill", "sid": 1, "msg": msg}
-        msg |= {
-            "client_order_id": "",
-            "exchange_index": 1,
+            return {"type": "fill", "msg": msg}
+        msg = {
+            "trade_id": trade_id,
+            "order_id": order.order_id,
+            "market_ticker": order.market,
+            "exchange_index": exchange_index,
+            "is_taker": taker,
+            "side": order.outcome_side,
+            "action": self._action_word(order),
+            "purchased_side": order.outcome_side,
             "yes_price_dollars": str(order.yes_price.quantize(_FOUR)),
             "count_fp": f"{count:.2f}",
             "fee_cost": f"{fee:.6f}",
             "ts": ts_ms // 1000,
             "ts_ms": ts_ms,
             "post_position_fp": f"{position:.2f}",
-            "purchased_side": order.outcome_side,
             "outcome_side": order.outcome_side,
-            "book_side": "bid" if order.outcome_side == "yes" else "ask",
+            "book_side": order.book_side,
         }
-        return {"type": "fill", "sid": 1, "sending_ts_ms": ts_ms, "msg": msg}
+        if order.client_order_id:
+            msg["client_order_id"] = order.client_order_id
+        if rng.random() < 0.3:
+            msg["subaccount"] = 0
+        if shape == "canonical":
+            for deprecated in ("side", "action", "purchased_side"):
+                del msg[deprecated]
+        return {"type": "fill", "msg": msg, "sending_ts_ms": ts_ms}
+
+    def _action_word(self, order: _Order) -> str:
+        """The deprecated ``action`` of a fill: the order's, in one of the spellings the document allows."""
+        rng = self._rng
+        if rng.random() < 0.05:
+            return ""  # "an unknown action is emitted as an empty string"
+        return rng.choice(_ACTIONS_OF_A_SELL) if order.action == "sell" else "buy"
 
     def _cancel(self, order: _Order) -> dict[str, Any]:
+        rng = self._rng
         self._orders.remove(order)
+        order.status, order.updated_ms = "canceled", self._now_ms()
+        if order.expiration_ms is not None and rng.random() < 0.5:
+            order.reason = "ExpiryCancel"
+        elif rng.random() < 0.1:
+            order.reason = rng.choice(_VENUE_CANCELS)
+        else:
+            order.reason = None  # you asked for it
         self.emitted.append(("cancel", order.order_id, order.order_id))
-        return self._user_order(order, "canceled")
+        return self._user_order(order)
 
-    def _user_order(self, order: _Order, status: str) -> dict[str, Any]:
-        ts_ms = self._now_ms()
+    def _user_order(self, order: _Order) -> dict[str, Any]:
+        """The ``user_order`` message of the order's present state, and its REST row."""
+        money = {
+            "taker_fill_cost_dollars": f"{order.taker_cost:.6f}",
+            "maker_fill_cost_dollars": f"{order.maker_cost:.6f}",
+            "taker_fees_dollars": f"{order.taker_fees:.6f}",
+            "maker_fees_dollars": f"{order.maker_fees:.6f}",
+        }
+        counts = {
+            "fill_count_fp": f"{order.filled:.2f}",
+            "remaining_count_fp": f"{order.open:.2f}",
+            "initial_count_fp": f"{order.initial:.2f}",
+        }
+        exchange_index = MARKET_INFO[order.market].exchange_index
+        yes_price = str(order.yes_price.quantize(_FOUR))
+        expiration = None if order.expiration_ms is None else _iso(order.expiration_ms)
         self.rest_orders[order.order_id] = {
             "order_id": order.order_id,
+            "user_id": USER_ID,
+            "client_order_id": order.client_order_id,
             "ticker": order.market,
-            "status": status,
             "side": order.side,
             "action": order.action,
             "outcome_side": order.outcome_side,
-            "yes_price_dollars": str(order.yes_price.quantize(_FOUR)),
+            "book_side": order.book_side,
+            "type": "limit",
+            "status": order.status,
+            "yes_price_dollars": yes_price,
             "no_price_dollars": str((1 - order.yes_price).quantize(_FOUR)),
-            "fill_count_fp": f"{order.filled:.2f}",
-            "remaining_count_fp": f"{order.remaining:.2f}",
-            "initial_count_fp": f"{order.initial:.2f}",
-            "client_order_id": "",
+            **counts,
+            **money,
+            "expiration_time": expiration,
             "created_time": _iso(order.created_ms),
-            "last_update_time": _iso(ts_ms),
-            "last_updated_ts_ms": ts_ms,
+            "last_update_time": _iso(order.updated_ms),
+            "self_trade_prevention_type": None,
+            "subaccount_number": 0,
+            "exchange_index": exchange_index,
+            "last_updated_ts_ms": order.updated_ms,  # not in Kalshi's REST order; the simulator filters on it
         }
-        return {
-            "type": "user_order",
-            "sid": 2,
-            "msg": {
-                "order_id": order.order_id,
-                "user_id": "00000000-0000-4000-8000-00000000d3e0",
-                "ticker": order.market,
-                "status": status,
-                "side": order.side,
-                "is_yes": order.side == "yes",
-                "outcome_side": order.outcome_side,
-                "book_side": "bid" if order.outcome_side == "yes" else "ask",
-                "yes_price_dollars": str(order.yes_price.quantize(_FOUR)),
-                "fill_count_fp": f"{order.filled:.2f}",
-                "remaining_count_fp": f"{order.remaining:.2f}",
-                "initial_count_fp": f"{order.initial:.2f}",
-                "client_order_id": "",
-                "created_ts_ms": order.created_ms,
-                "last_updated_ts_ms": ts_ms,
-            },
+        msg: dict[str, Any] = {
+            "order_id": order.order_id,
+            "user_id": USER_ID,
+            "ticker": order.market,
+            "exchange_index": exchange_index,
+            "status": order.status,
+            "side": order.side,
+            "is_yes": order.side == "yes",
+            "outcome_side": order.outcome_side,
+            "book_side": order.book_side,
+            "yes_price_dollars": yes_price,
+            **counts,
+            **money,
+            "client_order_id": order.client_order_id,
+            "created_time": _iso(order.created_ms),
+            "created_ts_ms": order.created_ms,
+            "last_update_time": _iso(order.updated_ms),
+            "last_updated_ts_ms": order.updated_ms,
+            "subaccount_number": 0,
         }
+        if order.expiration_ms is not None:
+            msg |= {"expiration_time": expiration, "expiration_ts_ms": order.expiration_ms}
+        if order.reason is not None:
+            msg["last_update_reason"] = order.reason
+        return {"type": "user_order", "msg": msg}
+
+
+def market_body(ticker: str) -> dict[str, Any]:
+    """The ``market`` of ``GET /markets/{ticker}`` (OpenAPI 3.34.0 ``Market``: every required field)."""
+    info = MARKET_INFO[ticker]
+    return {
+        "ticker": ticker,
+        "event_ticker": ticker.rsplit("-", 1)[0],
+        "market_type": "binary",
+        "title": info.title,
+        "subtitle": "",
+        "yes_sub_title": info.yes_sub_title,
+        "no_sub_title": info.no_sub_title,
+        "created_time": "2026-11-01T14:00:00Z",
+        "updated_time": "2026-11-01T14:00:00Z",
+        "open_time": "2026-11-01T14:00:00Z",
+        "close_time": "2026-12-31T23:59:00Z",
+        "latest_expiration_time": "2027-01-07T23:59:00Z",
+        "settlement_timer_seconds": 300,
+        "status": "active",
+        "notional_value_dollars": "1.0000",
+        "yes_bid_dollars": "0.4800",
+        "yes_ask_dollars": "0.5100",
+        "no_bid_dollars": "0.4900",
+        "no_ask_dollars": "0.5200",
+        "yes_bid_size_fp": "120.00",
+        "yes_ask_size_fp": "75.00",
+        "last_price_dollars": "0.5000",
+        "previous_yes_bid_dollars": "0.4500",
+        "previous_yes_ask_dollars": "0.4900",
+        "previous_price_dollars": "0.4700",
+        "volume_fp": "15230.00",
+        "volume_24h_fp": "2210.00",
+        "open_interest_fp": "8400.00",
+        "result": "",
+        "can_close_early": True,
+        "expiration_value": "",
+        "rules_primary": f"If the outcome is {info.yes_sub_title}, the market resolves to Yes.",
+        "rules_secondary": "",
+        "price_level_structure": "deci_cent",
+        "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}],
+        "settlement_bounds_type": "default",
+        "exchange_index": info.exchange_index,
+        # Dropped from the document in 3.31.0, still required by kalshi-sdk 22.4.0's Market model.
+        "liquidity_dollars": "0.0000",
+    }
 
 
 def _iso(ts_ms: int) -> str:

@@ -46,7 +46,16 @@ def json_response(status: int, payload: object, headers: dict[str, str] | None =
 
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class HttpServer:

@@ -3,13 +3,18 @@
 It checks what the real venue checks (protocols/kalshi.md §2–§5): the path,
 the three ``KALSHI-ACCESS-*`` headers, the timestamp's freshness and the
 RSA-PSS signature (against the public half of the key it was given); then it
-answers ``subscribe`` commands with one ``subscribed`` per channel, sends a
-``heartbeat`` ping every 10 s, and streams fills and cancels from a
-:class:`~fillwatch.sim.feed.KalshiFeed` at ``rate`` events per second.
+answers every command for the life of the connection as Kalshi's AsyncAPI
+2.0.0 describes (:mod:`fillwatch.sim.subscriptions`), sends a ``heartbeat``
+ping every 10 s, and streams fills and order updates from a
+:class:`~fillwatch.sim.feed.KalshiFeed` at ``rate`` events per second to the
+subscriptions that cover them, each with its own ``sid``. Its REST bodies are
+those of the OpenAPI 3.34.0 (``GetFillsResponse``, ``GetOrdersResponse``,
+``GetMarketResponse``, ``ErrorResponse``).
 
 A :class:`Script` makes it misbehave on purpose: answer upgrades with an HTTP
 error, drop the TCP connection or go silent after N events, slip garbage
-frames in between, or send a fixed list of frames instead of the feed.
+frames in between, end a subscription with a channel error, or send a fixed
+list of frames instead of the feed.
 """
 
 from __future__ import annotations
@@ -34,8 +39,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from fillwatch.sim.faults import ConnectionStats, Faults
-from fillwatch.sim.feed import TITLES, KalshiFeed, Schema
+from fillwatch.sim.feed import MARKET_INFO, KalshiFeed, Schema, market_body
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
+from fillwatch.sim.subscriptions import Session, error
 
 __all__ = ["GARBAGE", "KalshiSim", "Script"]
 
@@ -43,6 +49,12 @@ WS_PATH = "/trade-api/ws/v2"
 API_PREFIX = "/trade-api/v2"
 MAX_SKEW_MS = 30_000
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+TERMINAL_ERRORS = (10, 25)
+"""The channel errors after which a subscription delivers nothing more (AsyncAPI: "Terminal Errors")."""
+
+Key = tuple[str, str, str]
+Message = dict[str, Any] | str | bytes
+"""A generated message (the server adds its ``sid``), or a scripted frame sent as it is."""
 
 GARBAGE: tuple[str | bytes, ...] = (
     "{not json",
@@ -62,7 +74,8 @@ class Script:
     """Events per second; 0 sends as fast as the connection takes them."""
     limit: int | None = None
     """Events to send over the server's life; then only heartbeats."""
-    schema: Schema = "mixed"
+    schema: Schema = "current"
+    """``current``: only what the documents allow; ``legacy`` / ``mixed``: older fill shapes too (feed.py)."""
     seed: int | None = None
     frames: Sequence[str | bytes] | None = None
     """Send these frames (once, over the server's life) instead of the feed."""
@@ -80,7 +93,8 @@ class Script:
     subscribe_error: int | None = None
     """Answer every subscribe command with this error code (9: authentication required)."""
     error_after: tuple[int, int] | None = None
-    """(N, code): after N events on the first connection, send Kalshi error `code` (once)."""
+    """(N, code): after N events on the first connection, end a subscription with channel error
+    `code`, 10 or 25 (once)."""
     drop_between: tuple[int, int] | None = None
     """On each connection, drop TCP after a random number of events in this range (chaos)."""
     rest_failures: int = 0
@@ -88,6 +102,10 @@ class Script:
     rest_rate_limit_every: int | None = None
     """Answer every Nth REST request with HTTP 429 and no headers, as Kalshi does."""
     heartbeat: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.error_after is not None and self.error_after[1] not in TERMINAL_ERRORS:
+            raise ValueError(f"error_after takes a terminal channel error {TERMINAL_ERRORS}, not {self.error_after[1]}")
 
 
 @dataclass
@@ -120,7 +138,7 @@ class KalshiSim:
         self._host, self._port = host, port
         self._frames_sent = 0
         self._rng = random.Random(self.script.seed)
-        self._subscribers: set[asyncio.Queue[tuple[tuple[str, str, str] | None, list[str | bytes]]]] = set()
+        self._subscribers: set[asyncio.Queue[tuple[Key | None, list[Message]]]] = set()
         self._generator: asyncio.Task[None] | None = None
         self._server: Server | None = None
         self._http = HttpServer(self._rest, host=host)
@@ -165,48 +183,62 @@ class KalshiSim:
         await self._http.__aexit__(*exc_info)
 
     async def _rest(self, request: HttpRequest) -> HttpResponse:
-        """The REST endpoints of protocols/kalshi.md §6 that fillwatch uses."""
+        """The REST endpoints of protocols/kalshi.md §6 that fillwatch uses, with OpenAPI 3.34.0 bodies.
+
+        Errors are the document's flat ``ErrorResponse``: ``{"code", "message"}``.
+        """
         self.stats.rest_requests.append((request.path, request.query))
         count = len(self.stats.rest_requests)
         if count <= self.script.rest_failures:
-            return json_response(503, {"error": {"code": "service_unavailable", "message": "try again"}})
+            return _rest_error(503, "service_unavailable", "try again")
         every = self.script.rest_rate_limit_every
         if every and count % every == 0:
-            return json_response(429, {"error": "too many requests"})
+            return _rest_error(429, "too_many_requests", "too many requests")  # and no headers, as Kalshi does
         path = request.path.removeprefix(API_PREFIX)
         if request.method == "GET" and path.startswith("/markets/"):
             ticker = path.removeprefix("/markets/")
-            if ticker not in TITLES:
-                return json_response(404, {"error": {"code": "not_found", "message": "market not found"}})
-            market = {"ticker": ticker, "event_ticker": ticker.rsplit("-", 1)[0], "title": TITLES[ticker]}
-            return json_response(200, {"market": {**market, "subtitle": "", "status": "active"}})
-        if path not in ("/portfolio/fills", "/portfolio/orders"):
-            return json_response(404, {"error": {"code": "not_found", "message": "no such endpoint"}})
+            if ticker not in MARKET_INFO:
+                return _rest_error(404, "not_found", "market not found")
+            return json_response(200, {"market": market_body(ticker)})
+        if request.method != "GET" or path not in ("/portfolio/fills", "/portfolio/orders"):
+            return _rest_error(404, "not_found", "no such endpoint")
         problem = self._auth_problem(request.headers, request.method, request.path)
         if problem is not None:
-            return json_response(401, {"error": {"code": "unauthorized", "message": problem}})
-        min_ms = int(request.query.get("min_ts", "0")) * 1000
-        if path == "/portfolio/fills":
-            rows = [f for f in self.feed.rest_fills if f["ts_ms"] >= min_ms]
-            key = "fills"
-        else:
-            # min_ts on orders: the simulator reads it as "last updated at or after" (open question §8).
-            status = request.query.get("status")
-            rows = [
-                o
-                for o in self.feed.rest_orders.values()
-                if o["last_updated_ts_ms"] >= min_ms and status in (None, o["status"])
-            ]
-            key = "orders"
-        rows = sorted(rows, key=lambda r: r.get("ts_ms") or r["last_updated_ts_ms"], reverse=True)  # newest first
-        start = int(request.query.get("cursor") or 0)
-        limit = min(int(request.query.get("limit", "100")), 1000)
-        page = [
-            {k: v for k, v in r.items() if k not in ("ts_ms", "last_updated_ts_ms")}
-            for r in rows[start : start + limit]
-        ]
+            return _rest_error(401, "unauthorized", problem)
+        query = request.query
+        try:
+            min_ms = int(query.get("min_ts", "0")) * 1000
+            start = int(query.get("cursor") or 0)
+            limit = int(query.get("limit", "100"))
+        except ValueError:
+            return _rest_error(400, "bad_request", "min_ts, cursor and limit must be integers")
+        if not 1 <= limit <= 1000 or start < 0:
+            return _rest_error(400, "bad_request", "limit must be 1 to 1000")
+        key = path.removeprefix("/portfolio/")
+        rows = sorted(self._rows(key, query, min_ms), key=lambda r: r["_at"], reverse=True)  # newest first
+        page = [{k: v for k, v in r.items() if k != "_at"} for r in rows[start : start + limit]]
         cursor = str(start + limit) if start + limit < len(rows) else ""
         return json_response(200, {key: page, "cursor": cursor})
+
+    def _rows(self, key: str, query: dict[str, str], min_ms: int) -> list[dict[str, Any]]:
+        """The fills or orders a query selects, each with its time (ms) under ``_at``.
+
+        ``min_ts`` on orders: the simulator reads it as "last updated at or after" (open question §8).
+        """
+        tickers = set(query["ticker"].split(",")) if query.get("ticker") else None
+        if key == "fills":
+            rows = [
+                {**{k: v for k, v in f.items() if k != "ts_ms"}, "_at": f["ts_ms"]}
+                for f in self.feed.rest_fills
+                if query.get("order_id") in (None, f["order_id"])
+            ]
+        else:
+            rows = [
+                {**{k: v for k, v in o.items() if k != "last_updated_ts_ms"}, "_at": o["last_updated_ts_ms"]}
+                for o in self.feed.rest_orders.values()
+                if query.get("status") in (None, o["status"])
+            ]
+        return [r for r in rows if r["_at"] >= min_ms and (tickers is None or r["ticker"] in tickers)]
 
     def _check_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
         self.stats.upgrades += 1
@@ -245,14 +277,24 @@ class KalshiSim:
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
+        """One connection: its commands answered as they come, its subscriptions streamed."""
         self.stats.connections += 1
+        session = Session(refuse_subscribe=self.script.subscribe_error)
         silent = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(ws, silent))
         sender: asyncio.Task[None] | None = None
         try:
-            if await self._subscribe(ws):
-                sender = asyncio.create_task(self._stream(ws, silent))
-            await ws.wait_closed()
+            async for raw in ws:
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    command = orjson.loads(raw)
+                    if isinstance(command, dict):
+                        self.stats.commands.append(command)
+                replies = session.handle(raw)
+                if not silent.is_set():
+                    for reply in replies:
+                        await ws.send(orjson.dumps(reply).decode())
+                if sender is None and session.subscriptions:
+                    sender = asyncio.create_task(self._stream(ws, silent, session))
         except ConnectionClosed:
             pass
         finally:
@@ -269,41 +311,8 @@ class KalshiSim:
                     return
                 await ws.ping(b"heartbeat")
 
-    async def _subscribe(self, ws: ServerConnection) -> bool:
-        """Answer commands until both private channels are subscribed."""
-        wanted = {"fill", "user_orders"}
-        sid = 0
-        while wanted:
-            raw = await ws.recv()
-            try:
-                command = orjson.loads(raw)
-                command_id, cmd = command["id"], command["cmd"]
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                await ws.send(_error(None, 1, "Unable to process message"))
-                continue
-            self.stats.commands.append(command)
-            if cmd == "subscribe" and self.script.subscribe_error is not None:
-                await ws.send(_error(command_id, self.script.subscribe_error, "Authentication required"))
-                return False
-            if cmd != "subscribe":
-                await ws.send(_error(command_id, 5, "Unknown command"))
-                continue
-            channels = (command.get("params") or {}).get("channels")
-            if not channels:
-                await ws.send(_error(command_id, 3, "Channels required"))
-                continue
-            for channel in channels:
-                if channel not in ("fill", "user_orders", "market_positions"):
-                    await ws.send(_error(command_id, 8, "Unknown channel name"))
-                    continue
-                sid += 1
-                wanted.discard(channel)
-                ack = {"id": command_id, "type": "subscribed", "msg": {"channel": channel, "sid": sid}}
-                await ws.send(orjson.dumps(ack).decode())
-        return True
-
-    def _next_frames(self) -> list[str | bytes] | None:
-        """The frames of the next event, or None when the script has no more."""
+    def _next_frames(self) -> list[Message] | None:
+        """The messages of the next event, or None when the script has no more."""
         script = self.script
         if script.frames is not None:
             if self._frames_sent >= len(script.frames):
@@ -312,7 +321,7 @@ class KalshiSim:
             return [script.frames[self._frames_sent - 1]]
         if script.limit is not None and self.stats.events >= script.limit:
             return None
-        return [orjson.dumps(m).decode() for m in self.feed.next_event()]
+        return list(self.feed.next_event())
 
     async def _generate(self) -> None:
         """The venue's own clock: events happen whether or not a client listens.
@@ -329,10 +338,10 @@ class KalshiSim:
                 queue.put_nowait((key, frames))
             await asyncio.sleep(interval)
 
-    async def _stream(self, ws: ServerConnection, silent: asyncio.Event) -> None:
-        """Send this connection the events generated while it is subscribed, with its faults."""
+    async def _stream(self, ws: ServerConnection, silent: asyncio.Event, session: Session) -> None:
+        """Send this connection what its subscriptions cover of the events generated, with its faults."""
         script = self.script
-        queue: asyncio.Queue[tuple[tuple[str, str, str] | None, list[str | bytes]]] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[Key | None, list[Message]]] = asyncio.Queue()
         self._subscribers.add(queue)
         if self._generator is None:
             self._generator = asyncio.create_task(self._generate())
@@ -342,7 +351,10 @@ class KalshiSim:
             while True:
                 if faults.end_here(ws, silent, sent_here):
                     return
-                key, frames = await queue.get()
+                key, messages = await queue.get()
+                frames, line_sent = _frames(session, key, messages)
+                if not frames:
+                    continue  # nothing this connection subscribed to
                 try:
                     for frame in frames:
                         await ws.send(frame)
@@ -350,15 +362,47 @@ class KalshiSim:
                     return
                 sent_here += 1
                 self.stats.delivered += 1
-                if key is not None:
+                if key is not None and line_sent:
                     self.stats.delivered_keys.append(key)
                 if script.error_after is not None and script.error_after[0] == sent_here == self.stats.delivered:
-                    await ws.send(_error(None, script.error_after[1], "Subscription buffer overflow"))
+                    await self._channel_error(ws, session, script.error_after[1])
                 if script.garbage_every and self.stats.delivered % script.garbage_every == 0:
                     await ws.send(GARBAGE[(self.stats.delivered // script.garbage_every) % len(GARBAGE)])
         finally:
             self._subscribers.discard(queue)
 
+    @staticmethod
+    async def _channel_error(ws: ServerConnection, session: Session, code: int) -> None:
+        """A terminal channel error (10, 25): the subscription it names stops delivering."""
+        sub = session.end("fill") or session.end("user_orders")
+        if sub is not None:
+            await ws.send(orjson.dumps(error(code, sid=sub.sid)).decode())
 
-def _error(command_id: int | None, code: int, message: str) -> str:
-    return orjson.dumps({"id": command_id, "type": "error", "msg": {"code": code, "msg": message}}).decode()
+
+def _frames(session: Session, key: Key | None, messages: list[Message]) -> tuple[list[str | bytes], bool]:
+    """The frames of one event this connection's subscriptions cover, and whether its line is among them."""
+    frames: list[str | bytes] = []
+    line_sent = False
+    for message in messages:
+        if not isinstance(message, dict):
+            frames.append(message)  # a scripted frame, sent as it is
+            continue
+        frame = session.frame(message)
+        if frame is None:
+            continue
+        frames.append(frame)
+        if key is not None and _is_line(message, key):
+            line_sent = True
+    return frames, line_sent
+
+
+def _is_line(message: dict[str, Any], key: Key) -> bool:
+    """Whether `message` is the one that makes the line of event `key`."""
+    if key[0] == "fill":
+        return message["type"] == "fill"
+    return message["type"] == "user_order" and message["msg"]["status"] == "canceled"
+
+
+def _rest_error(status: int, code: str, message: str) -> HttpResponse:
+    """The OpenAPI ``ErrorResponse``: flat, with a string code."""
+    return json_response(status, {"code": code, "message": message})
