@@ -119,16 +119,17 @@ class Session:
         command_id = command.get("id", 0)
         if not isinstance(command_id, int) or isinstance(command_id, bool) or command_id < 0:
             return [error(1)]
+        cmd = command.get("cmd")
         handler = {
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
             "list_subscriptions": self._list,
             "update_subscription": self._update,
-        }.get(command.get("cmd"))  # type: ignore[arg-type]
+        }.get(cmd)  # type: ignore[arg-type]
         if handler is None:
             return [error(5, command_id=command_id)]
         params = command.get("params")
-        if handler is not self._list and not isinstance(params, dict):
+        if cmd != "list_subscriptions" and not isinstance(params, dict):
             return [error(2, command_id=command_id)]
         try:
             return handler(command_id, params)
