@@ -228,6 +228,8 @@ async def test_every_rest_body_matches_the_openapi(venue_key: rsa.RSAPrivateKey)
         for row in body.get("fills", body.get("orders", [])):
             found += number_problems(row)
     assert not found, "\n".join(found[:20])
+    errors = [body for schema, _, body in bodies if schema == "ErrorResponse"]
+    assert all(set(body) <= {"code", "message", "details"} and {"code", "message"} <= set(body) for body in errors)
     statuses = Counter(status for _, status, _ in bodies)
     assert set(statuses) == {200, 400, 401, 404, 429, 503}
     assert sum(len(b.get("fills", [])) for _, _, b in bodies) == sum(k == "fill" for k, _, _ in sim.emitted)
