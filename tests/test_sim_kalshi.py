@@ -154,10 +154,11 @@ def test_the_current_schema_is_the_default_and_the_older_shapes_are_explicit() -
 
 
 def test_a_retired_error_code_cannot_be_scripted() -> None:
-    """Error codes 6, 16 and 17 are retired (AsyncAPI 2.0.0); only 10 and 25 end a subscription."""
-    for code in (17, 6, 9):
-        with pytest.raises(ValueError, match="terminal channel error"):
+    """Error codes 6, 16 and 17 are retired (AsyncAPI 2.0.0): the simulator will not send them."""
+    for code in (6, 16, 17, 99):
+        with pytest.raises(ValueError, match="retired or unknown"):
             Script(error_after=(1, code))
+    assert Script(error_after=(1, 18)).error_after == (1, 18)
 
 
 def test_market_titles_exercise_the_clients_title_join() -> None:
@@ -168,3 +169,18 @@ def test_market_titles_exercise_the_clients_title_join() -> None:
         assert Kalshi.parse_market_title(body) == TITLES[ticker]
         joined += TITLES[ticker] != MARKET_INFO[ticker].title
     assert joined == 3
+
+
+async def test_a_non_terminal_error_mid_stream_leaves_the_subscription_streaming(venue_key: rsa.RSAPrivateKey) -> None:
+    """Error 18 (command timeout) mid-stream has neither id nor sid, and the fills go on."""
+    async with (
+        KalshiSim(Script(rate=0, seed=59, error_after=(3, 18)), key=venue_key) as sim,
+        await open_ws(sim, venue_key) as ws,
+    ):
+        [ack] = await exchange(ws, subscribe(1, "fill"), 1)
+        async with asyncio.timeout(10):
+            while (frame := orjson.loads(await ws.recv()))["type"] != "error":
+                pass
+        after = await data_frames(ws, 10)
+    assert frame == {"type": "error", "msg": {"code": 18, "msg": "Command timeout"}}
+    assert {(f["type"], f["sid"]) for f in after} == {("fill", ack["msg"]["sid"])}

@@ -41,7 +41,7 @@ from websockets.http11 import Request, Response
 from fillwatch.sim.faults import ConnectionStats, Faults
 from fillwatch.sim.feed import MARKET_INFO, KalshiFeed, Schema, market_body
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
-from fillwatch.sim.subscriptions import Session, error
+from fillwatch.sim.subscriptions import ERRORS, Session, error
 
 __all__ = ["GARBAGE", "KalshiSim", "Script"]
 
@@ -93,8 +93,8 @@ class Script:
     subscribe_error: int | None = None
     """Answer every subscribe command with this error code (9: authentication required)."""
     error_after: tuple[int, int] | None = None
-    """(N, code): after N events on the first connection, end a subscription with channel error
-    `code`, 10 or 25 (once)."""
+    """(N, code): after N events on the first connection, send Kalshi error `code` (once): a terminal
+    channel error (10, 25) names the subscription it ends (``sid``); any other goes without ``id``."""
     drop_between: tuple[int, int] | None = None
     """On each connection, drop TCP after a random number of events in this range (chaos)."""
     rest_failures: int = 0
@@ -104,8 +104,8 @@ class Script:
     heartbeat: float = 10.0
 
     def __post_init__(self) -> None:
-        if self.error_after is not None and self.error_after[1] not in TERMINAL_ERRORS:
-            raise ValueError(f"error_after takes a terminal channel error {TERMINAL_ERRORS}, not {self.error_after[1]}")
+        if self.error_after is not None and self.error_after[1] not in ERRORS:
+            raise ValueError(f"error code {self.error_after[1]} is retired or unknown (AsyncAPI 2.0.0)")
 
 
 @dataclass
@@ -373,7 +373,10 @@ class KalshiSim:
 
     @staticmethod
     async def _channel_error(ws: ServerConnection, session: Session, code: int) -> None:
-        """A terminal channel error (10, 25): the subscription it names stops delivering."""
+        """Error `code` mid-stream; after a terminal one (10, 25) the subscription it names delivers nothing."""
+        if code not in TERMINAL_ERRORS:
+            await ws.send(orjson.dumps(error(code)).decode())
+            return
         sub = session.end("fill") or session.end("user_orders")
         if sub is not None:
             await ws.send(orjson.dumps(error(code, sid=sub.sid)).decode())
