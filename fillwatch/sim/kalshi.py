@@ -2,9 +2,9 @@
 
 It checks what the real venue checks (protocols/kalshi.md §2–§5): the path,
 the three ``KALSHI-ACCESS-*`` headers, the timestamp's freshness and the
-RSA-PSS signature (against the public half of the key it was given); then it
-answers ``subscribe`` commands with one ``subscribed`` per channel, sends a
-``heartbeat`` ping every 10 s, and streams fills and cancels from a
+signature (RSA-PSS or Ed25519, as the key it was given; against its public
+half); then it answers ``subscribe`` commands with one ``subscribed`` per
+channel, sends a ``heartbeat`` ping every 10 s, and streams fills and cancels from a
 :class:`~fillwatch.sim.feed.KalshiFeed` at ``rate`` events per second.
 
 A :class:`Script` makes it misbehave on purpose: answer upgrades with an HTTP
@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -105,7 +105,7 @@ class KalshiSim:
         self,
         script: Script | None = None,
         *,
-        key: rsa.RSAPrivateKey | None = None,
+        key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | None = None,
         key_id: str = "fillwatch-demo-key",
         host: str = "127.0.0.1",
         port: int = 0,
@@ -237,9 +237,7 @@ class KalshiSim:
         if not ts.isdigit() or abs(int(ts) - time.time() * 1000) > MAX_SKEW_MS:
             return "timestamp missing or outside the allowed window"
         try:
-            self._public_key.verify(
-                base64.b64decode(signature, validate=True), f"{ts}{method}{path}".encode(), _PSS, hashes.SHA256()
-            )
+            _verify(self._public_key, base64.b64decode(signature, validate=True), f"{ts}{method}{path}".encode())
         except (InvalidSignature, ValueError):
             return "invalid signature"
         return None
@@ -358,6 +356,18 @@ class KalshiSim:
                     await ws.send(GARBAGE[(self.stats.delivered // script.garbage_every) % len(GARBAGE)])
         finally:
             self._subscribers.discard(queue)
+
+
+def _verify(public_key: rsa.RSAPublicKey | ed25519.Ed25519PublicKey, signature: bytes, message: bytes) -> None:
+    """Check a request signature as Kalshi does for the key's type (protocols/kalshi.md §9).
+
+    Raises:
+        InvalidSignature: if it does not verify.
+    """
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        public_key.verify(signature, message)
+    else:
+        public_key.verify(signature, message, _PSS, hashes.SHA256())
 
 
 def _error(command_id: int | None, code: int, message: str) -> str:
