@@ -173,9 +173,9 @@ async def test_first_connection_backfills_from_since(venue_key: rsa.RSAPrivateKe
     assert isinstance(items[first_live - 1], (Connected, Backfilled, Fill, Cancel))
 
 
-@pytest.mark.parametrize("code", [10, 17, 25])
+@pytest.mark.parametrize("code", [10, 25])
 async def test_subscription_errors_resubscribe_and_backfill(venue_key: rsa.RSAPrivateKey, code: int) -> None:
-    """Kalshi error 10/17/25 mid-stream: reconnect, resubscribe, and recover what was lost."""
+    """Kalshi's terminal errors 10/25 mid-stream (17 is retired): reconnect, resubscribe, and recover what was lost."""
     script = Script(rate=150, seed=27, error_after=(8, code), limit=40)
     async with KalshiSim(script, key=venue_key) as sim:
         items = await run_follow(sim, venue_key, 40)
