@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -100,3 +102,18 @@ def test_an_error_answering_no_command_of_ours_is_reported_not_fatal(kalshi_sim,
     assert len(lines_of(result.stdout)) == 6
     assert f"skipped a frame (Kalshi error {code}, answering no command of ours; 1 so far)" in result.stderr
     assert sim.stats.connections == 1
+
+
+def test_a_timeless_cancel_replays_with_the_time_it_was_read(kalshi_sim, key_file: Path, tmp_path: Path) -> None:
+    """A user_order with null created_ts_ms and no update time (asyncapi.yaml) is dated on receipt, and so on replay."""
+    timeless = user_order(created_ts_ms=None, created_time=None, last_update_time=..., last_updated_ts_ms=...)
+    sim = kalshi_sim(Script(rate=50, frames=[orjson.dumps(timeless).decode()]))
+    rec = tmp_path / "run.rec"
+    before = time.time()
+    live = fillwatch(kalshi_args(sim, key_file, "--max-events", "1", "--record", str(rec)))
+    assert live.returncode == 0, live.stderr
+    [line] = lines_of(live.stdout)
+    read_at = datetime.fromisoformat(line["ts"]).timestamp()
+    assert before - 0.001 <= read_at <= time.time()
+    replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])
+    assert (replayed.returncode, replayed.stdout) == (0, live.stdout)

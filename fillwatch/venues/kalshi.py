@@ -314,16 +314,16 @@ class Kalshi:
         body = body if isinstance(body, dict) else {}
         code = body.get("code")
         text = str(body.get("msg", "no message"))
-        known = type(code) is int
-        if known and code in _HARMLESS_CODES:
+        numeric = type(code) is int  # not a bool, a float or a string
+        if numeric and code in _HARMLESS_CODES:
             return ()
-        if known and code in _AUTH_CODES:
+        if numeric and code in _AUTH_CODES:
             return [Rejected(code, text, auth=True)]
-        if known and code in _TERMINAL_CODES:
+        if numeric and code in _TERMINAL_CODES:
             return [Resync(f"Kalshi error {code}: {text}")]
         answered = message.get("id")
-        if not known or type(answered) is not int or answered != _SUBSCRIBE_ID:
-            what = f"Kalshi error {code}" if known else "Kalshi error without a numeric code"
+        if not numeric or type(answered) is not int or answered != _SUBSCRIBE_ID:
+            what = f"Kalshi error {code}" if numeric else "Kalshi error without a numeric code"
             return [Malformed(f"{what}, answering no command of ours", excerpt(orjson.dumps(message).decode()))]
         if code in _REFUSAL_CODES:
             return [Rejected(code, text, auth=False)]
