@@ -21,7 +21,7 @@ import typer
 
 from fillwatch import __version__
 from fillwatch.config import check_url
-from fillwatch.errors import ExitCode, FillwatchError
+from fillwatch.errors import ConfigError, ExitCode, FillwatchError
 from fillwatch.options import (
     ApiUrlOpt,
     BellOpt,
@@ -34,6 +34,7 @@ from fillwatch.options import (
     EnvOpt,
     Format,
     FormatOpt,
+    KeyType,
     KindOpt,
     MarketOpt,
     MaxEventsOpt,
@@ -132,7 +133,7 @@ def kalshi_command(
         typer.Option(
             "--private-key",
             envvar="KALSHI_PRIVATE_KEY_PATH",
-            help="PEM RSA private key file (or the PEM text in KALSHI_PRIVATE_KEY_PEM).",
+            help="PEM private key file, RSA or Ed25519 (or the PEM text in KALSHI_PRIVATE_KEY_PEM).",
         ),
     ] = None,
     env: EnvOpt = Env.prod,
@@ -250,6 +251,9 @@ def demo_command(
     venue: Annotated[DemoVenue, typer.Option("--venue", help="The venue to simulate.")] = DemoVenue.kalshi,
     rate: Annotated[float, typer.Option("--rate", min=0.1, help="Simulated events per second.")] = 3.0,
     seed: Annotated[int | None, typer.Option("--seed", help="Make the simulated activity repeatable.")] = None,
+    key_type: Annotated[
+        KeyType | None, typer.Option("--key-type", help="The simulated Kalshi key: rsa (default) or ed25519.")
+    ] = None,
     fmt: FormatOpt = Format.auto,
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
@@ -267,10 +271,10 @@ def demo_command(
 ) -> None:
     """Watch a simulated Kalshi (or Novig) on loopback: no account, no network.
 
-    The simulated Kalshi verifies real RSA-PSS signatures made with a throwaway
-    key; the simulated Novig issues expiring OAuth tokens to throwaway client
-    credentials. fillwatch tails either exactly as `fillwatch kalshi` or
-    `fillwatch novig` tails the real venue.
+    The simulated Kalshi verifies real signatures made with a throwaway key
+    (RSA-PSS, or Ed25519 with --key-type ed25519); the simulated Novig issues
+    expiring OAuth tokens to throwaway client credentials. fillwatch tails
+    either exactly as `fillwatch kalshi` or `fillwatch novig` tails the real venue.
     """
     options = RunOptions(
         fmt=fmt,
@@ -294,11 +298,14 @@ def demo_command(
             sys.stderr.write(f"fillwatch: demo: simulated {name} at {url} ({rate:g} events/s)\n")
 
     async def kalshi_session() -> ExitCode:
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
         from fillwatch.pipeline import tail
         from fillwatch.sim.kalshi import KalshiSim, Script
         from fillwatch.venues import kalshi
 
-        async with KalshiSim(Script(rate=rate, seed=seed)) as sim:
+        key = ed25519.Ed25519PrivateKey.generate() if key_type is KeyType.ed25519 else None
+        async with KalshiSim(Script(rate=rate, seed=seed), key=key) as sim:
             announce("Kalshi", sim.url)
             return await tail(
                 kalshi.Kalshi(sim.key_id, sim.key, api_url=sim.api_url), sim.url, options, account=sim.key_id
@@ -318,6 +325,8 @@ def demo_command(
 
     def work() -> int:
         options.check()
+        if venue is DemoVenue.novig and key_type is not None:
+            raise ConfigError("--key-type chooses the simulated Kalshi key; it does not apply to --venue novig")
         return _run(novig_session() if venue is DemoVenue.novig else kalshi_session())
 
     _guard(verbose, work)

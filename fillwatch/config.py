@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from fillwatch.errors import ConfigError
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from fillwatch.venues.kalshi import SigningKey
 
 __all__ = [
     "check_url",
@@ -120,18 +120,21 @@ def read_key_file(path: Path) -> tuple[bytes, str | None]:
     return data, warning
 
 
-def load_private_key(pem: bytes, *, origin: str) -> RSAPrivateKey:
-    """Load an unencrypted PEM RSA private key, PKCS#1 or PKCS#8.
+def load_private_key(pem: bytes, *, origin: str) -> SigningKey:
+    """Load an unencrypted PEM private key of a type Kalshi issues: RSA (PKCS#1 or PKCS#8) or Ed25519 (PKCS#8).
+
+    The key type is read from the PEM (OpenAPI ``ApiKeyType``: ``rsa``, ``ed25519``).
 
     Args:
         pem: the PEM text.
         origin: where it came from (a path or a variable name), for the message.
 
     Raises:
-        ConfigError: if it is not an unencrypted PEM RSA private key.
+        ConfigError: if it is not an unencrypted PEM private key, or of another type.
     """
     # Imported here: cryptography costs start-up time that --version and --help need not pay.
     from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -140,7 +143,7 @@ def load_private_key(pem: bytes, *, origin: str) -> RSAPrivateKey:
     except TypeError:
         raise ConfigError(f"{origin}: the private key is encrypted; give an unencrypted PEM key") from None
     except (ValueError, UnsupportedAlgorithm):
-        raise ConfigError(f"{origin}: not a PEM RSA private key") from None
-    if not isinstance(key, RSAPrivateKey):
-        raise ConfigError(f"{origin}: the key is not an RSA key")
+        raise ConfigError(f"{origin}: not a PEM private key (Kalshi keys are RSA or Ed25519)") from None
+    if not isinstance(key, (RSAPrivateKey, Ed25519PrivateKey)):
+        raise ConfigError(f"{origin}: the key is neither RSA nor Ed25519, the two types Kalshi accepts")
     return key

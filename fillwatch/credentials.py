@@ -1,6 +1,6 @@
 """Each venue's credentials, from resolved options (CONTRACT §2 precedence).
 
-Kalshi: an API key id and an RSA private key (file, or PEM text). Novig:
+Kalshi: an API key id and an RSA or Ed25519 private key (file, or PEM text). Novig:
 OAuth client credentials (tokens fetched and renewed) or a ready token.
 Secrets stay in :class:`~fillwatch.secret.Secret` and are never echoed.
 """

@@ -52,7 +52,7 @@ class Fill:
     qty: Decimal
     ts: datetime
     ts_has_ms: bool = True
-    """Whether the venue gave sub-second precision (decides the `ts` format)."""
+    """Whether the venue gave sub-second precision (no longer read: `ts` always has milliseconds)."""
     taker: bool | None = None
     fee: Decimal | None = None
     position: Decimal | None = None

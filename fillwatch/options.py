@@ -62,6 +62,13 @@ class DemoVenue(StrEnum):
     novig = "novig"
 
 
+class KeyType(StrEnum):
+    """The type of the throwaway Kalshi key ``demo`` signs with (OpenAPI ``ApiKeyType``)."""
+
+    rsa = "rsa"
+    ed25519 = "ed25519"
+
+
 # Options shared by every tailing command (CONTRACT §2).
 FormatOpt = Annotated[
     Format, typer.Option("--format", "-f", help="auto (table on a terminal, jsonl otherwise), table, lines or jsonl.")

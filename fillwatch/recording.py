@@ -133,7 +133,7 @@ class Recorder:
         self._clock = clock
         self._at: float | None = None
         self._last: tuple[str, str] | None = None
-        started = format_ts(datetime.fromtimestamp(clock(), UTC), True)
+        started = format_ts(datetime.fromtimestamp(clock(), UTC))
         header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
         if checkpoint is not None:
             header["checkpoint"] = checkpoint.to_json()

@@ -122,13 +122,13 @@ def test_configuration_errors_exit_2(args: list[str], env: dict[str, str], messa
 
 
 def test_non_pem_key_file_exits_2(kalshi_sim, tmp_path: Path) -> None:
-    """A file that is not a PEM RSA key is refused before connecting."""
+    """A file that is not a PEM private key is refused before connecting."""
     bogus = tmp_path / "id.pem"
     bogus.write_text("-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0\n-----END RSA PRIVATE KEY-----\n")
     bogus.chmod(0o600)
     result = fillwatch(kalshi_args(kalshi_sim(), bogus))
     assert result.returncode == ExitCode.USAGE
-    assert "not a PEM RSA private key" in result.stderr
+    assert "not a PEM private key (Kalshi keys are RSA or Ed25519)" in result.stderr
     assert "c2VjcmV0" not in result.stderr
 
 

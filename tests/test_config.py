@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from fillwatch.config import check_url, is_loopback, load_private_key, parse_duration, read_key_file
 from fillwatch.errors import ConfigError, ExitCode
@@ -96,8 +96,8 @@ def test_missing_key_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"hello", "not a PEM RSA private key"),
-        (b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", "not a PEM RSA private key"),
+        (b"hello", "not a PEM private key"),
+        (b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", "not a PEM private key"),
     ],
 )
 def test_junk_is_not_a_key(content: bytes, message: str) -> None:
@@ -108,8 +108,8 @@ def test_junk_is_not_a_key(content: bytes, message: str) -> None:
     assert "AAAA" not in str(caught.value)
 
 
-def test_encrypted_and_non_rsa_keys_are_refused(venue_key: rsa.RSAPrivateKey) -> None:
-    """An encrypted key and an EC key are refused with a reason."""
+def test_encrypted_and_other_key_types_are_refused(venue_key: rsa.RSAPrivateKey) -> None:
+    """An encrypted key is refused with a reason; an EC key with the two types Kalshi accepts named."""
     encrypted = venue_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -120,5 +120,15 @@ def test_encrypted_and_non_rsa_keys_are_refused(venue_key: rsa.RSAPrivateKey) ->
     ec_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    with pytest.raises(ConfigError, match="not an RSA key"):
+    with pytest.raises(ConfigError, match="k: the key is neither RSA nor Ed25519, the two types Kalshi accepts"):
         load_private_key(ec_key, origin="k")
+
+
+def test_ed25519_pkcs8_key_loads() -> None:
+    """An Ed25519 key as Kalshi hands it out, PKCS#8 PEM (openapi.yaml GenerateApiKeyResponse), loads as Ed25519."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    assert pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    loaded = load_private_key(pem, origin="k.pem")
+    assert isinstance(loaded, ed25519.Ed25519PrivateKey)
+    assert loaded.private_bytes_raw() == key.private_bytes_raw()

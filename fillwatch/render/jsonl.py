@@ -29,15 +29,16 @@ _SECONDS_MAX = 4096
 _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
-def format_ts(ts: datetime, has_ms: bool) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` (or without ``.mmm``); `ts` must be UTC."""
+def format_ts(ts: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ``, always with milliseconds (``.000`` for whole seconds), so
+    that the strings sort in time order (CONTRACT §3); `ts` must be UTC."""
     second = ts.timestamp() // 1
     prefix = _SECONDS.get(second)
     if prefix is None:
         if len(_SECONDS) >= _SECONDS_MAX:
             _SECONDS.clear()
         prefix = _SECONDS[second] = datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:-6]
-    return prefix + _MILLIS[ts.microsecond // 1000] if has_ms else prefix + "Z"
+    return prefix + _MILLIS[ts.microsecond // 1000]
 
 
 def _number(value: Decimal | None) -> int | float | None:
@@ -65,7 +66,7 @@ def record(event: Event) -> dict[str, object]:
         "action": event.action,
         "price": _number(event.price),
         "qty": _number(event.qty),
-        "ts": format_ts(event.ts, event.ts_has_ms),
+        "ts": format_ts(event.ts),
         "taker": taker,
         "fee": fee,
         "position": position,
@@ -156,7 +157,6 @@ def parse_record(fields: dict[str, Any]) -> Event:
         "price": _decimal(fields.get("price"), "price"),
         "qty": _decimal(fields.get("qty"), "qty"),
         "ts": ts.astimezone(UTC),
-        "ts_has_ms": "." in ts_text,
         "currency": _text_or_none(fields, "currency"),
         "source": source,
         "raw": None if raw is None else orjson.dumps(raw),

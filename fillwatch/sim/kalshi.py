@@ -2,9 +2,9 @@
 
 It checks what the real venue checks (protocols/kalshi.md §2–§5): the path,
 the three ``KALSHI-ACCESS-*`` headers, the timestamp's freshness and the
-RSA-PSS signature (against the public half of the key it was given); then it
-answers every command for the life of the connection as Kalshi's AsyncAPI
-2.0.0 describes (:mod:`fillwatch.sim.subscriptions`), sends a ``heartbeat``
+signature (RSA-PSS or Ed25519, as the key it was given; against its public
+half); then it answers every command for the life of the connection as Kalshi's
+AsyncAPI 2.0.0 describes (:mod:`fillwatch.sim.subscriptions`), sends a ``heartbeat``
 ping every 10 s, and streams fills and order updates from a
 :class:`~fillwatch.sim.feed.KalshiFeed` at ``rate`` events per second to the
 subscriptions that cover them, each with its own ``sid``. Its REST bodies are
@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -123,7 +123,7 @@ class KalshiSim:
         self,
         script: Script | None = None,
         *,
-        key: rsa.RSAPrivateKey | None = None,
+        key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | None = None,
         key_id: str = "fillwatch-demo-key",
         host: str = "127.0.0.1",
         port: int = 0,
@@ -269,9 +269,7 @@ class KalshiSim:
         if not ts.isdigit() or abs(int(ts) - time.time() * 1000) > MAX_SKEW_MS:
             return "timestamp missing or outside the allowed window"
         try:
-            self._public_key.verify(
-                base64.b64decode(signature, validate=True), f"{ts}{method}{path}".encode(), _PSS, hashes.SHA256()
-            )
+            _verify(self._public_key, base64.b64decode(signature, validate=True), f"{ts}{method}{path}".encode())
         except (InvalidSignature, ValueError):
             return "invalid signature"
         return None
@@ -409,3 +407,15 @@ def _is_line(message: dict[str, Any], key: Key) -> bool:
 def _rest_error(status: int, code: str, message: str) -> HttpResponse:
     """The OpenAPI ``ErrorResponse``: flat, with a string code."""
     return json_response(status, {"code": code, "message": message})
+
+
+def _verify(public_key: rsa.RSAPublicKey | ed25519.Ed25519PublicKey, signature: bytes, message: bytes) -> None:
+    """Check a request signature as Kalshi does for the key's type (protocols/kalshi.md §9).
+
+    Raises:
+        InvalidSignature: if it does not verify.
+    """
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        public_key.verify(signature, message)
+    else:
+        public_key.verify(signature, message, _PSS, hashes.SHA256())

@@ -1,11 +1,12 @@
 """Kalshi Trade API v2: signing, the subscribe command, and message parsing.
 
 Facts from ``protocols/kalshi.md``: the upgrade to ``/trade-api/ws/v2`` carries
-three ``KALSHI-ACCESS-*`` headers with an RSA-PSS/SHA-256 signature of
-``ts_ms + "GET" + path`` (§2.3); fills arrive on channel ``fill`` (§4.3), cancels
-as ``user_order`` messages with status ``canceled`` on channel ``user_orders``
-(§4.4); in-band errors carry the codes of §5. Prices are YES prices; a NO-side
-price is ``1 - yes``.
+three ``KALSHI-ACCESS-*`` headers with a signature of ``ts_ms + "GET" + path``
+(§2.3): RSA-PSS/SHA-256 for an RSA key, Ed25519 for an Ed25519 key (§9); fills
+arrive on channel ``fill`` (§4.3), cancels as ``user_order`` messages with status
+``canceled`` on channel ``user_orders`` (§4.4); in-band errors carry the codes of
+§5 as §9 corrects them. Direction comes from ``outcome_side`` (§9). Prices are
+YES prices; a NO-side price is ``1 - yes``.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import quote, urlsplit
 
 import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from fillwatch.errors import ConfigError
-from fillwatch.events import Cancel, Event, Fill
+from fillwatch.events import Cancel, Event, Fill, Source
 from fillwatch.venues.base import (
     Ack,
     HistoryPage,
@@ -41,7 +43,7 @@ from fillwatch.venues.base import (
     ts_from_s,
 )
 
-__all__ = ["ENDPOINTS", "WS_PATH", "Kalshi", "auth_headers", "parser", "sign"]
+__all__ = ["ENDPOINTS", "WS_PATH", "Kalshi", "SigningKey", "auth_headers", "parser", "sign"]
 
 WS_PATH = "/trade-api/ws/v2"
 
@@ -58,27 +60,44 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
 }
 
 CHANNELS = ("fill", "user_orders")
+_SUBSCRIBE_ID = 1
 
-# In-band error codes (§5): 9 means the handshake was not authenticated as
-# expected; 10, 17, 18 and 25 mean the subscription stopped delivering data.
+SigningKey: TypeAlias = RSAPrivateKey | Ed25519PrivateKey
+"""The key types Kalshi issues (OpenAPI ``ApiKeyType``: ``rsa``, ``ed25519``)."""
+
+# In-band error codes (AsyncAPI of kalshi-sdk 22.4.0, protocols/kalshi.md §9):
+# 9 means the connection is not authenticated as expected; 10 and 25 are the
+# terminal errors of a subscription (it stopped delivering data); 18 is a
+# command timeout. 6, 16 and 17 are retired. The others refuse a command.
 _AUTH_CODES = frozenset({9})
-_RESYNC_CODES = frozenset({10, 17, 18, 25})
+_TERMINAL_CODES = frozenset({10, 25})
+_TIMEOUT_CODE = 18
 _HARMLESS_CODES = frozenset({6})  # "already subscribed": retired, idempotent since Oct 2025
+_REFUSAL_CODES = frozenset({1, 2, 3, 4, 5, 7, 8, 11, 12, 13, 14, 15, 19, 20, 21, 22, 23, 24, 26, 27, 28})
+
+# ``last_update_reason`` of a cancelled order (AsyncAPI ``lastUpdateReason``) → CONTRACT §3 ``reason``.
+# Decrease, Amend and Trade are your own doing (or no reason): null; other ``…Cancel`` values are "other".
+_CANCEL_REASONS = {"ExpiryCancel": "expired", "CloseCancel": "market_closed", "SelfTradeCancel": "self_trade"}
+_OWN_REASONS = frozenset({"Decrease", "Amend", "Trade"})
+_BOOK_SIDES = {"bid": "yes", "ask": "no"}
 
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
 _ONE = Decimal(1)
 _CENT = Decimal("0.01")
 
 
-def sign(key: RSAPrivateKey, ts_ms: int, method: str, path: str) -> str:
-    """Base64 of the RSA-PSS signature of ``ts_ms + METHOD + path`` (query stripped)."""
+def sign(key: SigningKey, ts_ms: int, method: str, path: str) -> str:
+    """Base64 of the signature of ``ts_ms + METHOD + path`` (query stripped).
+
+    RSA keys sign RSA-PSS/SHA-256 (32-byte salt); Ed25519 keys sign Ed25519 (64 bytes).
+    """
     message = f"{ts_ms}{method.upper()}{path.split('?', 1)[0]}".encode()
+    if isinstance(key, Ed25519PrivateKey):
+        return base64.b64encode(key.sign(message)).decode("ascii")
     return base64.b64encode(key.sign(message, _PSS, hashes.SHA256())).decode("ascii")
 
 
-def auth_headers(
-    key_id: str, key: RSAPrivateKey, now_ms: int, method: str = "GET", path: str = WS_PATH
-) -> dict[str, str]:
+def auth_headers(key_id: str, key: SigningKey, now_ms: int, method: str = "GET", path: str = WS_PATH) -> dict[str, str]:
     """The three ``KALSHI-ACCESS-*`` headers for one request signed at `now_ms`."""
     return {
         "KALSHI-ACCESS-KEY": key_id,
@@ -88,7 +107,7 @@ def auth_headers(
 
 
 class Kalshi:
-    """The Kalshi adapter for one API key (key id + RSA private key).
+    """The Kalshi adapter for one API key (key id + RSA or Ed25519 private key).
 
     Without a key (:meth:`for_parsing`) it parses but cannot sign: ``replay``
     needs no credentials.
@@ -100,10 +119,11 @@ class Kalshi:
     warm_up: tuple[str, ...] = ()  # the stream says all there is to say
     page_size = 200
 
-    def __init__(self, key_id: str, key: RSAPrivateKey | None, *, api_url: str = ENDPOINTS["prod"][1]) -> None:
+    def __init__(self, key_id: str, key: SigningKey | None, *, api_url: str = ENDPOINTS["prod"][1]) -> None:
         self.key_id = key_id
         self.api_url = api_url.rstrip("/")
-        self.clock: Callable[[], float] = time.time  # never read: Kalshi dates everything it sends
+        # Read only to date a cancel that carries no time at all (``created_ts_ms`` may be null).
+        self.clock: Callable[[], float] = time.time
         self._key = key
         self._handlers: dict[str, Callable[[dict[str, Any]], Sequence[Parsed]]] = {
             "fill": self._parse_fill,
@@ -120,7 +140,7 @@ class Kalshi:
         """An adapter without credentials: it parses frames and history, and cannot sign."""
         return cls("", None)
 
-    def _signing_key(self) -> RSAPrivateKey:
+    def _signing_key(self) -> SigningKey:
         if self._key is None:
             raise ConfigError("this Kalshi adapter was built for parsing only; it has no key to sign with")
         return self._key
@@ -131,7 +151,7 @@ class Kalshi:
 
     def subscribe_frames(self) -> Sequence[bytes]:
         """One ``subscribe`` command for both private channels, all markets."""
-        return [orjson.dumps({"id": 1, "cmd": "subscribe", "params": {"channels": list(CHANNELS)}})]
+        return [orjson.dumps({"id": _SUBSCRIBE_ID, "cmd": "subscribe", "params": {"channels": list(CHANNELS)}})]
 
     def parse(self, frame: str | bytes) -> Sequence[Parsed]:
         """Turn one frame into events and control items; unknown types give nothing."""
@@ -166,12 +186,11 @@ class Kalshi:
         """
         document = orjson.loads(body)
         rows = document.get(kind) or []
-        make = _history_fill if kind == "fills" else _history_cancel
         events: list[Event] = []
         skipped = 0
         for row in rows:
             try:
-                event = make(row)
+                event = _history_fill(row) if kind == "fills" else _history_cancel(row, self.clock)
             except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
                 skipped += 1
                 continue
@@ -231,7 +250,7 @@ class Kalshi:
         "market_ticker":"HIGHNY-22DEC23-B53.5","is_taker":true,"side":"yes",
         "action":"buy","yes_price_dollars":"0.7500","count_fp":"278.00",
         "fee_cost":"0.010000","ts_ms":1671899397000,"post_position_fp":"500.00",
-        "outcome_side":"yes"}}`` — legacy: ``yes_price`` 75, ``count`` 278,
+        "outcome_side":"yes","book_side":"bid"}}`` — legacy: ``yes_price`` 75, ``count`` 278,
         ``post_position`` 500, ``ts`` 1671899397.
         """
         msg = message["msg"]
@@ -240,7 +259,7 @@ class Kalshi:
         yes_price = (
             to_decimal(msg["yes_price_dollars"]) if "yes_price_dollars" in msg else to_decimal(msg["yes_price"]) * _CENT
         )
-        ts, has_ms = (ts_from_ms(msg["ts_ms"]), True) if "ts_ms" in msg else (ts_from_s(msg["ts"]), False)
+        ts = ts_from_ms(msg["ts_ms"]) if "ts_ms" in msg else ts_from_s(msg["ts"])
         position = msg.get("post_position_fp", msg.get("post_position"))
         fee = msg.get("fee_cost")
         taker = msg.get("is_taker")
@@ -255,7 +274,6 @@ class Kalshi:
                 price=_ONE - yes_price if side == "no" else yes_price,
                 qty=to_decimal(msg["count_fp"] if "count_fp" in msg else msg["count"]),
                 ts=ts,
-                ts_has_ms=has_ms,
                 taker=taker if isinstance(taker, bool) else None,
                 fee=None if fee is None else to_decimal(fee),
                 position=None if position is None else to_decimal(position),
@@ -263,38 +281,19 @@ class Kalshi:
             )
         ]
 
-    @staticmethod
-    def _parse_user_order(message: dict[str, Any]) -> Sequence[Parsed]:
+    def _parse_user_order(self, message: dict[str, Any]) -> Sequence[Parsed]:
         """A ``user_order``: only status ``canceled`` is an event.
 
         ``{"type":"user_order","sid":22,"msg":{"order_id":"ee58…","ticker":"FED-23DEC-T3.00",
-        "status":"canceled","side":"yes","outcome_side":"yes","yes_price_dollars":"0.3500",
-        "remaining_count_fp":"4.00","initial_count_fp":"10.00","last_updated_ts_ms":1733047260000}}``
+        "status":"canceled","side":"yes","outcome_side":"yes","book_side":"bid",
+        "yes_price_dollars":"0.3500","fill_count_fp":"6.00","remaining_count_fp":"0.00",
+        "initial_count_fp":"10.00","created_ts_ms":1733047200000,"last_updated_ts_ms":1733047260000,
+        "last_update_reason":"ExpiryCancel"}}``
         """
         msg = message["msg"]
         if msg.get("status") != "canceled":
             return ()
-        side, action = _cancel_direction(msg)
-        yes_price = to_decimal(msg["yes_price_dollars"])
-        ts, has_ms = _cancel_time(msg)
-        order_id = _text(msg["order_id"])
-        original = msg.get("initial_count_fp")
-        return [
-            Cancel(
-                venue="kalshi",
-                id=order_id,
-                order_id=order_id,
-                market=_text(msg["ticker"]),
-                side=side,
-                action=action,
-                price=_ONE - yes_price if side == "no" else yes_price,
-                qty=to_decimal(msg["remaining_count_fp"]),
-                ts=ts,
-                ts_has_ms=has_ms,
-                original_qty=None if original is None else to_decimal(original),
-                currency="USD",
-            )
-        ]
+        return [_cancel(msg, self.clock, source="live")]
 
     @staticmethod
     def _parse_subscribed(message: dict[str, Any]) -> Sequence[Parsed]:
@@ -303,19 +302,37 @@ class Kalshi:
 
     @staticmethod
     def _parse_error(message: dict[str, Any]) -> Sequence[Parsed]:
-        """``{"id":1,"type":"error","msg":{"code":9,"msg":"Authentication required"}}``."""
-        body = message.get("msg") or {}
+        """``{"id":1,"type":"error","msg":{"code":9,"msg":"Authentication required"}}``.
+
+        Code 9 is an authentication failure and 10 or 25 a subscription that
+        stopped (resubscribe), whatever command they name. Only an error that
+        answers our subscribe (``id`` 1) can refuse it; there a command timeout
+        (18) or an unknown code is retried. Any other error answers no command
+        of ours: it is reported and counted, never fatal.
+        """
+        body = message.get("msg")
+        body = body if isinstance(body, dict) else {}
         code = body.get("code")
         text = str(body.get("msg", "no message"))
-        if code in _HARMLESS_CODES:
+        numeric = type(code) is int  # not a bool, a float or a string
+        if numeric and code in _HARMLESS_CODES:
             return ()
-        if code in _RESYNC_CODES:
+        if numeric and code in _AUTH_CODES:
+            return [Rejected(code, text, auth=True)]
+        if numeric and code in _TERMINAL_CODES:
             return [Resync(f"Kalshi error {code}: {text}")]
-        return [Rejected(code if isinstance(code, int) else None, text, auth=code in _AUTH_CODES)]
+        answered = message.get("id")
+        if not numeric or type(answered) is not int or answered != _SUBSCRIBE_ID:
+            what = f"Kalshi error {code}" if numeric else "Kalshi error without a numeric code"
+            return [Malformed(f"{what}, answering no command of ours", excerpt(orjson.dumps(message).decode()))]
+        if code in _REFUSAL_CODES:
+            return [Rejected(code, text, auth=False)]
+        meaning = "command timeout" if code == _TIMEOUT_CODE else "unknown code"
+        return [Resync(f"Kalshi error {code} ({meaning}) answering the subscribe: {text}")]
 
 
 def _history_fill(row: dict[str, Any]) -> Fill:
-    """A REST fill (§6.1): ``trade_id``/``fill_id``, ``ticker``, both side prices, ``created_time``.
+    """A REST fill (§6.1, OpenAPI ``Fill``): ``trade_id``/``fill_id``, ``ticker``, both side prices, ``created_time``.
 
     REST fills carry no position; the line says null there.
     """
@@ -325,10 +342,7 @@ def _history_fill(row: dict[str, Any]) -> Fill:
     else:
         yes_price = to_decimal(row["yes_price_dollars"])
         price = _ONE - yes_price if side == "no" else yes_price
-    if row.get("created_time"):
-        ts, has_ms = ts_from_iso(row["created_time"])
-    else:
-        ts, has_ms = ts_from_s(row["ts"]), False
+    ts = ts_from_iso(row["created_time"])[0] if row.get("created_time") else ts_from_s(row["ts"])
     fee, taker = row.get("fee_cost"), row.get("is_taker")
     return Fill(
         venue="kalshi",
@@ -340,7 +354,6 @@ def _history_fill(row: dict[str, Any]) -> Fill:
         price=price,
         qty=to_decimal(row["count_fp"]),
         ts=ts,
-        ts_has_ms=has_ms,
         taker=taker if isinstance(taker, bool) else None,
         fee=None if fee is None else to_decimal(fee),
         currency="USD",
@@ -348,29 +361,33 @@ def _history_fill(row: dict[str, Any]) -> Fill:
     )
 
 
-def _history_cancel(row: dict[str, Any]) -> Cancel | None:
-    """A REST order (§6.3); only cancelled ones are events."""
+def _history_cancel(row: dict[str, Any], clock: Callable[[], float]) -> Cancel | None:
+    """A REST order (§6.3, OpenAPI ``Order``); only cancelled ones are events."""
     if row.get("status") != "canceled":
         return None
-    side, action = _cancel_direction(row)
-    yes_price = to_decimal(row["yes_price_dollars"])
-    ts, has_ms = _cancel_time(row)
-    order_id = _text(row["order_id"])
-    original = row.get("initial_count_fp")
+    return _cancel(row, clock, source="history")
+
+
+def _cancel(msg: dict[str, Any], clock: Callable[[], float], *, source: Source) -> Cancel:
+    """A cancelled order, live (``user_order``) or from REST (``Order``): the same line for both."""
+    side, action = _direction(msg)
+    yes_price = to_decimal(msg["yes_price_dollars"])
+    order_id = _text(msg["order_id"])
+    original = msg.get("initial_count_fp")
     return Cancel(
         venue="kalshi",
         id=order_id,
         order_id=order_id,
-        market=_text(row["ticker"]),
+        market=_text(msg["ticker"]),
         side=side,
         action=action,
         price=_ONE - yes_price if side == "no" else yes_price,
-        qty=to_decimal(row["remaining_count_fp"]),
-        ts=ts,
-        ts_has_ms=has_ms,
+        qty=_cancelled_qty(msg),
+        ts=_cancel_time(msg, clock),
         original_qty=None if original is None else to_decimal(original),
         currency="USD",
-        source="history",
+        source=source,
+        reason=_cancel_reason(msg.get("last_update_reason")),
     )
 
 
@@ -387,49 +404,44 @@ def _text(value: object) -> str:
 
 
 def _direction(msg: dict[str, Any]) -> tuple[str, str | None]:
-    """The contract side of the order and the action, per CONTRACT §3.
+    """The line's side and action (CONTRACT §3): from ``outcome_side``, else ``book_side``.
 
-    The legacy ``side`` names the contract side and ``action`` the direction;
-    ``outcome_side`` (canonical since May 2026) is what the trade leaves you
-    long. Buying the side you are long is a buy, so the action follows from
-    the two when ``action`` is absent or blank; with ``outcome_side`` alone the
-    line says side = outcome_side, action = buy.
+    ``outcome_side`` is the outcome the fill (or order) positions you for:
+    buy-yes and sell-no give ``yes``, buy-no and sell-yes give ``no``; so the
+    line says side = that outcome, action = buy. The deprecated ``side``,
+    ``action`` and ``purchased_side`` do not describe the order on REST fills
+    (protocols/kalshi.md §9) and are read only from messages without either.
+    """
+    outcome = msg.get("outcome_side") or None
+    if outcome is not None:
+        return _side(outcome), "buy"
+    book = msg.get("book_side") or None
+    if book is not None:
+        if book not in _BOOK_SIDES:
+            raise ValueError(f"book_side {book!r}")
+        return _BOOK_SIDES[book], "buy"
+    return _legacy_direction(msg)
+
+
+def _legacy_direction(msg: dict[str, Any]) -> tuple[str, str | None]:
+    """``side`` and ``action`` as sent, for messages from before ``outcome_side``.
+
+    Without ``action``, ``purchased_side`` (the side effectively bought) tells
+    buy from sell; with ``purchased_side`` alone the line says side = it, action = buy.
     """
     side = msg.get("side") or None
     action = msg.get("action") or None
-    if (side == "yes" or side == "no") and (action == "buy" or action == "sell"):
-        return side, action  # the usual message: nothing to derive
-    outcome = msg.get("outcome_side") or msg.get("purchased_side") or None
+    purchased = msg.get("purchased_side") or None
     if side is None:
-        if outcome is None:
+        if purchased is None:
             raise ValueError("no side")
-        return _side(outcome), "buy"
+        return _side(purchased), "buy"
     side = _side(side)
     if action is not None:
         return side, "sell" if str(action).startswith("sell") else "buy"
-    if outcome is None:
+    if purchased is None:
         return side, None
-    return side, "buy" if _side(outcome) == side else "sell"
-
-
-def _cancel_direction(msg: dict[str, Any]) -> tuple[str, str | None]:
-    """A cancelled order's side, and ``buy``/``sell`` from ``outcome_side`` (CONTRACT §3).
-
-    "buy" when the order would have left you long its own side, "sell" when
-    not, null when either is missing; with ``outcome_side`` alone the line says
-    side = outcome_side, action = buy. The legacy ``action`` of REST orders is
-    not used, so that live and REST cancels give the same line.
-    """
-    side = msg.get("side") or None
-    outcome = msg.get("outcome_side") or None
-    if side is None:
-        if outcome is None:
-            raise ValueError("no side")
-        return _side(outcome), "buy"
-    side = _side(side)
-    if outcome is None:
-        return side, None
-    return side, "buy" if _side(outcome) == side else "sell"
+    return side, "buy" if _side(purchased) == side else "sell"
 
 
 def _side(value: object) -> str:
@@ -438,13 +450,39 @@ def _side(value: object) -> str:
     return value  # type: ignore[return-value]
 
 
-def _cancel_time(msg: dict[str, Any]) -> tuple[datetime, bool]:
-    """``last_updated_ts_ms``, else ``last_update_time``, else ``created_ts_ms`` (CONTRACT §3)."""
+def _cancelled_qty(msg: dict[str, Any]) -> Decimal:
+    """What was still resting when the order was cancelled.
+
+    A cancel zeroes the remaining count (protocols/kalshi.md §9), so a zero
+    ``remaining_count_fp`` means ``initial_count_fp − fill_count_fp``; a
+    non-zero one (older messages) is the answer itself.
+    """
+    remaining = to_decimal(msg["remaining_count_fp"])
+    if remaining != 0:
+        return remaining
+    left = to_decimal(msg["initial_count_fp"]) - to_decimal(msg["fill_count_fp"])
+    if left < 0:
+        raise ValueError("fill_count_fp exceeds initial_count_fp")
+    return left
+
+
+def _cancel_reason(value: object) -> str | None:
+    """CONTRACT §3's ``reason`` from ``last_update_reason``: null when you asked (or none is given)."""
+    if not isinstance(value, str) or not value or value in _OWN_REASONS:
+        return None
+    return _CANCEL_REASONS.get(value, "other")
+
+
+def _cancel_time(msg: dict[str, Any], clock: Callable[[], float]) -> datetime:
+    """``last_updated_ts_ms``, else ``last_update_time``, else ``created_ts_ms`` (which may be null),
+    else the time the message was read (CONTRACT §3)."""
     if msg.get("last_updated_ts_ms") is not None:
-        return ts_from_ms(msg["last_updated_ts_ms"]), True
+        return ts_from_ms(msg["last_updated_ts_ms"])
     if msg.get("last_update_time"):
-        return ts_from_iso(msg["last_update_time"])
-    return ts_from_ms(msg["created_ts_ms"]), True
+        return ts_from_iso(msg["last_update_time"])[0]
+    if msg.get("created_ts_ms") is not None:
+        return ts_from_ms(msg["created_ts_ms"])
+    return datetime.fromtimestamp(round(clock(), 3), UTC)
 
 
 def _field_error(exc: Exception) -> str:

@@ -43,7 +43,6 @@ CANCEL = Cancel(
     price=Decimal("0.35"),
     qty=Decimal("4"),
     ts=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-    ts_has_ms=False,
     original_qty=Decimal("10.00"),
     currency="USD",
 )
@@ -67,7 +66,7 @@ def test_cancel_line_nulls_the_fill_only_keys() -> None:
     assert list(data) == KEYS
     assert data["kind"] == "cancel"
     assert (data["taker"], data["fee"], data["position"], data["wash"]) == (None, None, None, None)
-    assert (data["qty"], data["original_qty"], data["action"], data["ts"]) == (4, 10, None, "2026-01-02T03:04:05Z")
+    assert (data["qty"], data["original_qty"], data["action"], data["ts"]) == (4, 10, None, "2026-01-02T03:04:05.000Z")
 
 
 def test_money_is_written_as_exact_json_numbers() -> None:
@@ -77,11 +76,14 @@ def test_money_is_written_as_exact_json_numbers() -> None:
         assert f'"price":{Decimal(text).normalize():f}'.encode() in line
 
 
-def test_timestamp_format_follows_the_venue_precision() -> None:
-    """Milliseconds when the venue gave them (even .000), none otherwise."""
-    ts = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    assert format_ts(ts, True) == "2026-01-02T03:04:05.000Z"
-    assert format_ts(ts, False) == "2026-01-02T03:04:05Z"
+def test_timestamp_always_has_three_fractional_digits() -> None:
+    """`ts` is always YYYY-MM-DDTHH:MM:SS.mmmZ, so whole seconds sort before the fractions of that second."""
+    whole = replace(CANCEL, ts=datetime(2026, 1, 2, 3, 4, 20, tzinfo=UTC), ts_has_ms=False)
+    later = replace(FILL, ts=datetime(2026, 1, 2, 3, 4, 20, 848000, tzinfo=UTC))
+    stamps = [orjson.loads(encode(event))["ts"] for event in (later, whole)]
+    assert stamps == ["2026-01-02T03:04:20.848Z", "2026-01-02T03:04:20.000Z"]
+    assert sorted(stamps) == stamps[::-1]
+    assert format_ts(datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=UTC)) == "2026-01-02T03:04:05.999Z"
 
 
 def test_sink_writes_whole_lines_only_on_flush() -> None:

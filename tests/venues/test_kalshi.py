@@ -85,12 +85,11 @@ def test_subscribed_is_an_ack(venue: Kalshi) -> None:
         (9, Rejected(9, "Authentication required", auth=True)),
         (8, Rejected(8, "Authentication required", auth=False)),
         (10, Resync("Kalshi error 10: Authentication required")),
-        (17, Resync("Kalshi error 17: Authentication required")),
         (25, Resync("Kalshi error 25: Authentication required")),
     ],
 )
 def test_error_codes_map_to_their_handling(venue: Kalshi, code: int, expected: object) -> None:
-    """Code 9 is an auth rejection, 10/17/25 a resubscribe, other codes a refusal."""
+    """Code 9 is an auth rejection, 10/25 a resubscribe, another known code answering our subscribe a refusal."""
     frame = orjson.dumps({"id": 1, "type": "error", "msg": {"code": code, "msg": "Authentication required"}})
     assert venue.parse(frame.decode()) == [expected]
 

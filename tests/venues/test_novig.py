@@ -87,7 +87,7 @@ def test_close_tick_time_is_used_when_it_has_one(venue: Novig) -> None:
     closed = {**CASES[3]["orders"][2], "status": "CANCELLED"}
     (cancel,) = read_orders(venue, [closed])
     assert (cancel.id, cancel.qty, cancel.reason, cancel.source) == ("o-c", Decimal(700), "market_closed", "live")
-    assert record(cancel)["ts"] == "2026-02-01T10:00:00Z"
+    assert record(cancel)["ts"] == "2026-02-01T10:00:00.000Z"
     assert venue.parse(tick("mkt-total")) == ()  # nothing of yours is left there
     assert read_orders(venue, [closed]) == []  # reported once
 
@@ -257,7 +257,7 @@ def test_history_orders_reconcile_the_open_orders(venue: Novig) -> None:
         "reason": None,
         "ts": None,
     }
-    assert record(cancel)["ts"] == "2026-01-03T00:00:00Z"
+    assert record(cancel)["ts"] == "2026-01-03T00:00:00.000Z"
     assert venue.open_orders == {"o-b": "mkt-ml", "o-c": "mkt-total"}
 
 
