@@ -33,13 +33,13 @@ START = 1_795_293_000.0  # 2026-11-21 20:30:00 UTC
 EVENTS = 60
 
 
-def render(*, width: int = 120, height: int = 34) -> str:
-    """The SVG of one frame of the live table after a minute of simulated activity."""
+def board() -> FillBoard:
+    """A board after a minute of simulated activity (fixed seed, clocks and time zone)."""
     now = [START]
     feed = KalshiFeed(seed=21, clock=lambda: now[0])
     venue = Kalshi("snapshot", rsa.generate_private_key(public_exponent=65537, key_size=1024))
     session = Session(venue="kalshi", env="demo", clock=lambda: now[0])
-    board = FillBoard(
+    view = FillBoard(
         session,
         # One market without a title shows what a failed lookup looks like: the ticker alone.
         titles={("kalshi", market): title for market, title in TITLES.items() if "Boston" not in title},
@@ -54,9 +54,14 @@ def render(*, width: int = 120, height: int = 34) -> str:
             for item in venue.parse(_dumps(message)):
                 if isinstance(item, (Fill, Cancel)):
                     session.add(item)
-                    board.add(item)
+                    view.add(item)
                     session.frame(now[0])
                     shown += 1
+    return view
+
+
+def render(*, width: int = 120, height: int = 40, text: bool = False) -> str:
+    """The SVG (or, with `text`, the plain text) of one frame of the live table."""
     console = Console(
         file=io.StringIO(),
         record=True,
@@ -67,8 +72,10 @@ def render(*, width: int = 120, height: int = 34) -> str:
         legacy_windows=False,
         _environ={},
     )
-    console.print(board)
-    return console.export_svg(title="fillwatch demo", unique_id="fillwatch-table")
+    console.print(board())
+    if text:
+        return console.export_text()
+    return console.export_svg(title=f"fillwatch demo ({width}×{height})", unique_id=f"fillwatch-table-{width}")
 
 
 def _dumps(message: object) -> str:

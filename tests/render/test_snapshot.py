@@ -9,7 +9,7 @@ def test_snapshot_renders_the_live_table_as_svg() -> None:
     """The SVG shows the header, titled rows and the totals, and is reproducible."""
     svg = render()
     assert svg.startswith("<svg")
-    for text in ("kalshi&#160;demo", "Fed&#160;funds", "KXNBAGAME", "@&#160;vwap"):
+    for text in ("kalshi&#160;demo", "Fed&#160;funds", "KXNBAGAME", "realized", "position", "total"):
         assert text in svg
     assert render() == svg
 

@@ -117,20 +117,22 @@ def test_header_shows_connection_age_and_reconnects() -> None:
     assert "● disconnected, retrying in 2.5 s" in output(target)
 
 
-def test_footer_has_per_market_totals() -> None:
-    """Net change, volumes, VWAPs, fees and counts per market and side, below the rows."""
+def test_footer_has_one_row_per_market_with_position_and_pnl() -> None:
+    """YES and NO fills of a market share one footer row: position, average entry, FIFO P&L, fees, counts, totals."""
     board = board_with(
-        fill("M", action="buy", price="0.40", qty="10", fee="0.07"),
-        fill("M", action="buy", price="0.46", qty="5", fee="0.03"),
-        fill("M", action="sell", price="0.55", qty="4", fee="0.02"),
+        fill("M", action="buy", price="0.40", qty="10", fee="0.07", position=None),
+        fill("M", action="buy", price="0.46", qty="5", fee="0.03", position=None),
+        fill("M", side="no", price="0.45", qty="4", fee="0.02", position=None),
         cancel("M"),
     )
     target = console(color_system=None)
     target.print(board)
     text = output(target)
-    assert re.search(r"market +side +net +bought +@ vwap +sold +@ vwap +fees +fills +cancels", text)
-    totals = [line for line in text.splitlines() if line.startswith("M ")]
-    assert totals[0].split() == ["M", "yes", "+11", "15", "0.42", "4", "0.55", "0.12", "3", "1"]
+    assert re.search(r"market +position +avg +realized +fees +fills +cancels", text)
+    totals = [line.split() for line in text.splitlines() if line.startswith(("M ", "total"))]
+    # NO 4 @0.45 sells 4 YES @0.55 out of the 0.40 lot: 4 × 0.15 = 0.60; left 6 @0.40 + 5 @0.46 = 4.70 / 11
+    assert totals == [["M", "+11", "0.4273", "+0.60", "0.12", "3", "1"], ["total", "+0.60", "0.12", "3", "1"]]
+    assert "P&L session" in text.splitlines()[0]
 
 
 def test_escape_sequences_and_markup_in_venue_strings_are_neutralised() -> None:
