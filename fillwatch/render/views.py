@@ -80,7 +80,9 @@ def open_views(
         views.wants_titles = True
         views.on_frame = session.frame
     elif fmt == "lines":
-        formatter = LineFormatter(make_console(color), titles=views.titles)
+        out = make_console(color)
+        width = out.width if os.isatty(stdout_fd) else None  # a pipe or file gets full lines
+        formatter = LineFormatter(out, titles=views.titles, width=width)
         views.sinks.append(LinesSink(stdout_fd, formatter, bell=bell))
         views.wants_titles = True
     else:

@@ -200,3 +200,54 @@ async def test_bell_rings_once_per_redraw_with_new_fills() -> None:
     await asyncio.sleep(0.15)
     sink.close()
     assert output(target).count("\x07") == 1
+
+
+SUFFIXES = ("-T4.25", "-T2.9", "-B53.5", "-BOS", "-T98499.99")
+
+
+@pytest.mark.parametrize(("width", "height"), [(60, 24), (80, 24), (120, 40), (200, 50)])
+def test_the_table_fits_and_keeps_each_tickers_end(width: int, height: int) -> None:
+    """At 60–200 columns: no line overflows, each market row keeps its ticker's end, the header is whole."""
+    from fillwatch.render.snapshot import render
+
+    text = render(width=width, height=height, text=True)
+    lines = text.splitlines()
+    assert len(lines) <= height
+    assert all(len(line) <= width for line in lines)
+    assert "…" not in lines[0]  # parts are dropped whole, never cut
+    assert lines[0].startswith(" fillwatch  kalshi demo  ● connected")
+    footer = lines[lines.index("─" * width) + 1 :]
+    assert footer[0].split()[:2] == ["market", "position"]
+    markets = footer[1:-1]
+    assert len(markets) == len(SUFFIXES)
+    for suffix in SUFFIXES:  # the strike (the distinguishing end) is on screen, once per market
+        assert sum(suffix + " " in line + " " for line in markets) == 1
+    assert footer[-1].startswith("total")
+
+
+def test_spare_width_goes_to_titles_and_the_footer_grows_with_the_height() -> None:
+    """At 200×50 titles show whole; a taller terminal shows more markets in the footer (a third of its height)."""
+    board = board_with(*(fill(f"KXM-{i}", position=None) for i in range(20)))
+    target = console(width=200, height=50, color_system=None)
+    board.titles = {("kalshi", "KXM-19"): "A title of sixty characters, give or take, shown in full ok"}  # type: ignore[misc]
+    target.print(board)
+    text = output(target)
+    assert "A title of sixty characters, give or take, shown in full ok" in text
+    tall = sum(line.startswith("KXM-") for line in text.splitlines())
+    target = console(width=200, height=24, color_system=None)
+    target.print(board)
+    short = sum(line.startswith("KXM-") for line in output(target).splitlines())
+    assert (short, tall) == (6, 14)
+
+
+def test_history_rows_carry_a_mark_and_the_header_explains_it() -> None:
+    """A row read from history shows h after its time; the header says what h means."""
+    from dataclasses import replace
+
+    board = board_with(replace(fill("OLD"), source="history"), fill("NEW"))
+    target = console(color_system=None)
+    target.print(board)
+    text = output(target)
+    assert line_with(text, "OLD").startswith("20:33:25 h ")
+    assert line_with(text, "NEW").startswith("20:33:25   ")
+    assert "h = from history" in text.splitlines()[0]
