@@ -27,7 +27,7 @@ __all__ = ["LineFormatter", "LinesSink", "layout"]
 Titles = Mapping[tuple[str, str], str]
 """Market titles by (venue, market), filled in the background by ``net.titles``."""
 
-MARKET = 24
+MARKET = 28
 """The market column's width: most tickers fit; longer ones push the line on a pipe, are elided on a terminal."""
 MARKET_MIN = 12
 

@@ -24,14 +24,14 @@ def test_fill_line_content() -> None:
     line = formatter(None)(fill("KXFED", qty="278.00", price="0.7500", fee="0.010000", position="500", taker=True))
     assert (
         line
-        == "20:33:25  kalshi BUY         yes       278 @ 0.75   KXFED                    taker fee 0.01   pos    +500\n"
+        == "20:33:25  kalshi BUY         yes       278 @ 0.75   KXFED                        taker fee 0.01   pos    +500\n"
     )
 
 
 def test_cancel_line_content() -> None:
     """A cancel says CANCEL, the order's action, what was left of its size."""
     line = formatter(None)(cancel("KXFED", action="sell"))
-    assert line == "20:33:25  kalshi CANCEL sell yes         4 @ 0.35   KXFED                    left of 10\n"
+    assert line == "20:33:25  kalshi CANCEL sell yes         4 @ 0.35   KXFED                        left of 10\n"
 
 
 def test_colours_buy_green_sell_red_cancel_yellow_dim() -> None:
