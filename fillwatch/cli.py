@@ -10,7 +10,9 @@ only under ``-v``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -18,6 +20,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+
+try:  # typer up to 0.2x depends on Click; later versions carry their own copy
+    from click import exceptions as click_errors
+except ImportError:  # pragma: no cover - which one depends on the installed typer
+    from typer._click import exceptions as click_errors  # type: ignore[no-redef]
 
 from fillwatch import __version__
 from fillwatch.config import check_url
@@ -34,6 +41,7 @@ from fillwatch.options import (
     EnvOpt,
     Format,
     FormatOpt,
+    JsonOpt,
     KindOpt,
     MarketOpt,
     MaxEventsOpt,
@@ -52,6 +60,8 @@ from fillwatch.options import (
     TokenUrlOpt,
     VerboseOpt,
     WsUrlOpt,
+    output_format,
+    output_warning,
     resolve,
 )
 
@@ -84,6 +94,13 @@ def _root(
 
 def _warn(message: str) -> None:
     sys.stderr.write(f"fillwatch: warning: {message}\n")
+
+
+def _check_output(output: object) -> None:
+    """Warn of ``-o json`` and the like: a format name given as the output file."""
+    warning = output_warning(output)
+    if warning is not None:
+        _warn(warning)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -139,6 +156,7 @@ def kalshi_command(
     ws_url: WsUrlOpt = None,
     api_url: ApiUrlOpt = None,
     fmt: FormatOpt = Format.auto,
+    json: JsonOpt = False,
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
@@ -166,6 +184,7 @@ def kalshi_command(
         from fillwatch.venues import kalshi
 
         values, chosen = resolve(ctx, "kalshi", warn=_warn)
+        _check_output(values["output"])
         default_ws, default_api = kalshi.ENDPOINTS[Env(values["env"]).value]
         url = check_url(values["ws_url"] or default_ws, option="--ws-url", secure="wss", plain="ws")
         rest = check_url(values["api_url"] or default_api, option="--api-url", secure="https", plain="http")
@@ -206,6 +225,7 @@ def novig_command(
     api_url: ApiUrlOpt = None,
     token_url: TokenUrlOpt = None,
     fmt: FormatOpt = Format.auto,
+    json: JsonOpt = False,
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
@@ -232,6 +252,7 @@ def novig_command(
         from fillwatch.venues import novig
 
         values, _ = resolve(ctx, "novig", warn=_warn)
+        _check_output(values["output"])
         defaults = novig.ENDPOINTS[Env(values["env"]).value]
         url = check_url(values["ws_url"] or defaults.ws, option="--ws-url", secure="wss", plain="ws")
         rest = check_url(values["api_url"] or defaults.api, option="--api-url", secure="https", plain="http")
@@ -251,6 +272,7 @@ def demo_command(
     rate: Annotated[float, typer.Option("--rate", min=0.1, help="Simulated events per second.")] = 3.0,
     seed: Annotated[int | None, typer.Option("--seed", help="Make the simulated activity repeatable.")] = None,
     fmt: FormatOpt = Format.auto,
+    json: JsonOpt = False,
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
@@ -317,6 +339,9 @@ def demo_command(
             return await credentials.novig_session(creds, adapter, sim.url, options)
 
     def work() -> int:
+        nonlocal options
+        _check_output(output)
+        options = dataclasses.replace(options, fmt=output_format(fmt, json=json))
         options.check()
         return _run(novig_session() if venue is DemoVenue.novig else kalshi_session())
 
@@ -328,6 +353,7 @@ def replay_command(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="A --record recording, or an --output file.")],
     speed: SpeedOpt = None,
     fmt: FormatOpt = Format.auto,
+    json: JsonOpt = False,
     output: OutputOpt = None,
     markets: MarketOpt = None,
     kinds: KindOpt = None,
@@ -350,9 +376,10 @@ def replay_command(
     from fillwatch.runner import run
 
     async def session() -> ExitCode:
+        _check_output(output)
         entries = recording.read(file)
         views = open_views(
-            fmt.value,
+            output_format(fmt, json=json).value,
             venue="replay",
             env="replay",
             color=color.value,
@@ -366,9 +393,30 @@ def replay_command(
     _guard(verbose, lambda: _run(session()))
 
 
+def usage_error(exc: click_errors.UsageError) -> str:
+    """A usage error from Click in fillwatch's one-line form, with a suggestion."""
+    message = " ".join(exc.format_message().split()).replace("Value error, ", "")
+    if isinstance(exc, click_errors.NoSuchOption) and exc.possibilities:
+        message = f"no such option: {exc.option_name} (did you mean {sorted(exc.possibilities)[0]}?)"
+    elif message[:1].isupper() and not message[1:2].isupper():
+        message = message[0].lower() + message[1:]
+    message = re.sub(r"\. Did you mean (.*)\?$", r" (did you mean \1?)", message).rstrip(".")
+    path = exc.ctx.command_path if exc.ctx is not None else "fillwatch"
+    return f"fillwatch: error: {message}; see '{path} --help'\n"
+
+
 def main() -> None:
-    """The console script's entry point."""
+    """The console script's entry point; Click's usage errors become one line and exit 2."""
     try:
-        app(prog_name="fillwatch")
+        code = app(prog_name="fillwatch", standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(ExitCode.INTERRUPTED)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:
+        sys.stderr.write(usage_error(exc))
+        sys.exit(ExitCode.USAGE)
+    except click_errors.Abort:
+        sys.exit(ExitCode.INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -21,7 +21,17 @@ from fillwatch import profiles
 from fillwatch.config import parse_duration, parse_since
 from fillwatch.errors import ConfigError
 
-__all__ = ["Color", "Env", "Format", "Kind", "RunOptions", "path_of", "resolve"]
+__all__ = [
+    "Color",
+    "Env",
+    "Format",
+    "Kind",
+    "RunOptions",
+    "output_format",
+    "output_warning",
+    "path_of",
+    "resolve",
+]
 
 
 class Format(StrEnum):
@@ -31,6 +41,12 @@ class Format(StrEnum):
     table = "table"
     lines = "lines"
     jsonl = "jsonl"
+    json = "json"
+    """Accepted as ``jsonl`` (the habit of other tools)."""
+
+    def canonical(self) -> Format:
+        """``json`` is ``jsonl``; every other format is itself."""
+        return Format.jsonl if self is Format.json else self
 
 
 class Color(StrEnum):
@@ -64,8 +80,12 @@ class DemoVenue(StrEnum):
 
 # Options shared by every tailing command (CONTRACT §2).
 FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", help="auto (table on a terminal, jsonl otherwise), table, lines or jsonl.")
+    Format,
+    typer.Option(
+        "--format", "-f", help="auto (table on a terminal, jsonl otherwise), table, lines or jsonl (json: jsonl)."
+    ),
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format jsonl.")]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Also append every event as a JSON line to FILE.", dir_okay=False)
 ]
@@ -177,7 +197,7 @@ class RunOptions:
     def of(cls, values: dict[str, Any]) -> RunOptions:
         """The options among a command's resolved values (see :func:`resolve`)."""
         return cls(
-            fmt=Format(values["fmt"]),
+            fmt=output_format(Format(values["fmt"]), json=values.get("json", False)),
             output=path_of(values["output"]),
             max_events=values["max_events"],
             duration=values["duration"],
@@ -208,6 +228,27 @@ class RunOptions:
         self.since_time()
         if self.no_follow and not (self.since or self.state):
             raise ConfigError("--no-follow needs --since or --state: there is no history to print otherwise")
+
+
+FORMAT_NAMES = frozenset({"auto", "table", "lines", "jsonl", "json", "csv", "text"})
+
+
+def output_format(fmt: Format, *, json: bool) -> Format:
+    """The format `--format` and `--json` ask for together (``json`` read as ``jsonl``)."""
+    fmt = fmt.canonical()
+    if json and fmt not in (Format.auto, Format.jsonl):
+        raise ConfigError(f"--json and --format {fmt.value} ask for different formats: give one of them")
+    return Format.jsonl if json else fmt
+
+
+def output_warning(output: object) -> str | None:
+    """A warning when ``--output``'s value looks like a format name and no such file exists (``-o json``)."""
+    if output is None:
+        return None
+    path = Path(str(output))
+    if path.name.lower() not in FORMAT_NAMES or path.exists() or str(path) != path.name:
+        return None
+    return f"--output {path.name} writes the events to a new file named '{path.name}' (for the format: --format)"
 
 
 def path_of(value: object) -> Path | None:

@@ -25,11 +25,13 @@ from fillwatch.render.table import FillBoard, LiveTableSink
 
 __all__ = ["Format", "Views", "open_views", "resolve_format"]
 
-Format: TypeAlias = Literal["auto", "table", "lines", "jsonl"]
+Format: TypeAlias = Literal["auto", "table", "lines", "jsonl", "json"]
 
 
 def resolve_format(fmt: Format, *, stdout_is_tty: bool) -> Format:
-    """``auto`` is ``table`` on a terminal and ``jsonl`` otherwise (CONTRACT §2)."""
+    """``auto`` is ``table`` on a terminal and ``jsonl`` otherwise; ``json`` is ``jsonl`` (CONTRACT §2)."""
+    if fmt == "json":
+        return "jsonl"
     if fmt == "auto":
         return "table" if stdout_is_tty else "jsonl"
     return fmt

@@ -1,0 +1,64 @@
+"""Habits from other tools: --format json, --json, -o json, and Click's errors in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import fillwatch
+
+DEMO = ["demo", "--rate", "50", "--seed", "2", "--max-events", "2", "-q"]
+
+
+@pytest.mark.parametrize("flags", [["--format", "json"], ["-f", "json"], ["--json"]])
+def test_json_is_jsonl(flags: list[str]) -> None:
+    """`--format json`, `-f json` and `--json` all print JSON lines."""
+    result = fillwatch([*DEMO, *flags])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert all(orjson.loads(line)["kind"] in ("fill", "cancel") for line in lines)
+
+
+def test_json_with_another_format_is_a_usage_error() -> None:
+    """`--json -f table` asks for two formats: one line, exit 2."""
+    result = fillwatch([*DEMO, "--json", "-f", "table"])
+    assert result.returncode == 2
+    assert result.stderr.startswith("fillwatch: error: --json and --format table")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_output_named_like_a_format_warns(tmp_path: Path) -> None:
+    """`-o json` (no such file yet) writes the file with a warning; once the file exists, no warning."""
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "fillwatch", *DEMO, "-f", "jsonl", "-o", "json"]
+    result = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path, timeout=30, check=False)
+    assert result.returncode == 0
+    assert "fillwatch: warning: --output json writes the events to a new file named 'json'" in result.stderr
+    assert (tmp_path / "json").read_text().count("\n") == 2
+    again = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path, timeout=30, check=False)
+    assert "warning" not in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["demo", "--frmat", "x"],
+            "fillwatch: error: no such option: --frmat (did you mean --format?); see 'fillwatch demo --help'",
+        ),
+        (["kalsh"], "fillwatch: error: no such command 'kalsh' (did you mean 'kalshi'?); see 'fillwatch --help'"),
+        (["demo", "-f", "xml"], "fillwatch: error: invalid value for '--format' / '-f': 'xml' is not one of"),
+    ],
+)
+def test_click_errors_are_one_line_with_a_suggestion(args: list[str], expected: str) -> None:
+    """A mistyped option, command or value: one `fillwatch: error:` line with a hint, exit 2."""
+    result = fillwatch(args)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(expected)
+    assert "Usage:" not in result.stderr
