@@ -93,7 +93,9 @@ def _root(
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"fillwatch: warning: {message}\n")
+    from fillwatch.render.views import stamp
+
+    sys.stderr.write(stamp(f"fillwatch: warning: {message}\n"))
 
 
 def _check_output(output: object) -> None:
@@ -104,7 +106,9 @@ def _check_output(output: object) -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(f"fillwatch: error: {message}\n")
+    from fillwatch.render.views import stamp
+
+    sys.stderr.write(stamp(f"fillwatch: error: {message}\n"))
     raise typer.Exit(code)
 
 
@@ -313,7 +317,9 @@ def demo_command(
 
     def announce(name: str, url: str) -> None:
         if not quiet:
-            sys.stderr.write(f"fillwatch: demo: simulated {name} at {url} ({rate:g} events/s)\n")
+            from fillwatch.render.views import stamp
+
+            sys.stderr.write(stamp(f"fillwatch: demo: simulated {name} at {url} ({rate:g} events/s)\n"))
 
     async def kalshi_session() -> ExitCode:
         from fillwatch.pipeline import tail
@@ -388,7 +394,9 @@ def replay_command(
             extra=output_sink(output, raw=raw),
         )
         items = recording.replay(entries, speed=speed, raw=raw)
-        return await run(items, views.sinks, select=selector(markets or (), kinds or ()), max_events=max_events)
+        globs, wanted = markets or [], [kind.value for kind in kinds or ()]
+        select = views.filter(selector(globs, wanted), globs=globs, kinds=wanted)
+        return await run(items, views.sinks, select=select, max_events=max_events)
 
     _guard(verbose, lambda: _run(session()))
 
@@ -415,7 +423,9 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except click_errors.UsageError as exc:
-        sys.stderr.write(usage_error(exc))
+        from fillwatch.render.views import stamp
+
+        sys.stderr.write(stamp(usage_error(exc)))
         sys.exit(ExitCode.USAGE)
     except click_errors.Abort:
         sys.exit(ExitCode.INTERRUPTED)

@@ -20,6 +20,7 @@ import typer
 from fillwatch import profiles
 from fillwatch.config import parse_duration, parse_since
 from fillwatch.errors import ConfigError
+from fillwatch.filters import check_globs
 
 __all__ = [
     "Color",
@@ -226,6 +227,7 @@ class RunOptions:
         """Usage errors found before anything starts."""
         self.seconds()
         self.since_time()
+        check_globs(self.markets)
         if self.no_follow and not (self.since or self.state):
             raise ConfigError("--no-follow needs --since or --state: there is no history to print otherwise")
 

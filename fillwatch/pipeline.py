@@ -105,7 +105,7 @@ async def tail(
             authenticate=authenticate,
             record_history=record_history,
         )
-        select = selector(options.markets, options.kinds)
+        select = views.filter(selector(options.markets, options.kinds), globs=options.markets, kinds=options.kinds)
         try:
             return await run(items, sinks, select=select, max_events=options.max_events, duration=options.seconds())
         finally:

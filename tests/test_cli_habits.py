@@ -62,3 +62,39 @@ def test_click_errors_are_one_line_with_a_suggestion(args: list[str], expected: 
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stderr.startswith(expected)
     assert "Usage:" not in result.stderr
+
+
+def test_a_bad_glob_is_exit_2() -> None:
+    """`--market '[KX'` stops at once with one line and exit 2 (it used to run forever)."""
+    result = fillwatch(["demo", "--market", "[KX", "-q"])
+    assert result.returncode == 2
+    assert result.stderr.startswith("fillwatch: error: bad --market pattern '[KX'")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_filter_that_hid_everything_says_so_and_the_summary_counts_what_it_hid(tmp_path: Path) -> None:
+    """--market KXFED (no such whole ticker): a warning with the KXFED* hint; a log file gets time-stamped,
+    full-width lines, and the summary of a run with KXFED* counts the events filtered out."""
+    import re
+
+    log = tmp_path / "main.log"
+    with log.open("w") as err:
+        import subprocess
+        import sys
+
+        args = [sys.executable, "-m", "fillwatch", "demo", "--rate", "40", "--seed", "5", "--duration", "1.5"]
+        subprocess.run([*args, "--market", "KXFED", "-f", "jsonl"], stderr=err, stdout=subprocess.DEVNULL, check=False)
+        subprocess.run([*args, "--market", "KXFED*", "-f", "lines"], stderr=err, stdout=subprocess.DEVNULL, check=False)
+    lines = log.read_text().splitlines()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+    warning = [line for line in lines if "hid all" in line]
+    assert len(warning) == 1
+    assert re.match(
+        stamp + r"fillwatch: warning: --market KXFED hid all \d+ events in this run; .*'KXFED\*'", warning[0]
+    )
+    assert any(re.match(stamp + r"\+ connected to kalshi", line) for line in lines)
+    summary = next(line for line in lines if line.startswith("fillwatch: session"))
+    assert re.search(r"skipped 0 malformed frames · \d+ events filtered out$", summary)  # whole, on one line
+    assert any(
+        line.startswith("KXFED-26DEC-T4.25  Fed funds upper bound above 4.25% after the December") for line in lines
+    )

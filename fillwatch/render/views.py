@@ -9,11 +9,14 @@ that its summary lands below the live table's final frame.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal, TypeAlias
 
+from fillwatch.filters import FilterWatch, Selector
 from fillwatch.render import Sink
 from fillwatch.render.console import ColorMode, make_console
 from fillwatch.render.jsonl import JsonLinesSink
@@ -50,6 +53,49 @@ class Views:
     """Call when something the view shows changed outside of events (a title arrived)."""
     on_frame: Callable[[float, str | bytes], None] | None = None
     """The stream's record hook, for views that show the age of the last frame."""
+
+    def filter(
+        self, select: Selector | None, *, globs: Sequence[str] = (), kinds: Sequence[str] = ()
+    ) -> Selector | None:
+        """`select`, watched: hidden events are counted in the session, and a filter that hides
+        everything says so once on stderr (after 30 s, or at the end of the run)."""
+        if select is None:
+            return None
+
+        def hidden() -> None:
+            self.session.filtered += 1
+            self.session.version += 1
+
+        watch = FilterWatch(select, globs=globs, kinds=kinds, warn=warning, on_hidden=hidden)
+        at = next((i for i, sink in enumerate(self.sinks) if isinstance(sink, SessionSink)), len(self.sinks))
+        self.sinks.insert(at, watch)
+        return watch
+
+
+def warning(message: str) -> None:
+    """One warning line on stderr (with the time when stderr is a log, not a terminal)."""
+    sys.stderr.write(stamp(f"fillwatch: warning: {message}\n"))
+    sys.stderr.flush()
+
+
+def is_log(stream: object) -> bool:
+    """Whether `stream` is a regular file (``2>>main.log``): its lines need their time.
+
+    A terminal shows lines as they come; a pipe leads to something that keeps
+    its own times (journald, ``logger``, cron's mail) or to a program.
+    """
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def stamp(line: str, *, stream: object = None) -> str:
+    """`line` with an ISO 8601 UTC time in front when stderr is a log file (``2>>main.log``)."""
+    if not is_log(sys.stderr if stream is None else stream):
+        return line
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return f"{now} {line}"
 
 
 def open_views(
@@ -94,5 +140,9 @@ def open_views(
         views.sinks.append(StatusSink(sys.stderr, venue=venue, quiet=quiet))
     show_summary = not quiet and (fmt != "jsonl" or err_console.is_terminal)
     if show_summary or fmt == "table":  # the totals cost Decimal arithmetic per event: only when shown
-        views.sinks.append(SessionSink(session, err_console, show=show_summary, titles=views.titles))
+        views.sinks.append(
+            SessionSink(
+                session, err_console, show=show_summary, titles=views.titles, full_width=not err_console.is_terminal
+            )
+        )
     return views
