@@ -193,6 +193,7 @@ class RunOptions:
     raw: bool = False
     record: Path | None = None
     env: str = "prod"
+    """What the header names the exchange: ``prod``, ``demo``, ``simulated``, or ``custom`` (``--ws-url``)."""
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> RunOptions:
@@ -214,7 +215,7 @@ class RunOptions:
             record=path_of(values["record"]),
             color=Color(values["color"]),
             bell=values["bell"],
-            env=values.get("env") or "simulated",
+            env="custom" if values.get("ws_url") else values.get("env") or "simulated",
         )
 
     def seconds(self) -> float | None:

@@ -149,3 +149,13 @@ def test_lines_never_wrap(cols: int) -> None:
     events = [line for line in screen_lines(text) if re.match(r"\d\d:\d\d:\d\d", line)]
     assert len(events) == 30
     assert all(len(line) <= cols for line in events), max(events, key=len)
+
+
+def test_the_header_names_an_overridden_endpoint_custom(kalshi_sim, key_file: Path) -> None:
+    """`fillwatch kalshi --ws-url ws://127.0.0.1…`: the table's header says `kalshi custom`, never `kalshi prod`."""
+    sim: KalshiSim = kalshi_sim(Script(rate=50, seed=7))
+    args = ["kalshi", "--ws-url", sim.url, "--api-url", sim.api_url, "--key-id", sim.key_id]
+    code, text = in_terminal([*args, "--private-key", str(key_file), "--max-events", "3"])
+    assert code == 0
+    assert "kalshi custom" in text
+    assert "kalshi prod" not in text

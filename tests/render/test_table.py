@@ -251,3 +251,46 @@ def test_history_rows_carry_a_mark_and_the_header_explains_it() -> None:
     assert line_with(text, "OLD").startswith("20:33:25 h ")
     assert line_with(text, "NEW").startswith("20:33:25   ")
     assert "h = from history" in text.splitlines()[0]
+
+
+def test_a_connection_silent_past_kalshis_ping_interval_turns_amber() -> None:
+    """Kalshi pings every 10 s: at 11 s the state is still green, at 13 s amber (state and age)."""
+    now = [1000.0]
+    session = Session(venue="kalshi", env="prod")
+    board = FillBoard(session, tz=UTC, wall_clock=lambda: now[0])
+    session.status(Connected("ws://x", 1))
+    session.frame(989.0)
+    target = console(color_system="standard")
+    target.print(board.header())
+    assert "\x1b[1;32m● connected" in output(target)
+    now[0] = 1002.0
+    target = console(color_system="standard")
+    target.print(board.header())
+    header = output(target)
+    assert "\x1b[1;33m● connected" in header
+    assert "\x1b[1;33m  last frame 13 s ago" in header
+
+
+def test_the_header_says_custom_for_an_overridden_endpoint_and_gives_units() -> None:
+    """--ws-url: `kalshi custom`, not `kalshi prod`; what backfills recovered is said with its unit."""
+    from datetime import datetime
+
+    from fillwatch.events import Backfilled
+
+    session = Session(venue="kalshi", env="custom")
+    board = FillBoard(session, tz=UTC, wall_clock=lambda: 1000.0)
+    session.status(Backfilled(datetime(2026, 11, 21, tzinfo=UTC), fills=40, cancels=6, seconds=0.1, downtime=1.0))
+    target = console(color_system=None, width=200)
+    target.print(board.header())
+    header = output(target)
+    assert "kalshi custom" in header
+    assert "46 recovered from history" in header
+
+
+def test_the_header_is_never_cut_parts_are_dropped_whole() -> None:
+    """At 60 columns the header keeps the venue, state and counts and drops the rest, without an ellipsis."""
+    board = board_with(fill())
+    board.session.status(Connected("ws://x", 1))
+    board.session.frame(999.0)
+    header = board.header(60).plain
+    assert header == " fillwatch  kalshi prod  ● connected  1 fill · 0 cancels"
