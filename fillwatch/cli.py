@@ -388,6 +388,7 @@ def replay_command(
             output_format(fmt, json=json).value,
             venue="replay",
             env="replay",
+            replay=file.name,
             color=color.value,
             quiet=quiet,
             raw=raw,

@@ -159,3 +159,29 @@ def test_the_header_names_an_overridden_endpoint_custom(kalshi_sim, key_file: Pa
     assert code == 0
     assert "kalshi custom" in text
     assert "kalshi prod" not in text
+
+
+def record_demo(path: Path, events: int = 20) -> None:
+    """Record a short demo session to `path` (the recording replay reads)."""
+    import subprocess
+
+    args = [sys.executable, "-m", "fillwatch", "demo", "--seed", "8", "--rate", "50", "--max-events", str(events)]
+    subprocess.run(
+        [*args, "-q", "-f", "jsonl", "--record", str(path)], stdout=subprocess.DEVNULL, timeout=30, check=True
+    )
+
+
+@pytest.mark.parametrize("speed", [[], ["--speed", "20"]])
+def test_replay_on_a_terminal_shows_the_events_and_names_the_file(tmp_path: Path, speed: list[str]) -> None:
+    """`fillwatch replay today.rec` in a terminal: the table with every event, headed by the file, then the summary."""
+    recording = tmp_path / "today.rec"
+    record_demo(recording, events=12)
+    code, text = in_terminal(["replay", str(recording), *speed])
+    assert code == 0
+    lines = screen_lines(text)
+    assert any(line.startswith(" fillwatch  replay today.rec  ") for line in lines)
+    assert not any("● connecting" in line or "replay replay" in line for line in lines)
+    final = text.rindex("replay today.rec")
+    rows = [line for line in screen_lines(text[final:]) if re.match(r"\d\d:\d\d:\d\d", line)]
+    assert len(rows) == 12
+    assert "12 events" in text[final:]

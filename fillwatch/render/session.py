@@ -33,13 +33,10 @@ class Session:
         env: str,
         clock: Callable[[], float] = time.monotonic,
         since: datetime | None = None,
-        endpoint: str | None = None,
         replay: str | None = None,
     ) -> None:
         self.venue = venue
         self.env = env
-        self.endpoint = endpoint
-        """``custom`` when the URLs were overridden (the header says so rather than the env)."""
         self.replay = replay
         """The file being replayed (the header shows it instead of a connection)."""
         self.since = since

@@ -226,8 +226,7 @@ class FillBoard:
             parts.append((0, f" replay {sanitize(session.replay)}", _HEAD))
             parts.append((1, f"  {count(session.fills, 'fill')} · {count(session.cancels, 'cancel')}", DIM))
             return parts
-        where = sanitize(session.endpoint or session.env)
-        parts.append((0, f" {sanitize(session.venue)} {where}  ", _HEAD))
+        parts.append((0, f" {sanitize(session.venue)} {sanitize(session.env)}  ", _HEAD))
         state = session.state
         age = None if session.last_frame is None else max(0.0, self._wall_clock() - session.last_frame)
         overdue = state == "connected" and age is not None and age > OVERDUE
@@ -397,9 +396,11 @@ class LiveTableSink:
             raise BrokenPipeError
 
     def close(self) -> None:
-        """Stop redrawing and leave the final frame on the terminal."""
+        """Stop redrawing and leave the final frame on the terminal (drawn now: a replay may end before any redraw)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._live.is_started and not self._broken:
-            self._live.stop()
+        if self._broken:
+            return
+        self.draw()
+        self._live.stop()

@@ -109,15 +109,18 @@ def open_views(
     raw: bool = False,
     extra: Sequence[Sink] = (),
     stdout_fd: int = 1,
+    since: datetime | None = None,
+    replay: str | None = None,
 ) -> Views:
     """The sinks for `fmt`, with `extra` sinks (``--output``, checkpoint, recorder) after the stdout view.
 
     The session summary goes to stderr unless `quiet`; with JSON lines it is
     shown only when stderr is a terminal, so that pipes and cron logs get
-    nothing but diagnostics.
+    nothing but diagnostics. `since` is where the P&L starts (``--since``);
+    `replay` names the file a replay shows (the header says so instead of a connection).
     """
     fmt = resolve_format(fmt, stdout_is_tty=os.isatty(stdout_fd))
-    session = Session(venue=venue, env=env)
+    session = Session(venue=venue, env=env, since=since, replay=replay)
     views = Views(sinks=[], session=session)
     err_console = make_console(color, stderr=True)
     if fmt == "table":
