@@ -97,7 +97,8 @@ class Totals:
         """One totals row per currency (dollars and Novig's CASH and COIN do not add up)."""
         by_currency: dict[str | None, list[MarketPosition]] = {}
         for position in self._session.markets():
-            by_currency.setdefault(position.currency, []).append(position)
+            if position.fills or position.cancels:  # a position only known from the start adds nothing
+                by_currency.setdefault(position.currency, []).append(position)
         rows = []
         for currency, positions in by_currency.items():
             realized = sum((p.realized for p in positions), Decimal(0))

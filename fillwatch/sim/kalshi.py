@@ -21,6 +21,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
@@ -114,6 +115,8 @@ class KalshiSim:
         self.key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.key_id = key_id
         self.revoked = False
+        self.positions: dict[str, Decimal] = {}
+        """Positions held before the run, as ``GET /portfolio/positions`` reports them (with the feed's)."""
         self.stats = Stats()
         self.feed = KalshiFeed(seed=self.script.seed, schema=self.script.schema)
         self._public_key = self.key.public_key()
@@ -180,6 +183,8 @@ class KalshiSim:
                 return json_response(404, {"error": {"code": "not_found", "message": "market not found"}})
             market = {"ticker": ticker, "event_ticker": ticker.rsplit("-", 1)[0], "title": TITLES[ticker]}
             return json_response(200, {"market": {**market, "subtitle": "", "status": "active"}})
+        if path == "/portfolio/positions":
+            return self._positions(request)
         if path not in ("/portfolio/fills", "/portfolio/orders"):
             return json_response(404, {"error": {"code": "not_found", "message": "no such endpoint"}})
         problem = self._auth_problem(request.headers, request.method, request.path)
@@ -207,6 +212,33 @@ class KalshiSim:
         ]
         cursor = str(start + limit) if start + limit < len(rows) else ""
         return json_response(200, {key: page, "cursor": cursor})
+
+    def _positions(self, request: HttpRequest) -> HttpResponse:
+        """``GET /portfolio/positions`` (OpenAPI ``GetPositions``, kalshi-sdk 22.4.0): one page, signed.
+
+        A market's position is what :attr:`positions` held before the run plus what the feed traded.
+        """
+        problem = self._auth_problem(request.headers, request.method, request.path)
+        if problem is not None:
+            return json_response(401, {"error": {"code": "unauthorized", "message": problem}})
+        held = dict(self.positions)
+        for ticker, position in self.feed._positions.items():  # what the feed's fills did (its post_position)
+            held[ticker] = held.get(ticker, Decimal(0)) + position
+        rows = [
+            {
+                "ticker": ticker,
+                "exchange_index": 0,
+                "position_fp": f"{position:.2f}",
+                "total_traded_dollars": "0.0000",
+                "market_exposure_dollars": "0.0000",
+                "realized_pnl_dollars": "0.0000",
+                "fees_paid_dollars": "0.0000",
+                "last_updated_ts": "2026-11-21T20:30:00Z",
+            }
+            for ticker, position in held.items()
+            if position
+        ]
+        return json_response(200, {"market_positions": rows, "event_positions": [], "cursor": ""})
 
     def _check_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
         self.stats.upgrades += 1
