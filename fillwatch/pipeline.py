@@ -96,7 +96,7 @@ async def tail(
         sinks = views.sinks
         resolver = None
         if views.wants_titles:
-            resolver = TitleResolver(venue, rest, titles=views.titles, on_title=views.redraw)
+            resolver = TitleResolver(venue, rest, titles=views.titles, outcomes=views.outcomes, on_title=views.redraw)
             sinks = [resolver, *sinks]
         items = follow(
             venue,

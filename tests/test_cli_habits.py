@@ -98,3 +98,16 @@ def test_a_filter_that_hid_everything_says_so_and_the_summary_counts_what_it_hid
     assert any(
         line.startswith("KXFED-26DEC-T4.25  Fed funds upper bound above 4.25% after the December") for line in lines
     )
+
+
+NOVIG_OUTCOMES = ("Over 46.5", "Under 46.5", "KC Chiefs", "BUF Bills", "BOS -4.5", "LAL +4.5", "BOS Celtics",
+                  "LAL Lakers", "Over 8.5", "Under 8.5", "EDM Oilers", "TOR Maple Leafs")  # fmt: skip
+
+
+def test_novig_lines_name_the_outcomes_and_count_contracts_with_their_currency() -> None:
+    """`demo --venue novig -f lines`: outcomes by name once looked up, quantities labelled CASH or COIN."""
+    result = fillwatch(["demo", "--venue", "novig", "--rate", "30", "--seed", "3", "--max-events", "60", "-f", "lines"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(name in line for line in lines for name in NOVIG_OUTCOMES)
+    assert any(" CASH @ " in line or " COIN @ " in line for line in lines)

@@ -19,7 +19,8 @@ from rich.console import Console
 
 from fillwatch.events import Cancel, Event, Status
 from fillwatch.render.console import BUY, CANCEL, DIM, OTHER, SELL, TAKER, ansi, direction
-from fillwatch.render.layout import elide, fit
+from fillwatch.render.layout import elide, fit, money
+from fillwatch.render.positions import contracts, currency_label
 from fillwatch.render.text import TimeOfDay, number, sanitize, signed
 
 __all__ = ["LineFormatter", "LinesSink", "layout"]
@@ -30,6 +31,8 @@ Titles = Mapping[tuple[str, str], str]
 MARKET = 28
 """The market column's width: most tickers fit; longer ones push the line on a pipe, are elided on a terminal."""
 MARKET_MIN = 12
+SIDE = 14
+"""Room for an outcome's name (Novig) in place of yes/no."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +94,12 @@ class LineFormatter:
         console: Console,
         *,
         titles: Titles | None = None,
+        outcomes: Titles | None = None,
         tz: tzinfo | None = None,
         width: int | None = None,
     ) -> None:
         self._titles: Titles = titles if titles is not None else {}
+        self._outcomes: Titles = outcomes if outcomes is not None else {}
         self._time = TimeOfDay(tz)
         self._layout = layout(width)
         reset = "\x1b[0m" if console.color_system is not None else ""
@@ -167,6 +172,8 @@ class LineFormatter:
             if shape.position:
                 extra += f"pos {signed(event.position):>7} " if event.position is not None else "            "
         venue = f"{self._text(event.venue):<6} " if shape.venue else ""
+        if event.venue == "novig":
+            return self._outcome_line(event, key, f"{time_of_day}{mark} {venue}{head}", extra)
         ticker, title = self._market(event, key)
         line = (
             f"{time_of_day}{mark} {venue}{head} {self._text(event.side):<4} "
@@ -175,6 +182,26 @@ class LineFormatter:
         if not title:
             line = line.rstrip(" ")
         return f"{self._on[key]}{line}{title}{self._reset}\n"
+
+    def _outcome_line(self, event: Event, key: str | None, head: str, extra: str) -> str:
+        """A line for a venue whose markets and outcomes are ids (Novig): names, contracts, currency, cost.
+
+        ``… BUY         Over 26.5      0.5 CASH @ 0.667  $0.3335  KC Chiefs vs BUF Bills — Total  maker``
+        """
+        shape = self._layout
+        outcome = self._text(self._outcomes.get((event.venue, event.side)) or event.side)
+        qty = contracts(event)
+        label = currency_label(event)
+        cost = f"${money(qty * event.price, sign=False)}" if event.currency == "CASH" and event.kind == "fill" else ""
+        title = self._titles.get((event.venue, event.market))
+        market = sanitize(title) if title else self._text(event.market)
+        line = (
+            f"{head} {_cut(outcome, SIDE):<{SIDE}} {number(qty):>8} {label:<4} @ {number(event.price):<6} "
+            f"{cost:<9} {market}  {extra.rstrip(' ')}"
+        ).rstrip(" ")
+        if shape.width is not None and cell_len(line) > shape.width:
+            line = fit(line, shape.width)
+        return f"{self._on[key]}{line}{self._reset}\n"
 
 
 def _cut(text: str, width: int) -> str:

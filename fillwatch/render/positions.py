@@ -27,20 +27,42 @@ from decimal import Decimal
 
 from fillwatch.events import Cancel, Event, Fill
 
-__all__ = ["Book", "MarketPosition", "yes_terms"]
+__all__ = ["Book", "MarketPosition", "contracts", "currency_label", "yes_terms"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _BINARY = ("yes", "no")
 
 
+_MCU_PER_CONTRACT = Decimal(100)
+
+
+def contracts(event: Event) -> Decimal:
+    """The event's quantity in contracts: Novig counts CASH in cents of payout (100 units = one $1 contract).
+
+    Novig's COIN has no dollar value: a unit is one coin of payout, shown as is
+    (protocols/novig.md §4.6). Kalshi's counts are contracts already.
+    """
+    if event.venue == "novig" and event.currency == "CASH":
+        return event.qty / _MCU_PER_CONTRACT
+    return event.qty
+
+
+def currency_label(event: Event) -> str:
+    """What a quantity is counted in, for venues with more than one currency (Novig's CASH and COIN), else ""."""
+    if event.venue != "novig":
+        return ""
+    return event.currency or "MCU?"
+
+
 def yes_terms(fill: Fill) -> tuple[Decimal, Decimal]:
-    """(signed quantity, price) of `fill` in YES terms (or the outcome's own, off binary markets)."""
+    """(signed quantity in contracts, price) of `fill` in YES terms (or the outcome's own, off binary markets)."""
     sign = -1 if fill.action == "sell" else 1  # "buy" or none: the current Kalshi reading
     side = fill.side.lower()
+    qty = contracts(fill)
     if side == "no":
-        return -sign * fill.qty, _ONE - fill.price
-    return sign * fill.qty, fill.price
+        return -sign * qty, _ONE - fill.price
+    return sign * qty, fill.price
 
 
 def instrument(event: Event) -> tuple[str, str, str | None]:
@@ -152,7 +174,7 @@ class Book:
         if position.outcome is None:
             qty, price = yes_terms(event)
         else:
-            qty = -event.qty if event.action == "sell" else event.qty
+            qty = -contracts(event) if event.action == "sell" else contracts(event)
             price = event.price
         position.trade(qty, price)
         return position

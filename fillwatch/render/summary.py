@@ -9,6 +9,7 @@ table mode the summary appears below the live table's final frame.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -74,10 +75,17 @@ class Totals:
     """Columns given up, in this order, before a ticker is elided: cancels, fills, avg, fees."""
 
     def __init__(
-        self, session: Session, *, titles: Titles | None = None, limit: int | None = None, width: int | None = None
+        self,
+        session: Session,
+        *,
+        titles: Titles | None = None,
+        outcomes: Titles | None = None,
+        limit: int | None = None,
+        width: int | None = None,
     ) -> None:
         self._session = session
         self._titles = titles or {}
+        self._outcomes = outcomes or {}
         self._limit = limit
         self._width = width
 
@@ -103,7 +111,7 @@ class Totals:
         for currency, positions in by_currency.items():
             realized = sum((p.realized for p in positions), Decimal(0))
             fees = sum((p.fees for p in positions), Decimal(0))
-            label = "total" if len(by_currency) == 1 or currency is None else f"total {sanitize(currency)}"
+            label = "total" if len(by_currency) == 1 else f"total {sanitize(currency or 'unknown')}"
             cells: list[tuple[str, Style | None]] = [
                 ("", None),
                 ("", None),
@@ -115,10 +123,21 @@ class Totals:
             rows.append((label, cells))
         return rows
 
+    def _ticker(self, position: MarketPosition, title: str | None) -> str:
+        """The market (its title instead of a bare id), with the outcome's name after it off binary markets."""
+        ticker = sanitize(title if title and _ID.fullmatch(position.market) else position.market)
+        if position.outcome is None:
+            return ticker
+        outcome = self._outcomes.get((position.venue, position.outcome)) or position.outcome
+        currency = f" ({sanitize(position.currency)})" if position.currency else ""
+        return f"{ticker}: {sanitize(outcome)}{currency}"
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         markets = self._session.markets()
         shown = markets if self._limit is None else markets[: self._limit]
-        rows = [(_ticker(p), self._cells(p)) for p in shown]
+        titles = [self._titles.get((p.venue, p.market)) for p in shown]
+        rows = [(self._ticker(p, title), self._cells(p)) for p, title in zip(shown, titles, strict=True)]
+        titles = [None if _ID.fullmatch(p.market) else title for p, title in zip(shown, titles, strict=True)]
         totals = self._total_rows() if markets else []
         everything = rows + totals
         widths = [
@@ -134,7 +153,6 @@ class Totals:
         rows = [(ticker, [cells[i] for i in keep]) for ticker, cells in rows]
         totals = [(label, [cells[i] for i in keep]) for label, cells in totals]
         names, widths = [self._NAMES[i] for i in keep], [widths[i] for i in keep]
-        titles = [self._titles.get((p.venue, p.market)) for p in shown]
         wanted = max([6, *(_wanted(ticker, title) for (ticker, _), title in zip(rows, titles, strict=True))])
         room = max(6, min(wanted, width - sum(widths) - 2 * len(widths)))
         heading = "".join("  " + fit(name, w, right=True) for name, w in zip(names, widths, strict=True))
@@ -151,10 +169,8 @@ class Totals:
             yield from _numbers(cells, widths)
 
 
-def _ticker(position: MarketPosition) -> str:
-    """The market, with the outcome after it off binary markets."""
-    ticker = sanitize(position.market)
-    return ticker if position.outcome is None else f"{ticker} {sanitize(position.outcome)}"
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+"""A bare id (Novig's markets and outcomes): shown as its title or name when known."""
 
 
 def _wanted(ticker: str, title: str | None) -> int:
@@ -180,7 +196,9 @@ def _numbers(cells: list[tuple[str, Style | None]], widths: list[int]) -> list[S
     return out
 
 
-def summary(session: Session, *, titles: Titles | None = None, width: int | None = None) -> RenderableType:
+def summary(
+    session: Session, *, titles: Titles | None = None, outcomes: Titles | None = None, width: int | None = None
+) -> RenderableType:
     """The exit summary: one line of counts, one of P&L, then the positions table."""
     head = Text("fillwatch: session ", style="bold")
     head.append(format_duration(session.duration()))
@@ -202,7 +220,7 @@ def summary(session: Session, *, titles: Titles | None = None, width: int | None
     realized, fees = book.realized(), book.fees()
     pnl = Text(f"P&L ({basis(session)}, FIFO): realized {money(realized)}, fees {money(fees, sign=False)}")
     pnl.append(f", net {money(realized - fees)}", style=BUY if realized > fees else SELL if realized < fees else "")
-    return Group(head, pnl, Totals(session, titles=titles, width=width))
+    return Group(head, pnl, Totals(session, titles=titles, outcomes=outcomes, width=width))
 
 
 class SessionSink:
@@ -215,12 +233,14 @@ class SessionSink:
         *,
         show: bool = True,
         titles: Titles | None = None,
+        outcomes: Titles | None = None,
         full_width: bool = False,
     ) -> None:
         self.session = session
         self._console = console
         self._show = show
         self._titles = titles
+        self._outcomes = outcomes
         self._full_width = full_width
         """Not a terminal (a log file): print every line whole, however long."""
 
@@ -238,6 +258,8 @@ class SessionSink:
             return
         if self._full_width:
             self._console.width = 400  # a log gets whole lines: nothing wraps, no ticker is cut
-            self._console.print(summary(self.session, titles=self._titles), crop=False, soft_wrap=False)
+            self._console.print(
+                summary(self.session, titles=self._titles, outcomes=self._outcomes), crop=False, soft_wrap=False
+            )
         else:
-            self._console.print(summary(self.session, titles=self._titles))
+            self._console.print(summary(self.session, titles=self._titles, outcomes=self._outcomes))

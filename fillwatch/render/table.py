@@ -17,10 +17,11 @@ nothing happens it still redraws once a second, so the frame age keeps time.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from rich.cells import cell_len
@@ -33,6 +34,7 @@ from rich.text import Text
 from fillwatch.events import Cancel, Event, Fill, Status
 from fillwatch.render.console import DIM, TAKER, row_style
 from fillwatch.render.layout import elide, fit
+from fillwatch.render.positions import contracts, currency_label
 from fillwatch.render.session import Session
 from fillwatch.render.summary import Totals, basis, count
 from fillwatch.render.text import TimeOfDay, number, sanitize, signed
@@ -50,6 +52,9 @@ _STATE = {
 }
 OVERDUE = 12.0
 """Seconds without a frame after which a connection shows amber: Kalshi pings every 10 s."""
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+SIDE_MAX = 16
+"""Outcome names get at most this much room in the side column."""
 HISTORY_MARK = "h"
 """In the mark column: the event was read from the venue's history (a backfill, ``--since``)."""
 
@@ -84,10 +89,15 @@ MARKET_WANTED = 28
 """At most this much room is won for tickers by dropping columns."""
 
 
-def _layout(width: int, ticker: int = MARKET_WANTED) -> tuple[tuple[_Column, ...], int]:
-    """The columns that fit in `width` and the market column's width, for tickers of `ticker` cells."""
+def _layout(
+    width: int, ticker: int = MARKET_WANTED, wider: Mapping[str, int] | None = None
+) -> tuple[tuple[_Column, ...], int]:
+    """The columns that fit in `width` and the market column's width, for tickers of `ticker` cells.
+
+    `wider` gives columns more room than their default (outcome names for the side, "0.5 CASH" for qty).
+    """
     want = max(MARKET_MIN, min(ticker, MARKET_WANTED))
-    columns = list(_COLUMNS)
+    columns = [replace(c, width=max(c.width, (wider or {}).get(c.name, 0))) for c in _COLUMNS]
     while True:
         fixed = sum(c.width for c in columns) + len(columns) - 1
         market = width - fixed
@@ -104,14 +114,30 @@ class _Row:
     (width, title).
     """
 
-    __slots__ = ("_key", "_segments", "cells", "event", "market", "style")
+    __slots__ = ("_key", "_named", "_segments", "cells", "event", "market", "qty", "side", "style")
 
     def __init__(self, event: Event) -> None:
         self.event = event
         self.market = sanitize(event.market)
+        self.side = sanitize(event.side)
+        self._named = event.side.lower() in ("yes", "no")
+        label = currency_label(event)
+        self.qty = number(contracts(event)) + (f" {sanitize(label)}" if label else "")
         self.cells: dict[str, str] | None = None
-        self._key: tuple[int, str | None] | None = None
+        self._key: tuple[object, ...] | None = None
         self._segments: list[Segment] = []
+
+    def name(self, outcomes: Titles) -> None:
+        """Show the outcome's name rather than its id once it is known (Novig's outcomes are ids)."""
+        if self._named:
+            return
+        found = outcomes.get((self.event.venue, self.event.side))
+        if found:
+            self._named = True
+            self.side = sanitize(found)
+            if self.cells is not None:
+                self.cells["side"] = self.side
+            self._key = None
 
     def _make_cells(self, time_of_day: TimeOfDay) -> dict[str, str]:
         event = self.event
@@ -128,9 +154,9 @@ class _Row:
             "time": time_of_day(event.ts),
             "mark": HISTORY_MARK if event.source == "history" else " ",
             "venue": sanitize(event.venue),
-            "side": sanitize(event.side),
+            "side": self.side,
             "action": action,
-            "qty": number(event.qty),
+            "qty": self.qty,
             "price": number(event.price),
             "m/t": maker_taker,
             "fee": fee,
@@ -141,7 +167,7 @@ class _Row:
         self, columns: tuple[_Column, ...], market_width: int, title: str | None, time_of_day: TimeOfDay
     ) -> list[Segment]:
         """The row's segments for this layout, made once and then reused."""
-        key = (market_width + 1000 * len(columns), title)
+        key = (market_width, columns, title)
         if key == self._key:
             return self._segments
         cells = self.cells
@@ -165,6 +191,8 @@ class _Row:
         return out
 
     def _market(self, width: int, title: str | None) -> list[Segment]:
+        if title and _ID.fullmatch(self.market):  # a bare id (Novig's UUIDs) tells a reader nothing: the title
+            return [Segment(fit(sanitize(title), width), self.style)]
         ticker = elide(self.market, width)
         room = width - cell_len(ticker) - 2
         if not title or room < 4:
@@ -200,6 +228,7 @@ class FillBoard:
         session: Session,
         *,
         titles: Titles | None = None,
+        outcomes: Titles | None = None,
         capacity: int = 500,
         footer_rows: int | None = None,
         tz: tzinfo | None = None,
@@ -207,6 +236,7 @@ class FillBoard:
     ) -> None:
         self.session = session
         self.titles: Titles = titles if titles is not None else {}
+        self.outcomes: Titles = outcomes if outcomes is not None else {}
         self.rows: deque[_Row] = deque(maxlen=capacity)
         self._footer_rows = footer_rows
         self._time = TimeOfDay(tz)
@@ -262,7 +292,7 @@ class FillBoard:
     def _footer_lines(self, console: Console, options: ConsoleOptions, limit: int) -> list[list[Segment]]:
         key = (self.session.version, options.max_width, limit, len(self.titles))
         if key != self._footer_key:
-            table = Totals(self.session, titles=self.titles, limit=limit)
+            table = Totals(self.session, titles=self.titles, outcomes=self.outcomes, limit=limit)
             self._footer = console.render_lines(table, options.update(height=None), pad=False, new_lines=False)
             self._footer_key = key
         return self._footer
@@ -282,7 +312,13 @@ class FillBoard:
         footer = self._footer_lines(console, options, limit) if limit else []
         room = max(0, height - 3 - (len(footer) + 1 if footer else 0))
         shown = list(_take(self.rows, room))
-        columns, market_width = _layout(width, max((cell_len(row.market) for row in shown), default=0))
+        for row in shown:
+            row.name(self.outcomes)
+        wider = {
+            "side": min(SIDE_MAX, max((cell_len(row.side) for row in shown), default=0)),
+            "qty": max((cell_len(row.qty) for row in shown), default=0),
+        }
+        columns, market_width = _layout(width, max((cell_len(row.market) for row in shown), default=0), wider)
         yield self.header(width)
         heading = " ".join(
             fit(c.heading or c.name, market_width if c.name == "market" else c.width, c.right) for c in columns

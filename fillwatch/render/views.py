@@ -48,6 +48,8 @@ class Views:
     session: Session
     titles: dict[tuple[str, str], str] = field(default_factory=dict)
     """Market titles: filled by a resolver in ``net/``, read by the views."""
+    outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Outcome names by (venue, outcome id) (Novig's outcomes are ids): filled with the titles."""
     wants_titles: bool = False
     redraw: Callable[..., None] | None = None
     """Call when something the view shows changed outside of events (a title arrived)."""
@@ -124,7 +126,7 @@ def open_views(
     views = Views(sinks=[], session=session)
     err_console = make_console(color, stderr=True)
     if fmt == "table":
-        board = FillBoard(session, titles=views.titles)
+        board = FillBoard(session, titles=views.titles, outcomes=views.outcomes)
         table = LiveTableSink(make_console(color), board, bell=bell)
         views.sinks.append(table)
         views.redraw = lambda *_: table.request()
@@ -133,7 +135,7 @@ def open_views(
     elif fmt == "lines":
         out = make_console(color)
         width = out.width if os.isatty(stdout_fd) else None  # a pipe or file gets full lines
-        formatter = LineFormatter(out, titles=views.titles, width=width)
+        formatter = LineFormatter(out, titles=views.titles, outcomes=views.outcomes, width=width)
         views.sinks.append(LinesSink(stdout_fd, formatter, bell=bell))
         views.wants_titles = True
     else:
@@ -145,7 +147,12 @@ def open_views(
     if show_summary or fmt == "table":  # the totals cost Decimal arithmetic per event: only when shown
         views.sinks.append(
             SessionSink(
-                session, err_console, show=show_summary, titles=views.titles, full_width=not err_console.is_terminal
+                session,
+                err_console,
+                show=show_summary,
+                titles=views.titles,
+                outcomes=views.outcomes,
+                full_width=not err_console.is_terminal,
             )
         )
     return views
