@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import sys
 import traceback
@@ -28,7 +29,7 @@ except ImportError:  # pragma: no cover - which one depends on the installed typ
 
 from fillwatch import __version__
 from fillwatch.config import check_url
-from fillwatch.errors import ExitCode, FillwatchError
+from fillwatch.errors import ConfigError, ExitCode, FillwatchError
 from fillwatch.options import (
     ApiUrlOpt,
     BellOpt,
@@ -69,7 +70,10 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="fillwatch",
-    help="Tail your own fills and cancels on Kalshi and Novig.",
+    help=(
+        "Tail your own fills and cancels on Kalshi and Novig.\n\n"
+        "fillwatch --profile NAME [OPTIONS] runs the venue that profile NAME names (see README: Profiles)."
+    ),
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -414,10 +418,56 @@ def usage_error(exc: click_errors.UsageError) -> str:
     return f"fillwatch: error: {message}; see '{path} --help'\n"
 
 
+_COMMANDS = ("kalshi", "novig", "demo", "replay")
+_ROOT_OPTIONS = ("--profile", "--config")
+
+
+def profile_argv(args: list[str], environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """``fillwatch [--config FILE] --profile NAME [OPTIONS]`` (or ``fillwatch watch --profile NAME …``):
+    the command named by the profile's ``venue``, so that recipes need no venue name.
+
+    Other command lines are returned as they are.
+    """
+    rest = list(args)
+    watch = rest[:1] == ["watch"]
+    if watch:
+        rest = rest[1:]
+    elif not rest or not rest[0].startswith(_ROOT_OPTIONS):
+        return args
+    found: dict[str, str] = {}
+    for index, arg in enumerate(rest):
+        option, equals, value = arg.partition("=")
+        if option in _ROOT_OPTIONS and not equals and index + 1 < len(rest):
+            found.setdefault(option, rest[index + 1])
+        elif option in _ROOT_OPTIONS and equals:
+            found.setdefault(option, value)
+    name = found.get("--profile") or (environ.get("FILLWATCH_PROFILE") if watch else None)
+    if not name:
+        raise ConfigError("--profile NAME is needed to run a profile without naming its venue")
+    head = 0
+    while head < len(rest) and rest[head].partition("=")[0] in _ROOT_OPTIONS:
+        head += 1 if "=" in rest[head] else 2
+    if head < len(rest) and rest[head] in _COMMANDS:  # `fillwatch --profile main kalshi …`
+        return [rest[head], *rest[:head], *rest[head + 1 :]]
+    from fillwatch import profiles
+
+    config = found.get("--config") or environ.get("FILLWATCH_CONFIG")
+    profile = profiles.load(Path(config) if config else profiles.default_config_path(), name)
+    extra = [] if "--profile" in found else ["--profile", name]
+    return [profile.venue, *extra, *rest]
+
+
 def main() -> None:
     """The console script's entry point; Click's usage errors become one line and exit 2."""
     try:
-        code = app(prog_name="fillwatch", standalone_mode=False)
+        args = profile_argv(sys.argv[1:], os.environ)
+    except FillwatchError as exc:
+        from fillwatch.render.views import stamp
+
+        sys.stderr.write(stamp(f"fillwatch: error: {exc}\n"))
+        sys.exit(exc.exit_code)
+    try:
+        code = app(args=args, prog_name="fillwatch", standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(ExitCode.INTERRUPTED)
     except click_errors.NoArgsIsHelpError as exc:
