@@ -59,3 +59,15 @@ def test_an_unknown_profile_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = fillwatch(["--profile", "nope"], env={"FILLWATCH_CONFIG": str(config)})
     assert result.returncode == 2
     assert result.stderr == f"fillwatch: error: {config}: no profile 'nope' (profiles: main)\n"
+
+
+def test_the_systemd_unit_names_no_venue(tmp_path: Path) -> None:
+    """fillwatch@.service's ExecStart is `fillwatch --profile %i …`: a Novig instance runs `fillwatch novig`."""
+    from tests.conftest import ROOT
+
+    unit = (ROOT / "fillwatch/contrib/systemd/fillwatch@.service").read_text()
+    [exec_start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    argv = exec_start.removeprefix("ExecStart=").replace("%i", "hedge").replace("%S", str(tmp_path)).split()
+    assert argv[0] == "%h/.local/bin/fillwatch"
+    config = write_config(tmp_path, '[profiles.hedge]\nvenue = "novig"\nclient_id = "c"\nclient_secret_env = "S"\n')
+    assert profile_argv(argv[1:], {"FILLWATCH_CONFIG": str(config)})[:3] == ["novig", "--profile", "hedge"]
