@@ -110,6 +110,7 @@ class KalshiSim:
         key_id: str = "fillwatch-demo-key",
         host: str = "127.0.0.1",
         port: int = 0,
+        rest_port: int = 0,
     ) -> None:
         self.script = script or Script()
         self.key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -126,7 +127,7 @@ class KalshiSim:
         self._subscribers: set[asyncio.Queue[tuple[tuple[str, str, str] | None, list[str | bytes]]]] = set()
         self._generator: asyncio.Task[None] | None = None
         self._server: Server | None = None
-        self._http = HttpServer(self._rest, host=host)
+        self._http = HttpServer(self._rest, host=host, port=rest_port)  # 0: any free port
         self._url = ""
 
     @property
