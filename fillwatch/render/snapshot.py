@@ -1,4 +1,6 @@
-"""Regenerate the README's picture of the live table: ``python -m fillwatch.render.snapshot [OUT]``.
+"""Regenerate the README's pictures of the live table: ``python -m fillwatch.render.snapshot [DIR]``.
+
+Two frames, one at 120×40 (``table.svg``) and one at 80×24 (``table-80x24.svg``).
 
 Feeds the simulator's own activity (:class:`~fillwatch.sim.feed.KalshiFeed`,
 the frames ``fillwatch demo`` receives) through the Kalshi adapter into a
@@ -29,6 +31,8 @@ from fillwatch.venues.kalshi import Kalshi
 __all__ = ["render"]
 
 OUT = Path(__file__).with_name("table.svg")
+SIZES = {"table.svg": (120, 40), "table-80x24.svg": (80, 24)}
+"""The pictures the README shows: file name → (columns, rows)."""
 START = 1_795_293_000.0  # 2026-11-21 20:30:00 UTC
 EVENTS = 60
 
@@ -83,10 +87,12 @@ def _dumps(message: object) -> str:
 
 
 def main() -> None:
-    """Write the SVG to the path given, or next to this module."""
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
-    out.write_text(render(), encoding="utf-8")
-    print(f"wrote {out}")
+    """Write the SVGs into the directory given, or next to this module."""
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT.parent
+    for name, (width, height) in SIZES.items():
+        out = folder / name
+        out.write_text(render(width=width, height=height), encoding="utf-8")
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":
