@@ -111,3 +111,38 @@ def test_novig_lines_name_the_outcomes_and_count_contracts_with_their_currency()
     lines = result.stdout.splitlines()
     assert any(name in line for line in lines for name in NOVIG_OUTCOMES)
     assert any(" CASH @ " in line or " COIN @ " in line for line in lines)
+
+
+def test_one_failed_attempt_is_singular(key_file: Path) -> None:
+    """--max-retries 0 against a port nobody listens on: 'gave up after 1 failed attempt', exit 4."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"ws://127.0.0.1:{port}/trade-api/ws/v2"
+    args = ["kalshi", "--ws-url", url, "--api-url", f"http://127.0.0.1:{port}/trade-api/v2", "--key-id", "k"]
+    result = fillwatch([*args, "--private-key", str(key_file), "--max-retries", "0", "-f", "jsonl"])
+    assert result.returncode == 4
+    assert "fillwatch: error: gave up after 1 failed attempt in a row" in result.stderr
+
+
+def test_summary_grammar_for_ones() -> None:
+    """One cancel, one backfill, one failed attempt: singular nouns in the summary."""
+    from datetime import UTC, datetime
+
+    from fillwatch.events import Backfilled, BackfillFailed
+    from fillwatch.render.session import Session
+    from fillwatch.render.summary import summary
+    from tests.render.helpers import cancel, console, output
+
+    session = Session(venue="kalshi", env="prod")
+    session.add(cancel())
+    since = datetime(2026, 11, 21, tzinfo=UTC)
+    session.status(BackfillFailed(since, "HTTP 503"))
+    session.status(Backfilled(since, fills=1, cancels=0, seconds=0.1))
+    target = console(color_system=None, width=300)
+    target.print(summary(session))
+    head = output(target).splitlines()[0]
+    assert "1 event (0 fills, 1 cancel)" in head
+    assert "1 recovered from history in 1 backfill (1 attempt failed and retried)" in head
