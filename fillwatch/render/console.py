@@ -50,14 +50,15 @@ def direction(event: Event) -> str | None:
 
     Kalshi's lines say ``buy`` of the outcome bought; a row is green when it adds
     YES exposure and red when it adds NO exposure. Off binary markets (Novig's
-    outcomes) the action decides.
+    outcomes) every order buys an outcome, which says nothing of long or short:
+    no direction (the row keeps the terminal's colour), unless a line says ``sell``.
     """
     action = event.action
     if action not in ("buy", "sell", None):
         return None
     side = event.side.lower()
     if side not in ("yes", "no"):
-        return action
+        return "sell" if action == "sell" else None
     action = action or "buy"
     return action if side == "yes" else "sell" if action == "buy" else "buy"
 

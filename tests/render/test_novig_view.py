@@ -60,3 +60,12 @@ def test_the_table_and_summary_name_the_market_and_outcome() -> None:
     target = console(color_system=None, width=160)
     target.print(summary(session, titles=TITLES, outcomes=OUTCOMES))
     assert re.search(r"KC Chiefs vs BUF Bills — KC v BUF Total: Over 47\.5 \(CASH\) +\+2 +0\.667", output(target))
+
+
+def test_novig_fills_are_not_all_green() -> None:
+    """Every Novig order buys an outcome: its lines keep the terminal's colour rather than all reading as buys."""
+    from fillwatch.render.console import BUY, row_style
+
+    fmt = LineFormatter(console(color_system="standard"), titles=TITLES, outcomes=OUTCOMES, tz=UTC)
+    assert not fmt(novig_fill()).startswith("\x1b[32m")
+    assert row_style(novig_fill()) != BUY
