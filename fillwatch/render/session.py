@@ -51,6 +51,8 @@ class Session:
         self.history = 0
         """Events read from the venue's REST history (backfills, ``--since``)."""
         self.filtered = 0
+        self.notice: str | None = None
+        """A warning for the live table to show under its header (stderr would tear it)."""
         """Events that ``--market``/``--kind`` kept from the views (counted by the selector)."""
         self.state: ConnectionState = "connecting"
         self.retry_in: float | None = None

@@ -310,7 +310,8 @@ class FillBoard:
         height = options.height or options.size.height
         limit = self._footer_limit(height)
         footer = self._footer_lines(console, options, limit) if limit else []
-        room = max(0, height - 3 - (len(footer) + 1 if footer else 0))
+        notice = 1 if self.session.notice else 0
+        room = max(0, height - 3 - notice - (len(footer) + 1 if footer else 0))
         shown = list(_take(self.rows, room))
         for row in shown:
             row.name(self.outcomes)
@@ -320,6 +321,8 @@ class FillBoard:
         }
         columns, market_width = _layout(width, max((cell_len(row.market) for row in shown), default=0), wider)
         yield self.header(width)
+        if self.session.notice:
+            yield Text(self.session.notice, Style(color="yellow"), no_wrap=True, overflow="ellipsis")
         heading = " ".join(
             fit(c.heading or c.name, market_width if c.name == "market" else c.width, c.right) for c in columns
         )
@@ -426,6 +429,11 @@ class LiveTableSink:
         if self._ring:
             self._ring = False
             self._console.bell()
+
+    @property
+    def live(self) -> bool:
+        """Whether the table is on the screen now (drawn and not yet closed)."""
+        return self._live.is_started
 
     def flush(self) -> None:
         if self._broken:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,9 +56,17 @@ class Views:
     """Call when something the view shows changed outside of events (a title arrived)."""
     on_frame: Callable[[float, str | bytes], None] | None = None
     """The stream's record hook, for views that show the age of the last frame."""
+    table: LiveTableSink | None = None
+    """The live table, when it is the view (warnings then show in it, not on stderr)."""
 
     def filter(
-        self, select: Selector | None, *, globs: Sequence[str] = (), kinds: Sequence[str] = ()
+        self,
+        select: Selector | None,
+        *,
+        globs: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        patience: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> Selector | None:
         """`select`, watched: hidden events are counted in the session, and a filter that hides
         everything says so once on stderr (after 30 s, or at the end of the run)."""
@@ -68,7 +77,16 @@ class Views:
             self.session.filtered += 1
             self.session.version += 1
 
-        watch = FilterWatch(select, globs=globs, kinds=kinds, warn=warning, on_hidden=hidden)
+        def warn(message: str) -> None:
+            if self.table is not None and self.table.live:  # stderr would tear the live table
+                self.session.notice = f"warning: {message}"
+                self.table.request()
+            else:
+                warning(message)
+
+        watch = FilterWatch(
+            select, globs=globs, kinds=kinds, warn=warn, on_hidden=hidden, patience=patience, clock=clock
+        )
         at = next((i for i, sink in enumerate(self.sinks) if isinstance(sink, SessionSink)), len(self.sinks))
         self.sinks.insert(at, watch)
         return watch
@@ -129,6 +147,7 @@ def open_views(
         board = FillBoard(session, titles=views.titles, outcomes=views.outcomes)
         table = LiveTableSink(make_console(color), board, bell=bell)
         views.sinks.append(table)
+        views.table = table
         views.redraw = lambda *_: table.request()
         views.wants_titles = True
         views.on_frame = session.frame

@@ -296,3 +296,34 @@ def test_the_header_is_never_cut_parts_are_dropped_whole() -> None:
     board.session.frame(999.0)
     header = board.header(60).plain
     assert header == " fillwatch  kalshi prod  ● connected  1 fill · 0 cancels"
+
+
+def test_a_filter_warning_shows_in_the_live_table_not_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """While the table is on screen the 'hid all' warning goes under its header (stderr would tear the table)."""
+    from dataclasses import replace
+
+    from fillwatch.filters import selector
+    from fillwatch.render.views import Views
+
+    class Table:
+        live = True
+        requests = 0
+
+        def request(self) -> None:
+            self.requests += 1
+
+    now = [0.0]
+    views = Views(sinks=[], session=Session(venue="kalshi", env="prod"))
+    views.table = Table()  # type: ignore[assignment]
+    select = views.filter(selector(["KXFED"]), globs=["KXFED"], patience=30, clock=lambda: now[0])
+    assert select is not None
+    for second in (0.0, 31.0):
+        now[0] = second
+        assert not select(replace(fill("KXFED-26DEC-T4.25")))
+    assert capsys.readouterr().err == ""
+    board = FillBoard(views.session, tz=UTC, wall_clock=lambda: 1000.0)
+    target = console(color_system=None, width=200)
+    target.print(board)
+    second_line = output(target).splitlines()[1]
+    assert second_line.startswith("warning: --market KXFED hid all 2 events in 31 s")
+    assert views.session.filtered == 2
