@@ -7,7 +7,7 @@ middle, never the end.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from rich.cells import cell_len, set_cell_size
 
@@ -44,7 +44,10 @@ def elide(text: str, width: int) -> str:
 
 def money(value: Decimal, *, sign: bool = True) -> str:
     """An amount with at least two decimals and at most four: +2.50, -0.0125, 0.00 (`sign`: a + when positive)."""
-    rounded = value.quantize(_TICK, rounding=ROUND_HALF_EVEN)
+    try:
+        rounded = value.quantize(_TICK, rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:  # too many digits for four decimals (or not a number): as it is
+        return f"{value:+}" if sign else f"{value}"
     text = f"{abs(rounded):f}"
     whole, _, frac = text.partition(".")
     frac = frac.rstrip("0").ljust(2, "0")

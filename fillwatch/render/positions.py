@@ -167,9 +167,11 @@ class Book:
             position.cancels += 1
             return position
         position.fills += 1
-        if event.fee is not None:
+        if not (event.qty.is_finite() and event.price.is_finite()):
+            return position  # a number no arithmetic can use (the adapters should have refused it)
+        if event.fee is not None and event.fee.is_finite():
             position.fees += event.fee
-        if event.position is not None:
+        if event.position is not None and event.position.is_finite():
             position.venue_position = event.position
         if position.outcome is None:
             qty, price = yes_terms(event)

@@ -102,3 +102,19 @@ def test_an_outcome_off_a_binary_market_is_its_own_instrument() -> None:
     position = book.positions[("kalshi", "GAME", "over-26.5")]
     assert position.realized == D("0.20")
     assert position.net == 0
+
+
+def test_numbers_no_arithmetic_can_use_do_not_break_the_views() -> None:
+    """A NaN quantity is counted as a fill but not traded; a 40-digit price still renders in the summary."""
+    from fillwatch.render.session import Session
+    from fillwatch.render.summary import summary
+    from tests.render.helpers import console, output
+
+    session = Session(venue="kalshi", env="prod")
+    session.add(fill("M", qty="NaN", position=None))
+    session.add(fill("N", price="1" + "0" * 40, qty="1", fee="NaN", position=None))
+    position = session.book.positions[("kalshi", "M", None)]
+    assert (position.fills, position.net) == (1, 0)
+    target = console(color_system=None, width=200)
+    target.print(summary(session))
+    assert "E+40" in output(target)
