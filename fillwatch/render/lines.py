@@ -119,6 +119,16 @@ class LineFormatter:
         self._markets: dict[tuple[str, str, str | None, str | None], str] = {}
         self._safe: dict[str, str] = {}
 
+    @property
+    def width(self) -> int | None:
+        """The width lines are fitted to (None: whole lines)."""
+        return self._layout.width
+
+    def resize(self, width: int) -> None:
+        """Fit the next lines to `width` cells (the terminal was resized)."""
+        self._layout = layout(width)
+        self._markets.clear()
+
     def _text(self, value: str) -> str:
         safe = self._safe.get(value)
         if safe is None:
@@ -237,6 +247,18 @@ class LinesSink:
         self._buffer.clear()
         while data:
             data = data[os.write(self._fd, data) :]
+        self._follow_size()
+
+    def _follow_size(self) -> None:
+        """On a terminal, lay the next lines out for its width now (it may have been resized)."""
+        if self._format.width is None:
+            return
+        try:
+            width = os.get_terminal_size(self._fd).columns
+        except OSError:
+            return
+        if width and width != self._format.width:
+            self._format.resize(width)
 
     def close(self) -> None:
         self.flush()

@@ -152,3 +152,27 @@ def test_history_events_carry_a_mark() -> None:
     fmt = formatter(None)
     assert fmt(replace(fill(), source="history")).startswith("20:33:25h kalshi")
     assert fmt(fill()).startswith("20:33:25  kalshi")
+
+
+def test_lines_follow_a_resized_terminal() -> None:
+    """After a flush the sink reads the terminal's width again: lines made after a resize fit the new width."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 200, 0, 0))
+    fmt = LineFormatter(console(color_system=None), titles={("kalshi", TICKER): TITLE}, tz=UTC, width=200)
+    sink = LinesSink(slave, fmt)
+    sink.event(fill(TICKER))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 80, 0, 0))
+    sink.flush()
+    assert fmt.width == 80
+    sink.event(fill(TICKER))
+    sink.close()
+    written = os.read(master, 1 << 16).decode().splitlines()
+    assert len(written[0]) > 80
+    assert len(written[1]) <= 80
+    os.close(master)
+    os.close(slave)
