@@ -251,7 +251,8 @@ def output_warning(output: object) -> str | None:
     path = Path(str(output))
     if path.name.lower() not in FORMAT_NAMES or path.exists() or str(path) != path.name:
         return None
-    return f"--output {path.name} writes the events to a new file named '{path.name}' (for the format: --format)"
+    name = path.name
+    return f"--output {name} writes the events to a new file named '{name}'; for a format, use --format {name}"
 
 
 def path_of(value: object) -> Path | None:
