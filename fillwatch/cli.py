@@ -428,7 +428,7 @@ def profile_argv(args: list[str], environ: dict[str, str] | os._Environ[str]) ->
 
     Other command lines are returned as they are.
     """
-    rest = list(args)
+    rest = ["--profile" if arg == "-p" else arg for arg in args]  # `watch -p NAME`, as CONTRACT §1 writes it
     watch = rest[:1] == ["watch"]
     if watch:
         rest = rest[1:]

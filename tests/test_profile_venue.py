@@ -22,7 +22,9 @@ def write_config(tmp_path: Path, body: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("head", [["--profile", "main"], ["watch", "--profile", "main"], ["--profile=main"]])
+@pytest.mark.parametrize(
+    "head", [["--profile", "main"], ["watch", "--profile", "main"], ["watch", "-p", "main"], ["--profile=main"]]
+)
 def test_a_profile_run_needs_no_venue_name(kalshi_sim, key_file: Path, tmp_path: Path, head: list[str]) -> None:
     """The profile says venue = "kalshi": `fillwatch --profile main …` tails the Kalshi it points at."""
     sim: KalshiSim = kalshi_sim(Script(rate=50, seed=7))
