@@ -10,7 +10,10 @@ only under ``-v``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -18,6 +21,11 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+
+try:  # typer up to 0.2x depends on Click; later versions carry their own copy
+    from click import exceptions as click_errors
+except ImportError:  # pragma: no cover - which one depends on the installed typer
+    from typer._click import exceptions as click_errors  # type: ignore[no-redef]
 
 from fillwatch import __version__
 from fillwatch.config import check_url
@@ -34,6 +42,7 @@ from fillwatch.options import (
     EnvOpt,
     Format,
     FormatOpt,
+    JsonOpt,
     KeyType,
     KindOpt,
     MarketOpt,
@@ -53,6 +62,8 @@ from fillwatch.options import (
     TokenUrlOpt,
     VerboseOpt,
     WsUrlOpt,
+    output_format,
+    output_warning,
     resolve,
 )
 
@@ -60,7 +71,10 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="fillwatch",
-    help="Tail your own fills and cancels on Kalshi and Novig.",
+    help=(
+        "Tail your own fills and cancels on Kalshi and Novig.\n\n"
+        "fillwatch --profile NAME [OPTIONS] runs the venue that profile NAME names (see README: Profiles)."
+    ),
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -84,11 +98,22 @@ def _root(
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(f"fillwatch: warning: {message}\n")
+    from fillwatch.render.views import stamp
+
+    sys.stderr.write(stamp(f"fillwatch: warning: {message}\n"))
+
+
+def _check_output(output: object) -> None:
+    """Warn of ``-o json`` and the like: a format name given as the output file."""
+    warning = output_warning(output)
+    if warning is not None:
+        _warn(warning)
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(f"fillwatch: error: {message}\n")
+    from fillwatch.render.views import stamp
+
+    sys.stderr.write(stamp(f"fillwatch: error: {message}\n"))
     raise typer.Exit(code)
 
 
@@ -140,6 +165,7 @@ def kalshi_command(
     ws_url: WsUrlOpt = None,
     api_url: ApiUrlOpt = None,
     fmt: FormatOpt = Format.auto,
+    json: JsonOpt = False,
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
@@ -167,6 +193,7 @@ def kalshi_command(
         from fillwatch.venues import kalshi
 
         values, chosen = resolve(ctx, "kalshi", warn=_warn)
+        _check_output(values["output"])
         default_ws, default_api = kalshi.ENDPOINTS[Env(values["env"]).value]
         url = check_url(values["ws_url"] or default_ws, option="--ws-url", secure="wss", plain="ws")
         rest = check_url(values["api_url"] or default_api, option="--api-url", secure="https", plain="http")
@@ -207,6 +234,7 @@ def novig_command(
     api_url: ApiUrlOpt = None,
     token_url: TokenUrlOpt = None,
     fmt: FormatOpt = Format.auto,
+    json: JsonOpt = False,
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
@@ -233,6 +261,7 @@ def novig_command(
         from fillwatch.venues import novig
 
         values, _ = resolve(ctx, "novig", warn=_warn)
+        _check_output(values["output"])
         defaults = novig.ENDPOINTS[Env(values["env"]).value]
         url = check_url(values["ws_url"] or defaults.ws, option="--ws-url", secure="wss", plain="ws")
         rest = check_url(values["api_url"] or defaults.api, option="--api-url", secure="https", plain="http")
@@ -255,6 +284,7 @@ def demo_command(
         KeyType | None, typer.Option("--key-type", help="The simulated Kalshi key: rsa (default) or ed25519.")
     ] = None,
     fmt: FormatOpt = Format.auto,
+    json: JsonOpt = False,
     output: OutputOpt = None,
     max_events: MaxEventsOpt = None,
     duration: DurationOpt = None,
@@ -295,7 +325,9 @@ def demo_command(
 
     def announce(name: str, url: str) -> None:
         if not quiet:
-            sys.stderr.write(f"fillwatch: demo: simulated {name} at {url} ({rate:g} events/s)\n")
+            from fillwatch.render.views import stamp
+
+            sys.stderr.write(stamp(f"fillwatch: demo: simulated {name} at {url} ({rate:g} events/s)\n"))
 
     async def kalshi_session() -> ExitCode:
         from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -324,6 +356,9 @@ def demo_command(
             return await credentials.novig_session(creds, adapter, sim.url, options)
 
     def work() -> int:
+        nonlocal options
+        _check_output(output)
+        options = dataclasses.replace(options, fmt=output_format(fmt, json=json))
         options.check()
         if venue is DemoVenue.novig and key_type is not None:
             raise ConfigError("--key-type chooses the simulated Kalshi key; it does not apply to --venue novig")
@@ -337,6 +372,7 @@ def replay_command(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="A --record recording, or an --output file.")],
     speed: SpeedOpt = None,
     fmt: FormatOpt = Format.auto,
+    json: JsonOpt = False,
     output: OutputOpt = None,
     markets: MarketOpt = None,
     kinds: KindOpt = None,
@@ -359,25 +395,98 @@ def replay_command(
     from fillwatch.runner import run
 
     async def session() -> ExitCode:
+        _check_output(output)
         entries = recording.read(file)
         views = open_views(
-            fmt.value,
+            output_format(fmt, json=json).value,
             venue="replay",
             env="replay",
+            replay=file.name,
             color=color.value,
             quiet=quiet,
             raw=raw,
             extra=output_sink(output, raw=raw),
         )
         items = recording.replay(entries, speed=speed, raw=raw)
-        return await run(items, views.sinks, select=selector(markets or (), kinds or ()), max_events=max_events)
+        globs, wanted = markets or [], [kind.value for kind in kinds or ()]
+        select = views.filter(selector(globs, wanted), globs=globs, kinds=wanted)
+        return await run(items, views.sinks, select=select, max_events=max_events)
 
     _guard(verbose, lambda: _run(session()))
 
 
+def usage_error(exc: click_errors.UsageError) -> str:
+    """A usage error from Click in fillwatch's one-line form, with a suggestion."""
+    message = " ".join(exc.format_message().split()).replace("Value error, ", "")
+    if isinstance(exc, click_errors.NoSuchOption) and exc.possibilities:
+        message = f"no such option: {exc.option_name} (did you mean {sorted(exc.possibilities)[0]}?)"
+    elif message[:1].isupper() and not message[1:2].isupper():
+        message = message[0].lower() + message[1:]
+    message = re.sub(r"\. Did you mean (.*)\?$", r" (did you mean \1?)", message).rstrip(".")
+    path = exc.ctx.command_path if exc.ctx is not None else "fillwatch"
+    return f"fillwatch: error: {message}; see '{path} --help'\n"
+
+
+_COMMANDS = ("kalshi", "novig", "demo", "replay")
+_ROOT_OPTIONS = ("--profile", "--config")
+
+
+def profile_argv(args: list[str], environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """``fillwatch [--config FILE] --profile NAME [OPTIONS]`` (or ``fillwatch watch --profile NAME …``):
+    the command named by the profile's ``venue``, so that recipes need no venue name.
+
+    Other command lines are returned as they are.
+    """
+    rest = ["--profile" if arg == "-p" else arg for arg in args]  # `watch -p NAME`, as CONTRACT §1 writes it
+    watch = rest[:1] == ["watch"]
+    if watch:
+        rest = rest[1:]
+    elif not rest or not rest[0].startswith(_ROOT_OPTIONS):
+        return args
+    found: dict[str, str] = {}
+    for index, arg in enumerate(rest):
+        option, equals, value = arg.partition("=")
+        if option in _ROOT_OPTIONS and not equals and index + 1 < len(rest):
+            found.setdefault(option, rest[index + 1])
+        elif option in _ROOT_OPTIONS and equals:
+            found.setdefault(option, value)
+    name = found.get("--profile") or (environ.get("FILLWATCH_PROFILE") if watch else None)
+    if not name:
+        raise ConfigError("--profile NAME is needed to run a profile without naming its venue")
+    head = 0
+    while head < len(rest) and rest[head].partition("=")[0] in _ROOT_OPTIONS:
+        head += 1 if "=" in rest[head] else 2
+    if head < len(rest) and rest[head] in _COMMANDS:  # `fillwatch --profile main kalshi …`
+        return [rest[head], *rest[:head], *rest[head + 1 :]]
+    from fillwatch import profiles
+
+    config = found.get("--config") or environ.get("FILLWATCH_CONFIG")
+    profile = profiles.load(Path(config) if config else profiles.default_config_path(), name)
+    extra = [] if "--profile" in found else ["--profile", name]
+    return [profile.venue, *extra, *rest]
+
+
 def main() -> None:
-    """The console script's entry point."""
+    """The console script's entry point; Click's usage errors become one line and exit 2."""
     try:
-        app(prog_name="fillwatch")
+        args = profile_argv(sys.argv[1:], os.environ)
+    except FillwatchError as exc:
+        from fillwatch.render.views import stamp
+
+        sys.stderr.write(stamp(f"fillwatch: error: {exc}\n"))
+        sys.exit(exc.exit_code)
+    try:
+        code = app(args=args, prog_name="fillwatch", standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(ExitCode.INTERRUPTED)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:
+        from fillwatch.render.views import stamp
+
+        sys.stderr.write(stamp(usage_error(exc)))
+        sys.exit(ExitCode.USAGE)
+    except click_errors.Abort:
+        sys.exit(ExitCode.INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -20,8 +20,19 @@ import typer
 from fillwatch import profiles
 from fillwatch.config import parse_duration, parse_since
 from fillwatch.errors import ConfigError
+from fillwatch.filters import check_globs
 
-__all__ = ["Color", "Env", "Format", "Kind", "RunOptions", "path_of", "resolve"]
+__all__ = [
+    "Color",
+    "Env",
+    "Format",
+    "Kind",
+    "RunOptions",
+    "output_format",
+    "output_warning",
+    "path_of",
+    "resolve",
+]
 
 
 class Format(StrEnum):
@@ -31,6 +42,12 @@ class Format(StrEnum):
     table = "table"
     lines = "lines"
     jsonl = "jsonl"
+    json = "json"
+    """Accepted as ``jsonl`` (the habit of other tools)."""
+
+    def canonical(self) -> Format:
+        """``json`` is ``jsonl``; every other format is itself."""
+        return Format.jsonl if self is Format.json else self
 
 
 class Color(StrEnum):
@@ -71,8 +88,12 @@ class KeyType(StrEnum):
 
 # Options shared by every tailing command (CONTRACT §2).
 FormatOpt = Annotated[
-    Format, typer.Option("--format", "-f", help="auto (table on a terminal, jsonl otherwise), table, lines or jsonl.")
+    Format,
+    typer.Option(
+        "--format", "-f", help="auto (table on a terminal, jsonl otherwise), table, lines or jsonl (json: jsonl)."
+    ),
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format jsonl.")]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Also append every event as a JSON line to FILE.", dir_okay=False)
 ]
@@ -179,12 +200,13 @@ class RunOptions:
     raw: bool = False
     record: Path | None = None
     env: str = "prod"
+    """What the header names the exchange: ``prod``, ``demo``, ``simulated``, or ``custom`` (``--ws-url``)."""
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> RunOptions:
         """The options among a command's resolved values (see :func:`resolve`)."""
         return cls(
-            fmt=Format(values["fmt"]),
+            fmt=output_format(Format(values["fmt"]), json=values.get("json", False)),
             output=path_of(values["output"]),
             max_events=values["max_events"],
             duration=values["duration"],
@@ -200,7 +222,7 @@ class RunOptions:
             record=path_of(values["record"]),
             color=Color(values["color"]),
             bell=values["bell"],
-            env=values.get("env") or "simulated",
+            env="custom" if values.get("ws_url") else values.get("env") or "simulated",
         )
 
     def seconds(self) -> float | None:
@@ -213,8 +235,31 @@ class RunOptions:
         """Usage errors found before anything starts."""
         self.seconds()
         self.since_time()
+        check_globs(self.markets)
         if self.no_follow and not (self.since or self.state):
             raise ConfigError("--no-follow needs --since or --state: there is no history to print otherwise")
+
+
+FORMAT_NAMES = frozenset({"auto", "table", "lines", "jsonl", "json", "csv", "text"})
+
+
+def output_format(fmt: Format, *, json: bool) -> Format:
+    """The format `--format` and `--json` ask for together (``json`` read as ``jsonl``)."""
+    fmt = fmt.canonical()
+    if json and fmt not in (Format.auto, Format.jsonl):
+        raise ConfigError(f"--json and --format {fmt.value} ask for different formats: give one of them")
+    return Format.jsonl if json else fmt
+
+
+def output_warning(output: object) -> str | None:
+    """A warning when ``--output``'s value looks like a format name and no such file exists (``-o json``)."""
+    if output is None:
+        return None
+    path = Path(str(output))
+    if path.name.lower() not in FORMAT_NAMES or path.exists() or str(path) != path.name:
+        return None
+    name = path.name
+    return f"--output {name} writes the events to a new file named '{name}'; for a format, use --format {name}"
 
 
 def path_of(value: object) -> Path | None:

@@ -18,12 +18,13 @@ from fillwatch.filters import selector
 from fillwatch.follow import follow, warming_up
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import RestClient
+from fillwatch.net.positions import read_positions
 from fillwatch.net.stream import Authenticate, Record, StreamOptions, watch
 from fillwatch.net.titles import TitleResolver
 from fillwatch.options import RunOptions
 from fillwatch.render import Sink
 from fillwatch.render.jsonl import JsonLinesSink
-from fillwatch.render.views import open_views
+from fillwatch.render.views import Views, open_views
 from fillwatch.runner import run
 from fillwatch.state import CheckpointSink, StateFile
 from fillwatch.venues.base import Venue
@@ -82,6 +83,7 @@ async def tail(
         quiet=options.quiet,
         raw=options.raw,
         extra=extra,
+        since=options.since_time(),
     )
     stream = StreamOptions(
         url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout, raw=options.raw
@@ -94,7 +96,7 @@ async def tail(
         sinks = views.sinks
         resolver = None
         if views.wants_titles:
-            resolver = TitleResolver(venue, rest, titles=views.titles, on_title=views.redraw)
+            resolver = TitleResolver(venue, rest, titles=views.titles, outcomes=views.outcomes, on_title=views.redraw)
             sinks = [resolver, *sinks]
         items = follow(
             venue,
@@ -105,12 +107,32 @@ async def tail(
             authenticate=authenticate,
             record_history=record_history,
         )
-        select = selector(options.markets, options.kinds)
+        select = views.filter(selector(options.markets, options.kinds), globs=options.markets, kinds=options.kinds)
+        positions = _starting_positions(venue, rest, views)
         try:
             return await run(items, sinks, select=select, max_events=options.max_events, duration=options.seconds())
         finally:
+            if positions is not None:
+                positions.cancel()
             if resolver is not None:
                 await resolver.aclose()
+
+
+def _starting_positions(venue: Venue, rest: RestClient, views: Views) -> asyncio.Task[None] | None:
+    """Read the positions held before the run in the background, for the views that show positions."""
+    if not views.wants_titles or not hasattr(venue, "positions_request"):
+        return None
+
+    async def read() -> None:
+        found = await read_positions(venue, rest)
+        for market, qty in found or ():
+            views.session.book.start(venue.name, market, qty)
+        if found:
+            views.session.version += 1
+            if views.redraw is not None:
+                views.redraw()
+
+    return asyncio.get_running_loop().create_task(read())
 
 
 def _each(hooks: list[Record]) -> Record | None:

@@ -53,3 +53,64 @@ def test_market_and_kind_must_both_match() -> None:
     select = selector(["m"], ["cancel"])
     assert select is not None
     assert (select(FILL), select(CANCEL), select(replace(CANCEL, market="x"))) == (False, True, False)
+
+
+@pytest.mark.parametrize("glob", ["[KX", "KX[FED", "", "KX[]"])
+def test_a_malformed_glob_is_refused(glob: str) -> None:
+    """An open '[' (or an empty pattern) is a usage error, not a filter that never matches."""
+    from fillwatch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--market"):
+        selector([glob])
+
+
+@pytest.mark.parametrize("glob", ["KX[CF]*", "[!A]*", "[]]x", "KX[[]"])
+def test_well_formed_brackets_are_accepted(glob: str) -> None:
+    """Closed sets, negated sets, a ']' first in a set and an escaped '[' are fine."""
+    assert selector([glob]) is not None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_filter_that_hides_everything_for_30_s_says_so_once_with_a_hint() -> None:
+    """After 30 s of nothing shown: one warning, naming the glob and suggesting KXFED*; never again."""
+    from fillwatch.filters import FilterWatch
+
+    clock, said, hidden = Clock(), [], []
+    select = selector(["KXFED"])
+    assert select is not None
+    watch = FilterWatch(
+        select, globs=["KXFED"], kinds=[], warn=said.append, on_hidden=lambda: hidden.append(1), clock=clock
+    )
+    for second in range(60):
+        clock.now = float(second)
+        assert watch(replace(FILL, market="KXFED-26DEC-T4.25")) is False
+    watch.close()
+    assert len(said) == 1
+    assert said[0] == "--market KXFED hid all 31 events in 30 s; globs match whole tickers: try --market 'KXFED*'"
+    assert len(hidden) == 60
+
+
+def test_a_filter_that_shows_something_stays_silent_and_a_silent_run_is_reported_at_its_end() -> None:
+    """One event shown: no warning ever; a short run that hid all: the warning comes at close."""
+    from fillwatch.filters import FilterWatch
+
+    clock, said = Clock(), []
+    select = selector(["KX*"])
+    assert select is not None
+    watch = FilterWatch(select, globs=["KX*"], kinds=[], warn=said.append, clock=clock)
+    watch(replace(FILL, market="KXA"))
+    clock.now = 100
+    watch(replace(FILL, market="OTHER"))
+    watch.close()
+    assert said == []
+    short = FilterWatch(select, globs=["KX*"], kinds=[], warn=said.append, clock=clock)
+    short(replace(FILL, market="OTHER"))
+    short.close()
+    assert said == ["--market KX* hid all 1 event in this run"]

@@ -123,4 +123,4 @@ class RestClient:
             log.debug("%s failed (%s), attempt %d", describe(request), problem, attempt)
             if attempt < self._attempts:
                 await asyncio.sleep(wait)
-        raise RestError(f"{describe(request)}: {problem}, {self._attempts} attempts")
+        raise RestError(f"{describe(request)}: {problem}, {self._attempts} attempt{'' if self._attempts == 1 else 's'}")

@@ -283,7 +283,8 @@ async def watch(
             if not confirmed:
                 failures += 1
             if options.max_retries is not None and failures > options.max_retries:
-                raise ConnectionFailed(f"gave up after {failures} failed attempts in a row: {describe(exc)}") from exc
+                attempts = f"{failures} failed attempt{'' if failures == 1 else 's'}"
+                raise ConnectionFailed(f"gave up after {attempts} in a row: {describe(exc)}") from exc
             pending = pending or delays()
             delay = next(pending)
             yield Disconnected(describe(exc), delay)

@@ -48,6 +48,7 @@ class TitleResolver:
         client: RestClient,
         *,
         titles: dict[tuple[str, str], str] | None = None,
+        outcomes: dict[tuple[str, str], str] | None = None,
         on_title: Callable[[str, str], None] | None = None,
         concurrency: int = 4,
         max_markets: int = 10_000,
@@ -63,6 +64,8 @@ class TitleResolver:
         self._tasks: set[asyncio.Task[None]] = set()
         self.titles: dict[tuple[str, str], str] = titles if titles is not None else {}
         """Known titles by (venue, market); read by the views."""
+        self.outcomes: dict[tuple[str, str], str] | None = outcomes
+        """Outcome names by (venue, outcome id), from the same answer, for venues that name outcomes (Novig)."""
         self.failed = 0
 
     def event(self, event: Event) -> None:
@@ -84,6 +87,7 @@ class TitleResolver:
                 self.failed += 1
                 log.debug("no title for %r: %s", market, exc)
                 return
+        self._note_outcomes(key[0], body)
         title = self._venue.parse_market_title(body)
         if not title:
             self.failed += 1
@@ -91,6 +95,18 @@ class TitleResolver:
         self.titles[key] = title[:MAX_TITLE]
         if self._on_title is not None:
             self._on_title(*key)
+
+    def _note_outcomes(self, venue: str, body: bytes) -> None:
+        """Keep the outcome names the market's answer gives, when the venue has them."""
+        names = getattr(self._venue, "parse_outcome_names", None)
+        if names is None or self.outcomes is None:
+            return
+        try:
+            found = names(body)
+        except ValueError:  # not JSON (orjson's error is a ValueError): no names
+            return
+        for outcome, name in found.items():
+            self.outcomes[(venue, outcome)] = name[:MAX_TITLE]
 
     def status(self, status: Status) -> None:
         pass

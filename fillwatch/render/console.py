@@ -20,7 +20,19 @@ from rich.style import Style
 
 from fillwatch.events import Cancel, Event
 
-__all__ = ["BUY", "CANCEL", "DIM", "OTHER", "SELL", "TAKER", "ColorMode", "ansi", "make_console", "row_style"]
+__all__ = [
+    "BUY",
+    "CANCEL",
+    "DIM",
+    "OTHER",
+    "SELL",
+    "TAKER",
+    "ColorMode",
+    "ansi",
+    "direction",
+    "make_console",
+    "row_style",
+]
 
 ColorMode: TypeAlias = Literal["auto", "always", "never"]
 """``--color``: follow the terminal and ``NO_COLOR``, or force colour on or off."""
@@ -33,11 +45,30 @@ TAKER = Style(bold=True)
 DIM = Style(dim=True)
 
 
+def direction(event: Event) -> str | None:
+    """``buy`` or ``sell`` in YES-equivalent terms (buying NO is selling YES), None when unknown.
+
+    Kalshi's lines say ``buy`` of the outcome bought; a row is green when it adds
+    YES exposure and red when it adds NO exposure. Off binary markets (Novig's
+    outcomes) every order buys an outcome, which says nothing of long or short:
+    no direction (the row keeps the terminal's colour), unless a line says ``sell``.
+    """
+    action = event.action
+    if action not in ("buy", "sell", None):
+        return None
+    side = event.side.lower()
+    if side not in ("yes", "no"):
+        return "sell" if action == "sell" else None
+    action = action or "buy"
+    return action if side == "yes" else "sell" if action == "buy" else "buy"
+
+
 def row_style(event: Event) -> Style:
-    """The colour of an event's row or line."""
+    """The colour of an event's row or line: by YES-equivalent direction."""
     if isinstance(event, Cancel):
         return CANCEL
-    return BUY if event.action == "buy" else SELL if event.action == "sell" else OTHER
+    way = direction(event)
+    return BUY if way == "buy" else SELL if way == "sell" else OTHER
 
 
 def make_console(

@@ -11,31 +11,97 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 
+from rich.cells import cell_len
 from rich.console import Console
 
 from fillwatch.events import Cancel, Event, Status
-from fillwatch.render.console import BUY, CANCEL, DIM, OTHER, SELL, TAKER, ansi
-from fillwatch.render.text import TimeOfDay, number, sanitize
+from fillwatch.render.console import BUY, CANCEL, DIM, OTHER, SELL, TAKER, ansi, direction
+from fillwatch.render.layout import elide, fit, money
+from fillwatch.render.positions import contracts, currency_label
+from fillwatch.render.text import TimeOfDay, number, sanitize, signed
 
-__all__ = ["LineFormatter", "LinesSink"]
+__all__ = ["LineFormatter", "LinesSink", "layout"]
 
 Titles = Mapping[tuple[str, str], str]
 """Market titles by (venue, market), filled in the background by ``net.titles``."""
 
+MARKET = 28
+"""The market column's width: most tickers fit; longer ones push the line on a pipe, are elided on a terminal."""
+MARKET_MIN = 12
+SIDE = 14
+"""Room for an outcome's name (Novig) in place of yes/no."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Which optional fields a line has and how wide the market column is, for one terminal width."""
+
+    venue: bool = True
+    maker_taker: bool = True
+    fee: bool = True
+    position: bool = True
+    market: int = MARKET
+    width: int | None = None
+    """The terminal's width (None: a pipe or file, full lines)."""
+
+    @property
+    def extras(self) -> int:
+        return 6 * self.maker_taker + 11 * self.fee + 12 * self.position
+
+    @property
+    def fixed(self) -> int:
+        """Cells before the title."""
+        return _BASE + 7 * self.venue + self.market + 1 + self.extras
+
+
+_BASE = 9 + 1 + 11 + 1 + 4 + 1 + 8 + 3 + 6 + 1  # time+mark, action, side, qty @ price (spaces included)
+
+
+def layout(width: int | None) -> _Layout:
+    """The fullest line that fits in `width` cells: the title gives way first, then venue, maker/taker, fee,
+    then the market column shrinks (tickers elided in the middle), and last the position goes."""
+    if width is None:
+        return _Layout()
+    shape = _Layout(width=width)
+    for drop in ("venue", "maker_taker", "fee"):
+        if shape.fixed <= width:
+            return shape
+        shape = replace(shape, **{drop: False})
+    shape = replace(shape, market=max(MARKET_MIN, MARKET - (shape.fixed - width)))
+    if shape.fixed > width:
+        shape = replace(shape, position=False)
+    return shape
+
 
 class LineFormatter:
-    """Formats events as styled lines for one console's colour capabilities.
+    """Formats events as styled lines for one console's colour capabilities and one width.
 
-    ``12:00:01 kalshi BUY         yes       278 @ 0.75   KXFED-26DEC-T4.25  Fed funds …  taker fee 0.01 pos 500``
+    ``12:00:01  kalshi BUY         yes       278 @ 0.75   KXFED-26DEC-T4.25        taker fee 0.01   pos    +500  Fed…``
+
+    Every field has a fixed width, so the columns of a market's lines stay put
+    when its title arrives: the title comes last and takes what the width
+    leaves (on a pipe or in a file, ``width`` None: all of it). A mark after
+    the time (``h``) tells an event read from the venue's history.
     """
 
     _max_cached = 4096
 
-    def __init__(self, console: Console, *, titles: Titles | None = None, tz: tzinfo | None = None) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        titles: Titles | None = None,
+        outcomes: Titles | None = None,
+        tz: tzinfo | None = None,
+        width: int | None = None,
+    ) -> None:
         self._titles: Titles = titles if titles is not None else {}
+        self._outcomes: Titles = outcomes if outcomes is not None else {}
         self._time = TimeOfDay(tz)
+        self._layout = layout(width)
         reset = "\x1b[0m" if console.color_system is not None else ""
         # Per line style: the prefix that starts the line, and the pieces that
         # dim a title or embolden "taker" within it and then return to it.
@@ -47,11 +113,21 @@ class LineFormatter:
             back = reset + on if reset else ""
             self._on[key] = on
             self._title_on[key] = (reset + ansi(console, style + DIM)[0]) if reset else ""
-            self._taker[key] = f"  {reset}{ansi(console, style + TAKER)[0]}taker{back}"
+            self._taker[key] = f"{reset}{ansi(console, style + TAKER)[0]}taker{back} "
         self._back = {key: (reset + on if reset else "") for key, on in self._on.items()}
         self._reset = reset
         self._markets: dict[tuple[str, str, str | None, str | None], str] = {}
         self._safe: dict[str, str] = {}
+
+    @property
+    def width(self) -> int | None:
+        """The width lines are fitted to (None: whole lines)."""
+        return self._layout.width
+
+    def resize(self, width: int) -> None:
+        """Fit the next lines to `width` cells (the terminal was resized)."""
+        self._layout = layout(width)
+        self._markets.clear()
 
     def _text(self, value: str) -> str:
         safe = self._safe.get(value)
@@ -61,42 +137,86 @@ class LineFormatter:
             safe = self._safe[value] = sanitize(value)
         return safe
 
-    def _market(self, event: Event, key: str | None) -> str:
-        """The market, then its title (dimmed) when known; cached per (market, title, style)."""
+    def _market(self, event: Event, key: str | None) -> tuple[str, str]:
+        """(the market's cell, the dimmed title after the extras), cached per (market, title, style)."""
         title = self._titles.get((event.venue, event.market))
         cache_key = (event.venue, event.market, title, key)
-        text = self._markets.get(cache_key)
-        if text is None:
+        cells = self._markets.get(cache_key)
+        if cells is None:
             if len(self._markets) >= self._max_cached:
                 self._markets.clear()
-            text = self._text(event.market)
-            if title:
-                text += f"  {self._title_on[key]}{sanitize(title)}{self._back[key]}"
-            self._markets[cache_key] = text
-        return text
+            shape = self._layout
+            ticker = self._text(event.market)
+            if shape.width is not None:
+                ticker = elide(ticker, shape.market)
+            ticker += " " * max(0, shape.market - cell_len(ticker))
+            after = ""
+            room = None if shape.width is None else shape.width - shape.fixed - 2
+            if title and (room is None or room >= 4):
+                shown = sanitize(title) if room is None else _cut(sanitize(title), room)
+                after = f"  {self._title_on[key]}{shown}{self._back[key]}"
+            cells = self._markets[cache_key] = (ticker, after)
+        return cells
 
     def __call__(self, event: Event) -> str:
         """One line, newline included."""
+        shape = self._layout
         time_of_day = self._time(event.ts)
+        mark = "h" if event.source == "history" else " "
         action = event.action or "-"
         if isinstance(event, Cancel):
             key: str | None = "cancel"
             head = f"CANCEL {action:<4}"
-            extra = f" left of {number(event.original_qty)}" if event.original_qty is not None else ""
+            extra = f"left of {number(event.original_qty)}" if event.original_qty is not None else ""
             if event.reason:
                 extra += f" ({self._text(event.reason)})"
+            extra = fit(extra, shape.extras) if shape.extras else ""
         else:
-            key = event.action if event.action in ("buy", "sell") else None
+            key = direction(event)
             head = f"{action.upper():<11}"
-            extra = self._taker[key] if event.taker else "  maker" if event.taker is False else ""
-            if event.fee is not None:
-                extra += f" fee {number(event.fee)}"
-            if event.position is not None:
-                extra += f" pos {number(event.position)}"
-        return (
-            f"{self._on[key]}{time_of_day} {event.venue} {head} {self._text(event.side):<4} "
-            f"{number(event.qty):>8} @ {number(event.price):<6} {self._market(event, key)}{extra}{self._reset}\n"
+            extra = ""
+            if shape.maker_taker:
+                extra = self._taker[key] if event.taker else "maker " if event.taker is False else "      "
+            if shape.fee:
+                extra += f"fee {number(event.fee):<6} " if event.fee is not None else "           "
+            if shape.position:
+                extra += f"pos {signed(event.position):>7} " if event.position is not None else "            "
+        venue = f"{self._text(event.venue):<6} " if shape.venue else ""
+        if event.venue == "novig":
+            return self._outcome_line(event, key, f"{time_of_day}{mark} {venue}{head}", extra)
+        ticker, title = self._market(event, key)
+        line = (
+            f"{time_of_day}{mark} {venue}{head} {self._text(event.side):<4} "
+            f"{number(event.qty):>8} @ {number(event.price):<6} {ticker} {extra}"
         )
+        if not title:
+            line = line.rstrip(" ")
+        return f"{self._on[key]}{line}{title}{self._reset}\n"
+
+    def _outcome_line(self, event: Event, key: str | None, head: str, extra: str) -> str:
+        """A line for a venue whose markets and outcomes are ids (Novig): names, contracts, currency, cost.
+
+        ``… BUY         Over 26.5      0.5 CASH @ 0.667  $0.3335  KC Chiefs vs BUF Bills — Total  maker``
+        """
+        shape = self._layout
+        outcome = self._text(self._outcomes.get((event.venue, event.side)) or event.side)
+        qty = contracts(event)
+        label = currency_label(event)
+        cost = f"${money(qty * event.price, sign=False)}" if event.currency == "CASH" and event.kind == "fill" else ""
+        title = self._titles.get((event.venue, event.market))
+        market = sanitize(title) if title else self._text(event.market)
+        line = (
+            f"{head} {_cut(outcome, SIDE):<{SIDE}} {number(qty):>8} {label:<4} @ {number(event.price):<6} "
+            f"{cost:<9} {market}  {extra.rstrip(' ')}"
+        ).rstrip(" ")
+        if shape.width is not None and cell_len(line) > shape.width:
+            line = fit(line, shape.width)
+        return f"{self._on[key]}{line}{self._reset}\n"
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` cut to `width` cells with an ellipsis, not padded."""
+    return text if cell_len(text) <= width else fit(text, width)
 
 
 class LinesSink:
@@ -127,6 +247,18 @@ class LinesSink:
         self._buffer.clear()
         while data:
             data = data[os.write(self._fd, data) :]
+        self._follow_size()
+
+    def _follow_size(self) -> None:
+        """On a terminal, lay the next lines out for its width now (it may have been resized)."""
+        if self._format.width is None:
+            return
+        try:
+            width = os.get_terminal_size(self._fd).columns
+        except OSError:
+            return
+        if width and width != self._format.width:
+            self._format.resize(width)
 
     def close(self) -> None:
         self.flush()

@@ -11,71 +11,49 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime
 from typing import Literal, TypeAlias
 
 from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Skipped, Status
+from fillwatch.render.positions import Book, MarketPosition
 
-__all__ = ["ConnectionState", "MarketTotals", "Session"]
+__all__ = ["ConnectionState", "Session"]
 
 ConnectionState: TypeAlias = Literal["connecting", "connected", "disconnected"]
 """Where the connection stands: before the first confirmation, confirmed, or between attempts."""
-
-_ZERO = Decimal(0)
-
-
-@dataclass(slots=True)
-class MarketTotals:
-    """What happened on one contract side of one market in this session.
-
-    Totals are kept per side (``yes``/``no`` on Kalshi, the outcome on Novig):
-    a VWAP that mixed YES and NO prices would mean nothing.
-    """
-
-    venue: str
-    market: str
-    side: str
-    bought: Decimal = _ZERO
-    """Contracts (or units) bought."""
-    sold: Decimal = _ZERO
-    bought_value: Decimal = _ZERO
-    """Σ price × qty over the buys."""
-    sold_value: Decimal = _ZERO
-    fees: Decimal = _ZERO
-    fills: int = 0
-    cancels: int = 0
-    last_seen: int = 0
-    """The session's event number of the last event here (orders the footer)."""
-
-    @property
-    def net(self) -> Decimal:
-        """Net position change on this side: bought − sold."""
-        return self.bought - self.sold
-
-    @property
-    def buy_vwap(self) -> Decimal | None:
-        """Volume-weighted average buy price, or None without buys."""
-        return self.bought_value / self.bought if self.bought else None
-
-    @property
-    def sell_vwap(self) -> Decimal | None:
-        """Volume-weighted average sell price, or None without sells."""
-        return self.sold_value / self.sold if self.sold else None
 
 
 class Session:
     """Running totals and connection state of one run."""
 
-    def __init__(self, *, venue: str, env: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        venue: str,
+        env: str,
+        clock: Callable[[], float] = time.monotonic,
+        since: datetime | None = None,
+        replay: str | None = None,
+    ) -> None:
         self.venue = venue
         self.env = env
+        self.replay = replay
+        """The file being replayed (the header shows it instead of a connection)."""
+        self.since = since
+        """Where the P&L starts: the ``--since`` time, or None for the session's start."""
         self._clock = clock
         self.started = clock()
         self.events = 0
         self.fills = 0
         self.cancels = 0
-        self.totals: dict[tuple[str, str, str], MarketTotals] = {}
+        self.book = Book()
+        """Position and P&L per market (YES-equivalent on binary markets)."""
+        self.history = 0
+        """Events read from the venue's REST history (backfills, ``--since``)."""
+        self.filtered = 0
+        self.notice: str | None = None
+        """A warning for the live table to show under its header (stderr would tear it)."""
+        """Events that ``--market``/``--kind`` kept from the views (counted by the selector)."""
         self.state: ConnectionState = "connecting"
         self.retry_in: float | None = None
         self.last_problem: str | None = None
@@ -101,28 +79,16 @@ class Session:
         return self._clock() - self.started
 
     def add(self, event: Event) -> None:
-        """Count one event into the totals of its market and side."""
+        """Count one event into its market's position and the session's counts."""
         self.events += 1
         self.version += 1
-        key = (event.venue, event.market, event.side)
-        totals = self.totals.get(key)
-        if totals is None:
-            totals = self.totals[key] = MarketTotals(event.venue, event.market, event.side)
-        totals.last_seen = self.events
+        if event.source == "history":
+            self.history += 1
         if isinstance(event, Cancel):
             self.cancels += 1
-            totals.cancels += 1
-            return
-        self.fills += 1
-        totals.fills += 1
-        if event.fee is not None:
-            totals.fees += event.fee
-        if event.action == "buy":
-            totals.bought += event.qty
-            totals.bought_value += event.price * event.qty
-        elif event.action == "sell":
-            totals.sold += event.qty
-            totals.sold_value += event.price * event.qty
+        else:
+            self.fills += 1
+        self.book.add(event)
 
     def status(self, status: Status) -> None:
         """Follow the connection: confirmed, lost (and retrying), frames skipped, history read."""
@@ -146,7 +112,7 @@ class Session:
         """Note that a frame arrived at wall-clock `received_at` (the stream's record hook)."""
         self.last_frame = received_at
 
-    def markets(self, limit: int | None = None) -> list[MarketTotals]:
-        """Totals, most recently active first (at most `limit`)."""
-        ordered = sorted(self.totals.values(), key=lambda t: t.last_seen, reverse=True)
+    def markets(self, limit: int | None = None) -> list[MarketPosition]:
+        """Positions, most recently active first (at most `limit`)."""
+        ordered = self.book.ordered()
         return ordered if limit is None else ordered[:limit]

@@ -1,4 +1,6 @@
-"""Regenerate the README's picture of the live table: ``python -m fillwatch.render.snapshot [OUT]``.
+"""Regenerate the README's pictures of the live table: ``python -m fillwatch.render.snapshot [DIR]``.
+
+Two frames, one at 120×40 (``table.svg``) and one at 80×24 (``table-80x24.svg``).
 
 Feeds the simulator's own activity (:class:`~fillwatch.sim.feed.KalshiFeed`,
 the frames ``fillwatch demo`` receives) through the Kalshi adapter into a
@@ -29,17 +31,19 @@ from fillwatch.venues.kalshi import Kalshi
 __all__ = ["render"]
 
 OUT = Path(__file__).with_name("table.svg")
+SIZES = {"table.svg": (120, 40), "table-80x24.svg": (80, 24)}
+"""The pictures the README shows: file name → (columns, rows)."""
 START = 1_795_293_000.0  # 2026-11-21 20:30:00 UTC
 EVENTS = 60
 
 
-def render(*, width: int = 120, height: int = 34) -> str:
-    """The SVG of one frame of the live table after a minute of simulated activity."""
+def board() -> FillBoard:
+    """A board after a minute of simulated activity (fixed seed, clocks and time zone)."""
     now = [START]
     feed = KalshiFeed(seed=21, clock=lambda: now[0])
     venue = Kalshi("snapshot", rsa.generate_private_key(public_exponent=65537, key_size=1024))
     session = Session(venue="kalshi", env="demo", clock=lambda: now[0])
-    board = FillBoard(
+    view = FillBoard(
         session,
         # One market without a title shows what a failed lookup looks like: the ticker alone.
         titles={("kalshi", market): title for market, title in TITLES.items() if "Boston" not in title},
@@ -54,9 +58,14 @@ def render(*, width: int = 120, height: int = 34) -> str:
             for item in venue.parse(_dumps(message)):
                 if isinstance(item, (Fill, Cancel)):
                     session.add(item)
-                    board.add(item)
+                    view.add(item)
                     session.frame(now[0])
                     shown += 1
+    return view
+
+
+def render(*, width: int = 120, height: int = 40, text: bool = False) -> str:
+    """The SVG (or, with `text`, the plain text) of one frame of the live table."""
     console = Console(
         file=io.StringIO(),
         record=True,
@@ -67,8 +76,10 @@ def render(*, width: int = 120, height: int = 34) -> str:
         legacy_windows=False,
         _environ={},
     )
-    console.print(board)
-    return console.export_svg(title="fillwatch demo", unique_id="fillwatch-table")
+    console.print(board())
+    if text:
+        return console.export_text()
+    return console.export_svg(title=f"fillwatch demo ({width}×{height})", unique_id=f"fillwatch-table-{width}")
 
 
 def _dumps(message: object) -> str:
@@ -76,10 +87,12 @@ def _dumps(message: object) -> str:
 
 
 def main() -> None:
-    """Write the SVG to the path given, or next to this module."""
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
-    out.write_text(render(), encoding="utf-8")
-    print(f"wrote {out}")
+    """Write the SVGs into the directory given, or next to this module."""
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT.parent
+    for name, (width, height) in SIZES.items():
+        out = folder / name
+        out.write_text(render(width=width, height=height), encoding="utf-8")
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

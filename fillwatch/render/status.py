@@ -9,9 +9,11 @@ seconds, each with the running count.
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TextIO
 
 from fillwatch.events import Backfilled, BackfillFailed, Connected, Disconnected, Event, Skipped, Status
@@ -33,6 +35,7 @@ class StatusSink:
         venue: str,
         quiet: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._stream = stream
         self._venue = venue
@@ -40,6 +43,15 @@ class StatusSink:
         self._clock = clock
         self._last_skip_line = -float("inf")
         self._connections = 0
+        self._timed = _is_log(stream)
+        """A log file rather than a terminal or pipe: each line starts with its ISO 8601 UTC time."""
+        self._wall = wall_clock
+
+    def _stamp(self, line: str) -> str:
+        if not self._timed:
+            return line
+        moment = datetime.fromtimestamp(self._wall(), UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") + " " + line
 
     def event(self, event: Event) -> None:
         pass
@@ -47,7 +59,7 @@ class StatusSink:
     def status(self, status: Status) -> None:
         line = self._line(status)
         if line is not None and not self._quiet:
-            self._stream.write(line + "\n")
+            self._stream.write(self._stamp(line) + "\n")
             self._stream.flush()
 
     def _line(self, status: Status) -> str | None:
@@ -80,6 +92,13 @@ class StatusSink:
 
     def close(self) -> None:
         pass
+
+
+def _is_log(stream: object) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _count(n: int, noun: str) -> str:

@@ -17,10 +17,11 @@ nothing happens it still redraws once a second, so the frame age keeps time.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from rich.cells import cell_len
@@ -32,8 +33,10 @@ from rich.text import Text
 
 from fillwatch.events import Cancel, Event, Fill, Status
 from fillwatch.render.console import DIM, TAKER, row_style
+from fillwatch.render.layout import elide, fit
+from fillwatch.render.positions import contracts, currency_label
 from fillwatch.render.session import Session
-from fillwatch.render.summary import Totals, fit
+from fillwatch.render.summary import Totals, basis, count
 from fillwatch.render.text import TimeOfDay, number, sanitize, signed
 
 __all__ = ["FillBoard", "LiveTableSink"]
@@ -41,11 +44,19 @@ __all__ = ["FillBoard", "LiveTableSink"]
 Titles = Mapping[tuple[str, str], str]
 
 _HEAD = Style(bold=True)
+_AMBER = Style(color="yellow", bold=True)
 _STATE = {
     "connected": Style(color="green", bold=True),
     "connecting": Style(color="yellow"),
     "disconnected": Style(color="red", bold=True),
 }
+OVERDUE = 12.0
+"""Seconds without a frame after which a connection shows amber: Kalshi pings every 10 s."""
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+SIDE_MAX = 16
+"""Outcome names get at most this much room in the side column."""
+HISTORY_MARK = "h"
+"""In the mark column: the event was read from the venue's history (a backfill, ``--since``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,32 +66,43 @@ class _Column:
     right: bool = False
     drop: int = 0
     """Dropped on narrow terminals, lowest first (0: never)."""
+    heading: str = ""
 
 
-# The market column takes what the others leave (MARKET_MIN at least).
+# The market column takes what the others leave; a column is dropped before a ticker is elided.
 _COLUMNS = (
     _Column("time", 8),
-    _Column("venue", 6, drop=2),
+    _Column("mark", 1, heading=" "),
+    _Column("venue", 6, drop=1),
     _Column("market", 0),
     _Column("side", 4),
     _Column("action", 11),
-    _Column("qty", 8, right=True),
+    _Column("qty", 7, right=True),
     _Column("price", 6, right=True),
-    _Column("m/t", 5, drop=4),
-    _Column("fee", 8, right=True, drop=1),
-    _Column("position", 9, right=True, drop=3),
+    _Column("m/t", 5, drop=2),
+    _Column("fee", 6, right=True, drop=3),
+    _Column("position", 8, right=True, drop=4),
 )
-MARKET_MIN = 20
+MARKET_MIN = 12
+"""The market column's width below which tickers are elided rather than columns dropped."""
+MARKET_WANTED = 28
+"""At most this much room is won for tickers by dropping columns."""
 
 
-def _layout(width: int) -> tuple[tuple[_Column, ...], int]:
-    """The columns that fit in `width` and the market column's width."""
-    columns = list(_COLUMNS)
+def _layout(
+    width: int, ticker: int = MARKET_WANTED, wider: Mapping[str, int] | None = None
+) -> tuple[tuple[_Column, ...], int]:
+    """The columns that fit in `width` and the market column's width, for tickers of `ticker` cells.
+
+    `wider` gives columns more room than their default (outcome names for the side, "0.5 CASH" for qty).
+    """
+    want = max(MARKET_MIN, min(ticker, MARKET_WANTED))
+    columns = [replace(c, width=max(c.width, (wider or {}).get(c.name, 0))) for c in _COLUMNS]
     while True:
         fixed = sum(c.width for c in columns) + len(columns) - 1
         market = width - fixed
         droppable = [c for c in columns if c.drop]
-        if market >= MARKET_MIN or not droppable:
+        if market >= want or not droppable:
             return tuple(columns), max(market, 1)
         columns.remove(min(droppable, key=lambda c: c.drop))
 
@@ -92,18 +114,34 @@ class _Row:
     (width, title).
     """
 
-    __slots__ = ("_key", "_segments", "cells", "event", "market", "style")
+    __slots__ = ("_key", "_named", "_segments", "cells", "event", "market", "qty", "side", "style")
 
     def __init__(self, event: Event) -> None:
         self.event = event
+        self.market = sanitize(event.market)
+        self.side = sanitize(event.side)
+        self._named = event.side.lower() in ("yes", "no")
+        label = currency_label(event)
+        self.qty = number(contracts(event)) + (f" {sanitize(label)}" if label else "")
         self.cells: dict[str, str] | None = None
-        self._key: tuple[int, str | None] | None = None
+        self._key: tuple[object, ...] | None = None
         self._segments: list[Segment] = []
+
+    def name(self, outcomes: Titles) -> None:
+        """Show the outcome's name rather than its id once it is known (Novig's outcomes are ids)."""
+        if self._named:
+            return
+        found = outcomes.get((self.event.venue, self.event.side))
+        if found:
+            self._named = True
+            self.side = sanitize(found)
+            if self.cells is not None:
+                self.cells["side"] = self.side
+            self._key = None
 
     def _make_cells(self, time_of_day: TimeOfDay) -> dict[str, str]:
         event = self.event
         self.style = row_style(event)
-        self.market = sanitize(event.market)
         if isinstance(event, Cancel):
             action = f"cancel {event.action or ''}".rstrip()
             maker_taker = fee = position = ""
@@ -114,10 +152,11 @@ class _Row:
             position = "" if event.position is None else signed(event.position)
         return {
             "time": time_of_day(event.ts),
+            "mark": HISTORY_MARK if event.source == "history" else " ",
             "venue": sanitize(event.venue),
-            "side": sanitize(event.side),
+            "side": self.side,
             "action": action,
-            "qty": number(event.qty),
+            "qty": self.qty,
             "price": number(event.price),
             "m/t": maker_taker,
             "fee": fee,
@@ -128,7 +167,7 @@ class _Row:
         self, columns: tuple[_Column, ...], market_width: int, title: str | None, time_of_day: TimeOfDay
     ) -> list[Segment]:
         """The row's segments for this layout, made once and then reused."""
-        key = (market_width + 1000 * len(columns), title)
+        key = (market_width, columns, title)
         if key == self._key:
             return self._segments
         cells = self.cells
@@ -152,12 +191,14 @@ class _Row:
         return out
 
     def _market(self, width: int, title: str | None) -> list[Segment]:
-        ticker = fit(self.market, width)
-        room = width - cell_len(self.market) - 2
+        if title and _ID.fullmatch(self.market):  # a bare id (Novig's UUIDs) tells a reader nothing: the title
+            return [Segment(fit(sanitize(title), width), self.style)]
+        ticker = elide(self.market, width)
+        room = width - cell_len(ticker) - 2
         if not title or room < 4:
-            return [Segment(ticker, self.style)]
+            return [Segment(fit(ticker, width), self.style)]
         return [
-            Segment(self.market + "  ", self.style),
+            Segment(ticker + "  ", self.style),
             Segment(fit(sanitize(title), room), self.style + DIM),
         ]
 
@@ -177,7 +218,7 @@ class FillBoard:
         session: totals and connection state (kept by the session sink).
         titles: market titles by (venue, market), filled in the background.
         capacity: rows kept (more than any terminal shows).
-        footer_rows: at most this many markets in the footer.
+        footer_rows: at most this many markets in the footer (None: as the height allows).
         tz: time zone of the time column (None: local).
         wall_clock: for the age of the last frame.
     """
@@ -187,13 +228,15 @@ class FillBoard:
         session: Session,
         *,
         titles: Titles | None = None,
+        outcomes: Titles | None = None,
         capacity: int = 500,
-        footer_rows: int = 6,
+        footer_rows: int | None = None,
         tz: tzinfo | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.session = session
         self.titles: Titles = titles if titles is not None else {}
+        self.outcomes: Titles = outcomes if outcomes is not None else {}
         self.rows: deque[_Row] = deque(maxlen=capacity)
         self._footer_rows = footer_rows
         self._time = TimeOfDay(tz)
@@ -205,50 +248,89 @@ class FillBoard:
         """Put an event on top."""
         self.rows.appendleft(_Row(event))
 
-    def header(self) -> Text:
-        """Venue, env, connection state, age of the last frame, reconnects, counts."""
+    def _header_parts(self) -> list[tuple[int, str, Style | str]]:
+        """(priority, text, style) of the header's parts: 0 always shown, higher dropped first when narrow."""
         session = self.session
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(" fillwatch ", Style(bold=True, reverse=True))
-        text.append(f" {sanitize(session.venue)} {sanitize(session.env)}  ", _HEAD)
+        parts: list[tuple[int, str, Style | str]] = [(0, " fillwatch ", Style(bold=True, reverse=True))]
+        if session.replay is not None:
+            parts.append((0, f" replay {sanitize(session.replay)}", _HEAD))
+            parts.append((1, f"  {count(session.fills, 'fill')} · {count(session.cancels, 'cancel')}", DIM))
+            return parts
+        parts.append((0, f" {sanitize(session.venue)} {sanitize(session.env)}  ", _HEAD))
         state = session.state
+        age = None if session.last_frame is None else max(0.0, self._wall_clock() - session.last_frame)
+        overdue = state == "connected" and age is not None and age > OVERDUE
         label = "● " + state
         if state == "disconnected" and session.retry_in is not None:
             label += f", retrying in {session.retry_in:.1f} s"
-        text.append(label, _STATE[state])
-        if session.last_frame is not None:
-            text.append(f"  last frame {_age(max(0.0, self._wall_clock() - session.last_frame))} ago")
-        text.append(f"  reconnects {session.reconnects}")
+        parts.append((0, label, _AMBER if overdue else _STATE[state]))
+        if age is not None:
+            parts.append((2, f"  last frame {_age(age)} ago", _AMBER if overdue else ""))
+        parts.append((1, f"  {count(session.fills, 'fill')} · {count(session.cancels, 'cancel')}", DIM))
+        parts.append((3, f"  reconnects {session.reconnects}", ""))
         if session.recovered:
-            text.append(f"  recovered {session.recovered}")
+            parts.append((4, f"  {session.recovered} recovered from history", ""))
         if session.skipped:
-            text.append(f"  skipped {session.skipped}", "yellow")
-        text.append(f"  {session.fills} fills · {session.cancels} cancels", DIM)
+            parts.append((2, f"  skipped {session.skipped}", "yellow"))
+        parts.append((5, f"  P&L {basis(session)}", DIM))
+        if any(row.event.source == "history" for row in _take(self.rows, 200)):
+            parts.append((6, f"  {HISTORY_MARK} = from history", DIM))
+        return parts
+
+    def header(self, width: int = 10_000) -> Text:
+        """Venue, endpoint, connection state, age of the last frame, counts: whole, parts dropped to fit."""
+        parts = self._header_parts()
+        for level in sorted({p for p, _, _ in parts}, reverse=True):
+            if sum(cell_len(t) for _, t, _ in parts) <= width:
+                break
+            parts = [part for part in parts if part[0] < level]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for _, part, style in parts:
+            text.append(part, style)
         return text
 
     def _footer_lines(self, console: Console, options: ConsoleOptions, limit: int) -> list[list[Segment]]:
         key = (self.session.version, options.max_width, limit, len(self.titles))
         if key != self._footer_key:
-            table = Totals(self.session, titles=self.titles, limit=limit)
+            table = Totals(self.session, titles=self.titles, outcomes=self.outcomes, limit=limit)
             self._footer = console.render_lines(table, options.update(height=None), pad=False, new_lines=False)
             self._footer_key = key
         return self._footer
 
+    def _footer_limit(self, height: int) -> int:
+        """Markets in the footer: a third of the terminal's height, at least one."""
+        markets = len(self.session.markets())
+        if not markets:
+            return 0
+        limit = max(1, min(markets, (height - 6) // 3))
+        return limit if self._footer_rows is None else min(limit, self._footer_rows)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         height = options.height or options.size.height
-        columns, market_width = _layout(width)
-        yield self.header()
-        heading = " ".join(fit(c.name, market_width if c.name == "market" else c.width, c.right) for c in columns)
+        limit = self._footer_limit(height)
+        footer = self._footer_lines(console, options, limit) if limit else []
+        notice = 1 if self.session.notice else 0
+        room = max(0, height - 3 - notice - (len(footer) + 1 if footer else 0))
+        shown = list(_take(self.rows, room))
+        for row in shown:
+            row.name(self.outcomes)
+        wider = {
+            "side": min(SIDE_MAX, max((cell_len(row.side) for row in shown), default=0)),
+            "qty": max((cell_len(row.qty) for row in shown), default=0),
+        }
+        columns, market_width = _layout(width, max((cell_len(row.market) for row in shown), default=0), wider)
+        yield self.header(width)
+        if self.session.notice:
+            yield Text(self.session.notice, Style(color="yellow"), no_wrap=True, overflow="ellipsis")
+        heading = " ".join(
+            fit(c.heading or c.name, market_width if c.name == "market" else c.width, c.right) for c in columns
+        )
         yield Segment(heading, Style(bold=True, underline=True))
         yield Segment.line()
-        markets = len(self.session.totals)
-        limit = max(1, min(self._footer_rows, markets, (height - 6) // 3)) if markets else 0
-        footer = self._footer_lines(console, options, limit) if limit else []
-        room = max(0, height - 3 - (len(footer) + 1 if footer else 0))
         if not self.rows:
             yield Text("waiting for fills and cancels…", DIM)
-        for row in _take(self.rows, room):
+        for row in shown:
             title = self.titles.get((row.event.venue, row.event.market))
             yield from row.segments(columns, market_width, title, self._time)
             yield Segment.line()
@@ -348,14 +430,21 @@ class LiveTableSink:
             self._ring = False
             self._console.bell()
 
+    @property
+    def live(self) -> bool:
+        """Whether the table is on the screen now (drawn and not yet closed)."""
+        return self._live.is_started
+
     def flush(self) -> None:
         if self._broken:
             raise BrokenPipeError
 
     def close(self) -> None:
-        """Stop redrawing and leave the final frame on the terminal."""
+        """Stop redrawing and leave the final frame on the terminal (drawn now: a replay may end before any redraw)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._live.is_started and not self._broken:
-            self._live.stop()
+        if self._broken:
+            return
+        self.draw()
+        self._live.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, tzinfo
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 __all__ = ["TimeOfDay", "number", "price", "sanitize", "signed"]
 
@@ -33,7 +33,12 @@ def signed(value: Decimal) -> str:
 
 def price(value: Decimal | None) -> str:
     """An average price to the venues' finest tick (0.0001), or ``-`` when there is none."""
-    return "-" if value is None else number(value.quantize(_PRICE, rounding=ROUND_HALF_EVEN))
+    if value is None:
+        return "-"
+    try:
+        return number(value.quantize(_PRICE, rounding=ROUND_HALF_EVEN))
+    except InvalidOperation:  # too many digits for the tick (a hostile number): as it is
+        return str(value)
 
 
 class TimeOfDay:

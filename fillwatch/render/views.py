@@ -9,11 +9,15 @@ that its summary lands below the live table's final frame.
 from __future__ import annotations
 
 import os
+import stat
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal, TypeAlias
 
+from fillwatch.filters import FilterWatch, Selector
 from fillwatch.render import Sink
 from fillwatch.render.console import ColorMode, make_console
 from fillwatch.render.jsonl import JsonLinesSink
@@ -25,11 +29,13 @@ from fillwatch.render.table import FillBoard, LiveTableSink
 
 __all__ = ["Format", "Views", "open_views", "resolve_format"]
 
-Format: TypeAlias = Literal["auto", "table", "lines", "jsonl"]
+Format: TypeAlias = Literal["auto", "table", "lines", "jsonl", "json"]
 
 
 def resolve_format(fmt: Format, *, stdout_is_tty: bool) -> Format:
-    """``auto`` is ``table`` on a terminal and ``jsonl`` otherwise (CONTRACT §2)."""
+    """``auto`` is ``table`` on a terminal and ``jsonl`` otherwise; ``json`` is ``jsonl`` (CONTRACT §2)."""
+    if fmt == "json":
+        return "jsonl"
     if fmt == "auto":
         return "table" if stdout_is_tty else "jsonl"
     return fmt
@@ -43,11 +49,73 @@ class Views:
     session: Session
     titles: dict[tuple[str, str], str] = field(default_factory=dict)
     """Market titles: filled by a resolver in ``net/``, read by the views."""
+    outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Outcome names by (venue, outcome id) (Novig's outcomes are ids): filled with the titles."""
     wants_titles: bool = False
     redraw: Callable[..., None] | None = None
     """Call when something the view shows changed outside of events (a title arrived)."""
     on_frame: Callable[[float, str | bytes], None] | None = None
     """The stream's record hook, for views that show the age of the last frame."""
+    table: LiveTableSink | None = None
+    """The live table, when it is the view (warnings then show in it, not on stderr)."""
+
+    def filter(
+        self,
+        select: Selector | None,
+        *,
+        globs: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        patience: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Selector | None:
+        """`select`, watched: hidden events are counted in the session, and a filter that hides
+        everything says so once on stderr (after 30 s, or at the end of the run)."""
+        if select is None:
+            return None
+
+        def hidden() -> None:
+            self.session.filtered += 1
+            self.session.version += 1
+
+        def warn(message: str) -> None:
+            if self.table is not None and self.table.live:  # stderr would tear the live table
+                self.session.notice = f"warning: {message}"
+                self.table.request()
+            else:
+                warning(message)
+
+        watch = FilterWatch(
+            select, globs=globs, kinds=kinds, warn=warn, on_hidden=hidden, patience=patience, clock=clock
+        )
+        at = next((i for i, sink in enumerate(self.sinks) if isinstance(sink, SessionSink)), len(self.sinks))
+        self.sinks.insert(at, watch)
+        return watch
+
+
+def warning(message: str) -> None:
+    """One warning line on stderr (with the time when stderr is a log, not a terminal)."""
+    sys.stderr.write(stamp(f"fillwatch: warning: {message}\n"))
+    sys.stderr.flush()
+
+
+def is_log(stream: object) -> bool:
+    """Whether `stream` is a regular file (``2>>main.log``): its lines need their time.
+
+    A terminal shows lines as they come; a pipe leads to something that keeps
+    its own times (journald, ``logger``, cron's mail) or to a program.
+    """
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def stamp(line: str, *, stream: object = None) -> str:
+    """`line` with an ISO 8601 UTC time in front when stderr is a log file (``2>>main.log``)."""
+    if not is_log(sys.stderr if stream is None else stream):
+        return line
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return f"{now} {line}"
 
 
 def open_views(
@@ -61,26 +129,32 @@ def open_views(
     raw: bool = False,
     extra: Sequence[Sink] = (),
     stdout_fd: int = 1,
+    since: datetime | None = None,
+    replay: str | None = None,
 ) -> Views:
     """The sinks for `fmt`, with `extra` sinks (``--output``, checkpoint, recorder) after the stdout view.
 
     The session summary goes to stderr unless `quiet`; with JSON lines it is
     shown only when stderr is a terminal, so that pipes and cron logs get
-    nothing but diagnostics.
+    nothing but diagnostics. `since` is where the P&L starts (``--since``);
+    `replay` names the file a replay shows (the header says so instead of a connection).
     """
     fmt = resolve_format(fmt, stdout_is_tty=os.isatty(stdout_fd))
-    session = Session(venue=venue, env=env)
+    session = Session(venue=venue, env=env, since=since, replay=replay)
     views = Views(sinks=[], session=session)
     err_console = make_console(color, stderr=True)
     if fmt == "table":
-        board = FillBoard(session, titles=views.titles)
+        board = FillBoard(session, titles=views.titles, outcomes=views.outcomes)
         table = LiveTableSink(make_console(color), board, bell=bell)
         views.sinks.append(table)
+        views.table = table
         views.redraw = lambda *_: table.request()
         views.wants_titles = True
         views.on_frame = session.frame
     elif fmt == "lines":
-        formatter = LineFormatter(make_console(color), titles=views.titles)
+        out = make_console(color)
+        width = out.width if os.isatty(stdout_fd) else None  # a pipe or file gets full lines
+        formatter = LineFormatter(out, titles=views.titles, outcomes=views.outcomes, width=width)
         views.sinks.append(LinesSink(stdout_fd, formatter, bell=bell))
         views.wants_titles = True
     else:
@@ -90,5 +164,14 @@ def open_views(
         views.sinks.append(StatusSink(sys.stderr, venue=venue, quiet=quiet))
     show_summary = not quiet and (fmt != "jsonl" or err_console.is_terminal)
     if show_summary or fmt == "table":  # the totals cost Decimal arithmetic per event: only when shown
-        views.sinks.append(SessionSink(session, err_console, show=show_summary, titles=views.titles))
+        views.sinks.append(
+            SessionSink(
+                session,
+                err_console,
+                show=show_summary,
+                titles=views.titles,
+                outcomes=views.outcomes,
+                full_width=not err_console.is_terminal,
+            )
+        )
     return views

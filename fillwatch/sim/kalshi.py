@@ -26,6 +26,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
@@ -127,11 +128,14 @@ class KalshiSim:
         key_id: str = "fillwatch-demo-key",
         host: str = "127.0.0.1",
         port: int = 0,
+        rest_port: int = 0,
     ) -> None:
         self.script = script or Script()
         self.key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.key_id = key_id
         self.revoked = False
+        self.positions: dict[str, Decimal] = {}
+        """Positions held before the run, as ``GET /portfolio/positions`` reports them (with the feed's)."""
         self.stats = Stats()
         self.feed = KalshiFeed(seed=self.script.seed, schema=self.script.schema)
         self._public_key = self.key.public_key()
@@ -141,7 +145,7 @@ class KalshiSim:
         self._subscribers: set[asyncio.Queue[tuple[Key | None, list[Message]]]] = set()
         self._generator: asyncio.Task[None] | None = None
         self._server: Server | None = None
-        self._http = HttpServer(self._rest, host=host)
+        self._http = HttpServer(self._rest, host=host, port=rest_port)  # 0: any free port
         self._url = ""
 
     @property
@@ -200,6 +204,8 @@ class KalshiSim:
             if ticker not in MARKET_INFO:
                 return _rest_error(404, "not_found", "market not found")
             return json_response(200, {"market": market_body(ticker)})
+        if request.method == "GET" and path == "/portfolio/positions":
+            return self._positions(request)
         if request.method != "GET" or path not in ("/portfolio/fills", "/portfolio/orders"):
             return _rest_error(404, "not_found", "no such endpoint")
         problem = self._auth_problem(request.headers, request.method, request.path)
@@ -239,6 +245,33 @@ class KalshiSim:
                 if query.get("status") in (None, o["status"])
             ]
         return [r for r in rows if r["_at"] >= min_ms and (tickers is None or r["ticker"] in tickers)]
+
+    def _positions(self, request: HttpRequest) -> HttpResponse:
+        """``GET /portfolio/positions`` (OpenAPI ``GetPositions``, kalshi-sdk 22.4.0): one page, signed.
+
+        A market's position is what :attr:`positions` held before the run plus what the feed traded.
+        """
+        problem = self._auth_problem(request.headers, request.method, request.path)
+        if problem is not None:
+            return _rest_error(401, "unauthorized", problem)
+        held = dict(self.positions)
+        for ticker, position in self.feed._positions.items():  # what the feed's fills did (its post_position)
+            held[ticker] = held.get(ticker, Decimal(0)) + position
+        rows = [
+            {
+                "ticker": ticker,
+                "exchange_index": 0,
+                "position_fp": f"{position:.2f}",
+                "total_traded_dollars": "0.0000",
+                "market_exposure_dollars": "0.0000",
+                "realized_pnl_dollars": "0.0000",
+                "fees_paid_dollars": "0.0000",
+                "last_updated_ts": "2026-11-21T20:30:00Z",
+            }
+            for ticker, position in held.items()
+            if position
+        ]
+        return json_response(200, {"market_positions": rows, "event_positions": [], "cursor": ""})
 
     def _check_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
         self.stats.upgrades += 1

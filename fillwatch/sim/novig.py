@@ -120,6 +120,7 @@ class NovigSim:
         client_secret: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        rest_port: int = 0,
     ) -> None:
         self.script = script or Script()
         self.client_id = client_id
@@ -134,7 +135,7 @@ class NovigSim:
         self._subscribers: set[asyncio.Queue[tuple[list[Emitted], list[tuple[bool, str | bytes]]]]] = set()
         self._generator: asyncio.Task[None] | None = None
         self._server: Server | None = None
-        self._http = HttpServer(self._rest, host=host)
+        self._http = HttpServer(self._rest, host=host, port=rest_port)  # 0: any free port
         self._url = ""
 
     @property

@@ -219,6 +219,37 @@ class Kalshi:
         url = f"{self.api_url}/markets/{quote(market, safe='')}"
         return Request(method="GET", url=url, headers=self._signed(now_ms, url))
 
+    def positions_request(self, cursor: str | None, now_ms: int) -> Request:
+        """``GET {api_url}/portfolio/positions``, signed: one page of your open market positions.
+
+        OpenAPI (kalshi-sdk 22.4.0) ``GetPositions``: ``count_filter=position`` keeps non-zero ones.
+        """
+        url = f"{self.api_url}/portfolio/positions"
+        params: dict[str, str | int] = {"count_filter": "position", "limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        return Request(method="GET", url=url, params=params, headers=self._signed(now_ms, url))
+
+    @staticmethod
+    def parse_positions(body: bytes) -> tuple[list[tuple[str, Decimal]], str | None]:
+        """(ticker, position) pairs of one page and the next cursor; rows that cannot be read are left out.
+
+        ``{"market_positions": [{"ticker": "…", "position_fp": "-15.00", …}], "cursor": "…"}``:
+        ``position_fp`` is positive for YES contracts and negative for NO (OpenAPI ``MarketPosition``).
+        """
+        document = orjson.loads(body)
+        rows = document.get("market_positions") if isinstance(document, dict) else None
+        found: list[tuple[str, Decimal]] = []
+        for row in rows if isinstance(rows, list) else ():
+            try:
+                ticker, position = row["ticker"], to_decimal(row.get("position_fp", row.get("position")))
+            except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
+                continue
+            if isinstance(ticker, str) and ticker and position.is_finite():
+                found.append((ticker, position))
+        cursor = document.get("cursor") if isinstance(document, dict) else None
+        return found, cursor if isinstance(cursor, str) and cursor else None
+
     @staticmethod
     def parse_market_title(body: bytes) -> str | None:
         """The market's ``title``, with its ``yes_sub_title`` when the title does not already say it.

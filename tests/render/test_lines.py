@@ -22,13 +22,14 @@ def formatter(color_system: str | None = "truecolor", titles=None) -> LineFormat
 def test_fill_line_content() -> None:
     """Time, venue, action, side, qty @ price, market, maker/taker, fee and position."""
     line = formatter(None)(fill("KXFED", qty="278.00", price="0.7500", fee="0.010000", position="500", taker=True))
-    assert line == "20:33:25 kalshi BUY         yes       278 @ 0.75   KXFED  taker fee 0.01 pos 500\n"
+    expected = "20:33:25  kalshi BUY         yes       278 @ 0.75   KXFED" + " " * 24 + "taker fee 0.01   pos    +500\n"
+    assert line == expected
 
 
 def test_cancel_line_content() -> None:
     """A cancel says CANCEL, the order's action, what was left of its size."""
     line = formatter(None)(cancel("KXFED", action="sell"))
-    assert line == "20:33:25 kalshi CANCEL sell yes         4 @ 0.35   KXFED left of 10\n"
+    assert line == "20:33:25  kalshi CANCEL sell yes         4 @ 0.35   KXFED                        left of 10\n"
 
 
 def test_colours_buy_green_sell_red_cancel_yellow_dim() -> None:
@@ -48,7 +49,7 @@ def test_taker_is_marked_bold_and_the_title_dimmed() -> None:
     fmt = formatter("standard", titles={("kalshi", "KXFED"): "Fed funds above 4.25%?"})
     line = fmt(fill("KXFED", taker=True))
     assert "\x1b[1;32mtaker" in line
-    assert "KXFED  \x1b[0m\x1b[2;32mFed funds above 4.25%?\x1b[0m\x1b[32m" in line
+    assert "pos     +10   \x1b[0m\x1b[2;32mFed funds above 4.25%?\x1b[0m\x1b[32m" in line
 
 
 def test_escape_sequences_in_venue_strings_are_neutralised() -> None:
@@ -106,3 +107,77 @@ def test_sink_writes_everything_buffered_in_one_write_and_rings_once() -> None:
     assert "\a" not in os.read(read_end, 1 << 16).decode()
     os.close(read_end)
     os.close(write_end)
+
+
+TITLE = "Bitcoin above $98,500 on Nov 21, 2026 at 5pm EST?"
+TICKER = "KXBTCD-26NOV2117-T98499.99"
+
+
+@pytest.mark.parametrize("width", [60, 80, 120, 200])
+def test_a_line_never_exceeds_the_terminal_and_keeps_the_tickers_end(width: int) -> None:
+    """At 60–200 columns a titled fill and a cancel fit on one line, and the ticker's strike shows."""
+    fmt = LineFormatter(console(color_system=None), titles={("kalshi", TICKER): TITLE}, tz=UTC, width=width)
+    for line in (fmt(fill(TICKER, fee="0.0175", position="-1250.5", taker=True)), fmt(cancel(TICKER))):
+        assert line.endswith("\n")
+        assert len(line) - 1 <= width
+        assert "-T98499.99" in line
+    wide = fmt(fill(TICKER))
+    assert (TITLE in wide) is (width == 200)  # the title gives way first: whole only when there is room
+
+
+def test_columns_stay_put_when_the_title_arrives() -> None:
+    """The same market's fields are at the same offsets before and after its title is known."""
+    titles: dict[tuple[str, str], str] = {}
+    fmt = LineFormatter(console(color_system=None), titles=titles, tz=UTC, width=120)
+    before = fmt(fill("KXFED-26DEC-T4.25", fee="0.07", position="+10"))
+    titles[("kalshi", "KXFED-26DEC-T4.25")] = "Fed funds upper bound above 4.25% after the December meeting?"
+    after = fmt(fill("KXFED-26DEC-T4.25", fee="0.07", position="+10"))
+    assert after.startswith(before.rstrip("\n"))
+    assert len(after) - 1 == 120
+
+
+def test_a_pipe_gets_full_lines() -> None:
+    """Without a width (a pipe, a file) nothing is cut: the whole ticker and title."""
+    long = TICKER + "-AND-SOME-MORE"
+    fmt = LineFormatter(console(color_system=None), titles={("kalshi", long): TITLE}, tz=UTC)
+    line = fmt(fill(long, fee="0.0175"))
+    assert long in line
+    assert line.rstrip("\n").endswith(TITLE)
+
+
+def test_history_events_carry_a_mark() -> None:
+    """A backfilled or --since event has an h after its time; a live one a blank."""
+    from dataclasses import replace
+
+    fmt = formatter(None)
+    assert fmt(replace(fill(), source="history")).startswith("20:33:25h kalshi")
+    assert fmt(fill()).startswith("20:33:25  kalshi")
+
+
+def test_lines_follow_a_resized_terminal() -> None:
+    """After a flush the sink reads the terminal's width again: lines made after a resize fit the new width."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 200, 0, 0))
+    fmt = LineFormatter(console(color_system=None), titles={("kalshi", TICKER): TITLE}, tz=UTC, width=200)
+    sink = LinesSink(slave, fmt)
+    sink.event(fill(TICKER))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 80, 0, 0))
+    sink.flush()
+    assert fmt.width == 80
+    sink.event(fill(TICKER))
+    sink.close()
+    import select
+
+    data = b""
+    while data.count(b"\n") < 2 and select.select([master], [], [], 5)[0]:
+        data += os.read(master, 1 << 16)  # a pty may hand over one write at a time
+    written = data.decode().splitlines()
+    assert len(written[0]) > 80
+    assert len(written[1]) <= 80
+    os.close(master)
+    os.close(slave)

@@ -12,12 +12,12 @@ from fillwatch.render.summary import SessionSink, format_duration, summary
 from tests.render.helpers import EVIL, cancel, console, fill, output
 
 EVENTS = [
-    fill("M", action="buy", price="0.40", qty="10", fee="0.07"),
-    fill("M", action="buy", price="0.46", qty="5", fee="0.03"),
-    fill("M", action="sell", price="0.55", qty="4", fee="0.02"),
+    fill("M", action="buy", price="0.40", qty="10", fee="0.07", position=None),
+    fill("M", action="buy", price="0.46", qty="5", fee="0.03", position=None),
+    fill("M", action="sell", price="0.55", qty="4", fee="0.02", position=None),
     cancel("M"),
-    fill("M", side="no", action="buy", price="0.25", qty="3", fee=None),
-    fill("N", action="sell", price="0.1234", qty="2.5", fee="0.000123"),
+    fill("M", side="no", action="buy", price="0.25", qty="3", fee=None, position=None),
+    fill("N", action="sell", price="0.1234", qty="2.5", fee="0.000123", position=None),
 ]
 
 
@@ -38,18 +38,16 @@ def session_with_events() -> tuple[Session, Clock]:
     return session, clock
 
 
-def test_totals_per_market_and_side_are_exact() -> None:
-    """Bought/sold volume, VWAP each way, net change, fees and counts match the hand computation."""
+def test_positions_per_market_are_exact() -> None:
+    """One position per market (YES and NO together), FIFO P&L, fees and counts match the hand computation."""
     session, _ = session_with_events()
-    m_yes = session.totals[("kalshi", "M", "yes")]
-    # buys: 10 × 0.40 + 5 × 0.46 = 6.30 over 15 → 0.42; sells: 4 × 0.55 = 2.20 over 4 → 0.55
-    assert (m_yes.bought, m_yes.sold, m_yes.net) == (Decimal(15), Decimal(4), Decimal(11))
-    assert (m_yes.bought_value, m_yes.buy_vwap, m_yes.sell_vwap) == (Decimal("6.30"), Decimal("0.42"), Decimal("0.55"))
-    assert (m_yes.fees, m_yes.fills, m_yes.cancels) == (Decimal("0.12"), 3, 1)
-    m_no = session.totals[("kalshi", "M", "no")]
-    assert (m_no.bought, m_no.buy_vwap, m_no.sell_vwap, m_no.fees, m_no.net) == (3, Decimal("0.25"), None, 0, 3)
-    n_yes = session.totals[("kalshi", "N", "yes")]
-    assert (n_yes.net, n_yes.sell_vwap, n_yes.fees) == (Decimal("-2.5"), Decimal("0.1234"), Decimal("0.000123"))
+    m = session.book.positions[("kalshi", "M", None)]
+    # +10 @0.40, +5 @0.46, −4 @0.55 (4 × 0.15 = 0.60), NO 3 @0.25 = −3 @0.75 (3 × 0.35 = 1.05)
+    assert (m.net, m.position, m.realized) == (Decimal(8), Decimal(8), Decimal("1.65"))
+    assert m.average == Decimal("0.4375")  # 3 @0.40 and 5 @0.46 left: 3.50 / 8
+    assert (m.fees, m.fills, m.cancels) == (Decimal("0.12"), 4, 1)
+    n = session.book.positions[("kalshi", "N", None)]
+    assert (n.net, n.average, n.fees, n.realized) == (Decimal("-2.5"), Decimal("0.1234"), Decimal("0.000123"), 0)
     assert (session.events, session.fills, session.cancels) == (6, 5, 1)
 
 
@@ -57,9 +55,9 @@ def test_no_float_rounding_creeps_into_sums() -> None:
     """A thousand fills of 0.1 at 0.0001 fee sum to exactly 100 and 0.1000."""
     session = Session(venue="kalshi", env="prod")
     for _ in range(1000):
-        session.add(fill("M", qty="0.1", price="0.33", fee="0.0001"))
-    totals = session.totals[("kalshi", "M", "yes")]
-    assert (totals.bought, totals.fees, totals.buy_vwap) == (Decimal("100.0"), Decimal("0.1000"), Decimal("0.33"))
+        session.add(fill("M", qty="0.1", price="0.33", fee="0.0001", position=None))
+    position = session.book.positions[("kalshi", "M", None)]
+    assert (position.net, position.fees, position.average) == (Decimal("100.0"), Decimal("0.1000"), Decimal("0.33"))
 
 
 def test_connection_state_reconnects_and_skips() -> None:
@@ -86,13 +84,14 @@ def test_summary_shows_the_hand_computed_numbers() -> None:
     target.print(summary(session))
     text = output(target)
     assert text.splitlines()[0] == (
-        "fillwatch: session 0:01:05 · 6 events (5 fills, 1 cancels) · reconnects 1 · skipped 2 malformed frames"
+        "fillwatch: session 0:01:05 · 6 events (5 fills, 1 cancel) · reconnects 1 · skipped 2 malformed frames"
     )
-    rows = {tuple(line.split()[:2]): line.split()[2:] for line in text.splitlines()[2:]}
-    #                     net    bought vwap    sold  vwap      fees        fills cancels
-    assert rows[("M", "yes")] == ["+11", "15", "0.42", "4", "0.55", "0.12", "3", "1"]
-    assert rows[("M", "no")] == ["+3", "3", "0.25", "0", "-", "0", "1", "0"]
-    assert rows[("N", "yes")] == ["-2.5", "0", "-", "2.5", "0.1234", "0.000123", "1", "0"]
+    assert text.splitlines()[1] == "P&L (session, FIFO): realized +1.65, fees 0.1201, net +1.5299"
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()[3:]}
+    #                 position avg      realized fees     fills cancels
+    assert rows["M"] == ["+8", "0.4375", "+1.65", "0.12", "4", "1"]
+    assert rows["N"] == ["-2.5", "0.1234", "0.00", "0.0001", "1", "0"]
+    assert rows["total"] == ["+1.65", "0.1201", "5", "1"]
 
 
 def test_backfills_are_counted_in_the_summary() -> None:
@@ -108,18 +107,18 @@ def test_backfills_are_counted_in_the_summary() -> None:
     target = console(color_system=None, width=200)
     target.print(summary(session))
     assert output(target).splitlines()[0] == (
-        "fillwatch: session 0:01:05 · 6 events (5 fills, 1 cancels) · reconnects 1"
-        " · 7 recovered from history in 2 backfills (1 failed and retried) · skipped 0 malformed frames"
+        "fillwatch: session 0:01:05 · 6 events (5 fills, 1 cancel) · reconnects 1"
+        " · 7 recovered from history in 2 backfills (1 attempt failed and retried) · skipped 0 malformed frames"
     )
 
 
-def test_summary_colours_net_changes() -> None:
-    """A net gain is green, a net reduction red."""
+def test_summary_colours_positions() -> None:
+    """A long position is green, a short one red."""
     session, _ = session_with_events()
     target = console(color_system="standard")
     target.print(summary(session))
     text = output(target)
-    assert re.search(r"\x1b\[32m *\+11\x1b\[0m", text)
+    assert re.search(r"\x1b\[32m *\+8\x1b\[0m", text)
     assert re.search(r"\x1b\[31m *-2\.5\x1b\[0m", text)
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fillwatch.render.snapshot import OUT, render
+from fillwatch.render.snapshot import OUT, SIZES, render
 
 
 def test_snapshot_renders_the_live_table_as_svg() -> None:
     """The SVG shows the header, titled rows and the totals, and is reproducible."""
     svg = render()
     assert svg.startswith("<svg")
-    for text in ("kalshi&#160;demo", "Fed&#160;funds", "KXNBAGAME", "@&#160;vwap"):
+    for text in ("kalshi&#160;demo", "Fed&#160;funds", "KXNBAGAME", "realized", "position", "total"):
         assert text in svg
     assert render() == svg
 
 
-def test_the_committed_picture_lives_in_the_package() -> None:
-    """fillwatch/render/table.svg exists and is an SVG of the table."""
-    assert OUT.read_text(encoding="utf-8").startswith("<svg")
+def test_the_committed_pictures_are_what_the_tool_makes_now() -> None:
+    """The README's SVGs (120×40 and 80×24) are the snapshot tool's current output: regenerated, not stale."""
+    for name, (width, height) in SIZES.items():
+        assert (OUT.parent / name).read_text(encoding="utf-8") == render(width=width, height=height), name

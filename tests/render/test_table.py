@@ -117,20 +117,22 @@ def test_header_shows_connection_age_and_reconnects() -> None:
     assert "● disconnected, retrying in 2.5 s" in output(target)
 
 
-def test_footer_has_per_market_totals() -> None:
-    """Net change, volumes, VWAPs, fees and counts per market and side, below the rows."""
+def test_footer_has_one_row_per_market_with_position_and_pnl() -> None:
+    """YES and NO fills of a market share one footer row: position, average entry, FIFO P&L, fees, counts, totals."""
     board = board_with(
-        fill("M", action="buy", price="0.40", qty="10", fee="0.07"),
-        fill("M", action="buy", price="0.46", qty="5", fee="0.03"),
-        fill("M", action="sell", price="0.55", qty="4", fee="0.02"),
+        fill("M", action="buy", price="0.40", qty="10", fee="0.07", position=None),
+        fill("M", action="buy", price="0.46", qty="5", fee="0.03", position=None),
+        fill("M", side="no", price="0.45", qty="4", fee="0.02", position=None),
         cancel("M"),
     )
     target = console(color_system=None)
     target.print(board)
     text = output(target)
-    assert re.search(r"market +side +net +bought +@ vwap +sold +@ vwap +fees +fills +cancels", text)
-    totals = [line for line in text.splitlines() if line.startswith("M ")]
-    assert totals[0].split() == ["M", "yes", "+11", "15", "0.42", "4", "0.55", "0.12", "3", "1"]
+    assert re.search(r"market +position +avg +realized +fees +fills +cancels", text)
+    totals = [line.split() for line in text.splitlines() if line.startswith(("M ", "total"))]
+    # NO 4 @0.45 sells 4 YES @0.55 out of the 0.40 lot: 4 × 0.15 = 0.60; left 6 @0.40 + 5 @0.46 = 4.70 / 11
+    assert totals == [["M", "+11", "0.4273", "+0.60", "0.12", "3", "1"], ["total", "+0.60", "0.12", "3", "1"]]
+    assert "P&L session" in text.splitlines()[0]
 
 
 def test_escape_sequences_and_markup_in_venue_strings_are_neutralised() -> None:
@@ -171,8 +173,10 @@ async def test_redraws_are_coalesced_and_never_per_event() -> None:
             await asyncio.sleep(0.0035)
     await asyncio.sleep(0.15)
     elapsed = loop.time() - started
-    sink.close()
-    assert 2 <= sink.redraws <= elapsed * 10 + 1
+    redraws = sink.redraws
+    sink.close()  # draws the final frame once more
+    assert 2 <= redraws <= elapsed * 10 + 1
+    assert sink.redraws == redraws + 1
     assert "1000" in output(target)  # the final frame shows the last event
 
 
@@ -198,3 +202,128 @@ async def test_bell_rings_once_per_redraw_with_new_fills() -> None:
     await asyncio.sleep(0.15)
     sink.close()
     assert output(target).count("\x07") == 1
+
+
+SUFFIXES = ("-T4.25", "-T2.9", "-B53.5", "-BOS", "-T98499.99")
+
+
+@pytest.mark.parametrize(("width", "height"), [(60, 24), (80, 24), (120, 40), (200, 50)])
+def test_the_table_fits_and_keeps_each_tickers_end(width: int, height: int) -> None:
+    """At 60–200 columns: no line overflows, each market row keeps its ticker's end, the header is whole."""
+    from fillwatch.render.snapshot import render
+
+    text = render(width=width, height=height, text=True)
+    lines = text.splitlines()
+    assert len(lines) <= height
+    assert all(len(line) <= width for line in lines)
+    assert "…" not in lines[0]  # parts are dropped whole, never cut
+    assert lines[0].startswith(" fillwatch  kalshi demo  ● connected")
+    footer = lines[lines.index("─" * width) + 1 :]
+    assert footer[0].split()[:2] == ["market", "position"]
+    markets = footer[1:-1]
+    assert len(markets) == len(SUFFIXES)
+    for suffix in SUFFIXES:  # the strike (the distinguishing end) is on screen, once per market
+        assert sum(suffix + " " in line + " " for line in markets) == 1
+    assert footer[-1].startswith("total")
+
+
+def test_spare_width_goes_to_titles_and_the_footer_grows_with_the_height() -> None:
+    """At 200×50 titles show whole; a taller terminal shows more markets in the footer (a third of its height)."""
+    board = board_with(*(fill(f"KXM-{i}", position=None) for i in range(20)))
+    target = console(width=200, height=50, color_system=None)
+    board.titles = {("kalshi", "KXM-19"): "A title of sixty characters, give or take, shown in full ok"}  # type: ignore[misc]
+    target.print(board)
+    text = output(target)
+    assert "A title of sixty characters, give or take, shown in full ok" in text
+    tall = sum(line.startswith("KXM-") for line in text.splitlines())
+    target = console(width=200, height=24, color_system=None)
+    target.print(board)
+    short = sum(line.startswith("KXM-") for line in output(target).splitlines())
+    assert (short, tall) == (6, 14)
+
+
+def test_history_rows_carry_a_mark_and_the_header_explains_it() -> None:
+    """A row read from history shows h after its time; the header says what h means."""
+    from dataclasses import replace
+
+    board = board_with(replace(fill("OLD"), source="history"), fill("NEW"))
+    target = console(color_system=None)
+    target.print(board)
+    text = output(target)
+    assert line_with(text, "OLD").startswith("20:33:25 h ")
+    assert line_with(text, "NEW").startswith("20:33:25   ")
+    assert "h = from history" in text.splitlines()[0]
+
+
+def test_a_connection_silent_past_kalshis_ping_interval_turns_amber() -> None:
+    """Kalshi pings every 10 s: at 11 s the state is still green, at 13 s amber (state and age)."""
+    now = [1000.0]
+    session = Session(venue="kalshi", env="prod")
+    board = FillBoard(session, tz=UTC, wall_clock=lambda: now[0])
+    session.status(Connected("ws://x", 1))
+    session.frame(989.0)
+    target = console(color_system="standard")
+    target.print(board.header())
+    assert "\x1b[1;32m● connected" in output(target)
+    now[0] = 1002.0
+    target = console(color_system="standard")
+    target.print(board.header())
+    header = output(target)
+    assert "\x1b[1;33m● connected" in header
+    assert "\x1b[1;33m  last frame 13 s ago" in header
+
+
+def test_the_header_says_custom_for_an_overridden_endpoint_and_gives_units() -> None:
+    """--ws-url: `kalshi custom`, not `kalshi prod`; what backfills recovered is said with its unit."""
+    from datetime import datetime
+
+    from fillwatch.events import Backfilled
+
+    session = Session(venue="kalshi", env="custom")
+    board = FillBoard(session, tz=UTC, wall_clock=lambda: 1000.0)
+    session.status(Backfilled(datetime(2026, 11, 21, tzinfo=UTC), fills=40, cancels=6, seconds=0.1, downtime=1.0))
+    target = console(color_system=None, width=200)
+    target.print(board.header())
+    header = output(target)
+    assert "kalshi custom" in header
+    assert "46 recovered from history" in header
+
+
+def test_the_header_is_never_cut_parts_are_dropped_whole() -> None:
+    """At 60 columns the header keeps the venue, state and counts and drops the rest, without an ellipsis."""
+    board = board_with(fill())
+    board.session.status(Connected("ws://x", 1))
+    board.session.frame(999.0)
+    header = board.header(60).plain
+    assert header == " fillwatch  kalshi prod  ● connected  1 fill · 0 cancels"
+
+
+def test_a_filter_warning_shows_in_the_live_table_not_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """While the table is on screen the 'hid all' warning goes under its header (stderr would tear the table)."""
+    from dataclasses import replace
+
+    from fillwatch.filters import selector
+    from fillwatch.render.views import Views
+
+    class Table:
+        live = True
+        requests = 0
+
+        def request(self) -> None:
+            self.requests += 1
+
+    now = [0.0]
+    views = Views(sinks=[], session=Session(venue="kalshi", env="prod"))
+    views.table = Table()  # type: ignore[assignment]
+    select = views.filter(selector(["KXFED"]), globs=["KXFED"], patience=30, clock=lambda: now[0])
+    assert select is not None
+    for second in (0.0, 31.0):
+        now[0] = second
+        assert not select(replace(fill("KXFED-26DEC-T4.25")))
+    assert capsys.readouterr().err == ""
+    board = FillBoard(views.session, tz=UTC, wall_clock=lambda: 1000.0)
+    target = console(color_system=None, width=200)
+    target.print(board)
+    second_line = output(target).splitlines()[1]
+    assert second_line.startswith("warning: --market KXFED hid all 2 events in 31 s")
+    assert views.session.filtered == 2
