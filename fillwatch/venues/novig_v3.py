@@ -320,7 +320,7 @@ class NovigV3Orders:
 
     def _cancel(self, event: dict[str, Any], ts_ms: int, order_id: str, order: _Order, reason: str | None) -> Cancel:
         left = event.get("remaining")  # not in the documented event; read when present
-        qty = order.resting if left is None else _count(left, 0)
+        qty = order.resting if left is None else _count(left, 1)
         return Cancel(
             venue=self.name,
             id=order_id,

@@ -23,6 +23,7 @@ import base64
 import hashlib
 from collections.abc import Iterable
 from typing import TypeAlias
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fillwatch.secret import RedactedDict
+from fillwatch.venues.base import Request
 
 __all__ = [
     "EDGE_STRIPPED",
@@ -46,6 +48,7 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "sign",
+    "signed_get",
     "signed_headers",
     "string_to_sign",
     "verify",
@@ -187,8 +190,23 @@ def signed_headers(
     return headers
 
 
+def signed_get(
+    key_id: str, key: PrivateKey, now_ms: int, api_url: str, path: str, params: Iterable[tuple[str, str | int]] = ()
+) -> Request:
+    """A signed ``GET`` of `path` under `api_url` (``https://api.novig.com``), for ``net.http`` to send.
+
+    The query is put into the URL already canonical (``params`` stays None), so that no client
+    re-encodes it after signing; a path prefix in `api_url` is part of the signed path.
+    """
+    full_path = urlsplit(api_url).path.rstrip("/") + path
+    query = encode_query(params)
+    url = api_url.rstrip("/") + path + (f"?{query}" if query else "")
+    return Request(method="GET", url=url, headers=signed_headers(key_id, key, now_ms, "GET", full_path, query))
+
+
 def load_private_key(pem: bytes) -> PrivateKey:
-    """An Ed25519 or P-256 private key from unencrypted PEM (PKCS#8, as ``openssl genpkey`` writes).
+    """An Ed25519 or P-256 private key from unencrypted PEM: PKCS#8 (``openssl genpkey``), or for
+    P-256 also the SEC1 ``EC PRIVATE KEY`` form (``openssl ecparam -genkey``).
 
     Raises:
         ValueError: for anything else — not PEM, encrypted, RSA, another curve — with a

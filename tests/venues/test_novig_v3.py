@@ -268,6 +268,7 @@ def _fill_text(**changes: str) -> str:
         _fill_text(outcomeId='""'),
         '{"kind": "cancel", "orderId": "7c9e6679-…", "reason": 5}',
         '{"kind": "cancel", "orderId": "7c9e6679-…", "remaining": "7"}',
+        '{"kind": "cancel", "orderId": "7c9e6679-…", "remaining": 0}',
         '"not an event"',
         "[1, 2]",
     ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -171,3 +172,25 @@ def test_load_private_key_refuses_other_keys(pem: bytes) -> None:
     with pytest.raises(ValueError, match="key") as caught:
         v3.load_private_key(pem)
     assert "PRIVATE KEY" not in str(caught.value)
+
+
+def test_sec1_p256_key_loads() -> None:
+    """A P-256 key in the SEC1 ``EC PRIVATE KEY`` form (``openssl ecparam -genkey``) loads too."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    assert b"BEGIN EC PRIVATE KEY" in pem
+    assert isinstance(v3.load_private_key(pem), ec.EllipticCurvePrivateKey)
+
+
+def test_signed_get_sends_the_query_it_signed() -> None:
+    """A signed GET carries its canonical query in the URL and signs the full path, prefix included."""
+    key = Ed25519PrivateKey.generate()
+    params = [("limit", 500), ("after", "opaque+cursor/=="), ("order", "7c9e6679")]
+    request = v3.signed_get("k", key, 1755000000000, "http://127.0.0.1:8080/prefix/", "/v3/portfolio/fills", params)
+    url = urlsplit(request.url)
+    assert (url.path, request.params) == ("/prefix/v3/portfolio/fills", None)
+    assert url.query == "after=opaque%2Bcursor%2F%3D%3D&limit=500&order=7c9e6679"
+    message = v3.string_to_sign("1755000000000", "GET", url.path, url.query)
+    assert v3.verify(key.public_key(), message, base64.b64decode(request.headers["Novig-Signature"]))
