@@ -42,6 +42,12 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "filters": ("fillwatch/filters.py", ("tests/test_filters*.py",)),
 }
 
+# Parts of a module reported on their own row as well: (module, text in the mutant names left out).
+# The JSON line codec (record, encode, parse_record) shares render/jsonl.py with the sink.
+PARTS: dict[str, tuple[str, str]] = {
+    "render/jsonl codec": ("render/jsonl", "ǁJsonLinesSinkǁ"),
+}
+
 # mutmut's verdicts (mutmut/stats.py) → the table's columns. A timeout is a kill: the
 # mutant made the tests hang, which they noticed.
 COLUMNS = {
@@ -65,6 +71,12 @@ class Row:
     statuses: dict[str, str] = field(default_factory=dict)  # mutant name → mutmut verdict
     equivalent: set[str] = field(default_factory=set)
     stale: list[str] = field(default_factory=list)  # listed as equivalent, but killed or absent
+    part: bool = False  # a part of a module's row (PARTS): its survivors are already listed under the module
+
+    def without(self, name: str, text: str) -> Row:
+        """The same run for a part of the module: every mutant whose name does not contain `text`."""
+        kept = {n: s for n, s in self.statuses.items() if text not in n}
+        return Row(name, kept, {n for n in self.equivalent if n in kept}, part=True)
 
     def count(self, column: str) -> int:
         return sum(
@@ -207,7 +219,10 @@ def main() -> None:
         scratch = Path(tempfile.mkdtemp(prefix="fillwatch-mutation-venv-"))
     try:
         mutmut = ensure_venv((args.venv or scratch).resolve())
-        rows = [run_module(m, mutmut, args.jobs, equivalents, args.keep) for m in args.modules or MODULES]
+        rows = []
+        for module in args.modules or MODULES:
+            rows.append(run_module(module, mutmut, args.jobs, equivalents, args.keep))
+            rows += [rows[-1].without(part, text) for part, (whole, text) in PARTS.items() if whole == module]
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -215,7 +230,7 @@ def main() -> None:
     for row in rows:
         for stale in row.stale:
             print(f"stale equivalent in {args.equivalents.name}: {stale}")
-        if args.survivors:
+        if args.survivors and not row.part:
             for name, status in sorted(row.statuses.items()):
                 if name not in row.equivalent and COLUMNS[status] in ("survived", "not reached"):
                     print(f"{status}: {name}")
