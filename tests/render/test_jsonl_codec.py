@@ -101,13 +101,14 @@ def test_numbers_read_back_as_the_exact_decimals_written() -> None:
 
 def test_a_time_read_back_is_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
     """A ts with an offset reads back as the same instant in UTC, also when the machine's zone is not UTC."""
-    monkeypatch.setenv("TZ", "JST-9")
-    time.tzset()
-    try:
-        event = parse_record(line(FILL, ts="2026-01-02T12:04:05.067+09:00"))
-    finally:
-        monkeypatch.undo()
+    with monkeypatch.context() as local:
+        local.setenv("TZ", "JST-9")
         time.tzset()
+        try:
+            event = parse_record(line(FILL, ts="2026-01-02T12:04:05.067+09:00"))
+        finally:
+            local.undo()
+            time.tzset()
     assert event.ts.utcoffset() == timedelta(0)
     assert format_ts(event.ts) == "2026-01-02T03:04:05.067Z"
 
