@@ -98,7 +98,7 @@ def _root(
 
 
 def _warn(message: str) -> None:
-    from fillwatch.render.views import stamp
+    from fillwatch.render.status import stamp
 
     sys.stderr.write(stamp(f"fillwatch: warning: {message}\n"))
 
@@ -111,7 +111,7 @@ def _check_output(output: object) -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    from fillwatch.render.views import stamp
+    from fillwatch.render.status import stamp
 
     sys.stderr.write(stamp(f"fillwatch: error: {message}\n"))
     raise typer.Exit(code)
@@ -325,7 +325,7 @@ def demo_command(
 
     def announce(name: str, url: str) -> None:
         if not quiet:
-            from fillwatch.render.views import stamp
+            from fillwatch.render.status import stamp
 
             sys.stderr.write(stamp(f"fillwatch: demo: simulated {name} at {url} ({rate:g} events/s)\n"))
 
@@ -471,7 +471,7 @@ def main() -> None:
     try:
         args = profile_argv(sys.argv[1:], os.environ)
     except FillwatchError as exc:
-        from fillwatch.render.views import stamp
+        from fillwatch.render.status import stamp
 
         sys.stderr.write(stamp(f"fillwatch: error: {exc}\n"))
         sys.exit(exc.exit_code)
@@ -483,7 +483,7 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except click_errors.UsageError as exc:
-        from fillwatch.render.views import stamp
+        from fillwatch.render.status import stamp
 
         sys.stderr.write(stamp(usage_error(exc)))
         sys.exit(ExitCode.USAGE)

@@ -33,6 +33,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
         if _scrubbed(name):
             monkeypatch.delenv(name)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # Tests read diagnostics bare; the rule for their times has tests of its own (tests/render/test_log_times.py).
+    monkeypatch.setenv("FILLWATCH_LOG_TIMES", "never")
 
 
 @pytest.fixture(scope="session")

@@ -72,11 +72,14 @@ def test_a_bad_glob_is_exit_2() -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_a_filter_that_hid_everything_says_so_and_the_summary_counts_what_it_hid(tmp_path: Path) -> None:
+def test_a_filter_that_hid_everything_says_so_and_the_summary_counts_what_it_hid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """--market KXFED (no such whole ticker): a warning with the KXFED* hint; a log file gets time-stamped,
     full-width lines, and the summary of a run with KXFED* counts the events filtered out."""
     import re
 
+    monkeypatch.setenv("FILLWATCH_LOG_TIMES", "auto")  # what a user has
     log = tmp_path / "main.log"
     with log.open("w") as err:
         import subprocess

@@ -10,7 +10,7 @@ seconds, each with the running count.
 from __future__ import annotations
 
 import os
-import stat
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -43,15 +43,7 @@ class StatusSink:
         self._clock = clock
         self._last_skip_line = -float("inf")
         self._connections = 0
-        self._timed = _is_log(stream)
-        """A log file rather than a terminal or pipe: each line starts with its ISO 8601 UTC time."""
         self._wall = wall_clock
-
-    def _stamp(self, line: str) -> str:
-        if not self._timed:
-            return line
-        moment = datetime.fromtimestamp(self._wall(), UTC)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") + " " + line
 
     def event(self, event: Event) -> None:
         pass
@@ -59,7 +51,7 @@ class StatusSink:
     def status(self, status: Status) -> None:
         line = self._line(status)
         if line is not None and not self._quiet:
-            self._stream.write(self._stamp(line) + "\n")
+            self._stream.write(stamp(line + "\n", stream=self._stream, wall_clock=self._wall))
             self._stream.flush()
 
     def _line(self, status: Status) -> str | None:
@@ -94,11 +86,38 @@ class StatusSink:
         pass
 
 
-def _is_log(stream: object) -> bool:
+def is_log(stream: object) -> bool:
+    """Whether lines written to `stream` need their time (``FILLWATCH_LOG_TIMES``, default ``auto``).
+
+    ``auto``: anything but a terminal, since a log file (``2>>main.log``) or a
+    pipe to cron's mail keeps lines for later, when a bare line says nothing of
+    when it happened; except the systemd journal, which stamps lines itself.
+    ``always`` and ``never`` decide for every stream.
+    """
+    choice = os.environ.get("FILLWATCH_LOG_TIMES", "auto").strip().lower()
+    if choice in ("always", "never"):
+        return choice == "always"
     try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # type: ignore[attr-defined]
+        return not stream.isatty() and not _is_journal(stream.fileno())  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
+        return False  # an in-memory stream: no file, so no log
+
+
+def _is_journal(fd: int) -> bool:
+    """Whether `fd` is the journal stream systemd gave this service (``JOURNAL_STREAM=dev:inode``)."""
+    device, _, inode = os.environ.get("JOURNAL_STREAM", "").partition(":")
+    if not device.isdigit() or not inode.isdigit():
         return False
+    st = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (int(device), int(inode))
+
+
+def stamp(line: str, *, stream: object = None, wall_clock: Callable[[], float] = time.time) -> str:
+    """`line` with an ISO 8601 UTC time in front when `stream` (default stderr) is not a terminal."""
+    if not is_log(sys.stderr if stream is None else stream):
+        return line
+    moment = datetime.fromtimestamp(wall_clock(), UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") + " " + line
 
 
 def _count(n: int, noun: str) -> str:

@@ -9,12 +9,11 @@ that its summary lands below the live table's final frame.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, TypeAlias
 
 from fillwatch.filters import FilterWatch, Selector
@@ -23,7 +22,7 @@ from fillwatch.render.console import ColorMode, make_console
 from fillwatch.render.jsonl import JsonLinesSink
 from fillwatch.render.lines import LineFormatter, LinesSink
 from fillwatch.render.session import Session
-from fillwatch.render.status import StatusSink
+from fillwatch.render.status import StatusSink, stamp
 from fillwatch.render.summary import SessionSink
 from fillwatch.render.table import FillBoard, LiveTableSink
 
@@ -96,26 +95,6 @@ def warning(message: str) -> None:
     """One warning line on stderr (with the time when stderr is a log, not a terminal)."""
     sys.stderr.write(stamp(f"fillwatch: warning: {message}\n"))
     sys.stderr.flush()
-
-
-def is_log(stream: object) -> bool:
-    """Whether `stream` is a regular file (``2>>main.log``): its lines need their time.
-
-    A terminal shows lines as they come; a pipe leads to something that keeps
-    its own times (journald, ``logger``, cron's mail) or to a program.
-    """
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
-def stamp(line: str, *, stream: object = None) -> str:
-    """`line` with an ISO 8601 UTC time in front when stderr is a log file (``2>>main.log``)."""
-    if not is_log(sys.stderr if stream is None else stream):
-        return line
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return f"{now} {line}"
 
 
 def open_views(
