@@ -14,7 +14,7 @@ import base64
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fillwatch.errors import ConfigError
 from fillwatch.events import Cancel, Event, Fill
 from fillwatch.venues.base import (
+    UNREADABLE,
     Ack,
     HistoryPage,
     Malformed,
@@ -33,6 +34,7 @@ from fillwatch.venues.base import (
     Rejected,
     Request,
     Resync,
+    checked,
     decode,
     excerpt,
     to_decimal,
@@ -138,13 +140,20 @@ class Kalshi:
         message = decode(frame)
         if isinstance(message, Malformed):
             return [message]
-        handler = self._handlers.get(message.get("type"))  # type: ignore[arg-type]
+        kind = message.get("type")
+        if not isinstance(kind, str):
+            return () if kind is None else [Malformed("type is not a string", excerpt(frame))]
+        handler = self._handlers.get(kind)
         if handler is None:
             return ()
         try:
-            return handler(message)
-        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-            return [Malformed(f"bad {message['type']} message ({_field_error(exc)})", excerpt(frame))]
+            parsed = handler(message)
+            for item in parsed:
+                if isinstance(item, (Fill, Cancel)):
+                    checked(item)
+            return parsed
+        except UNREADABLE as exc:
+            return [Malformed(f"bad {kind} message ({_field_error(exc)})", excerpt(frame))]
 
     def history_request(self, kind: str, since: datetime, page: str | None, now_ms: int) -> Request:
         """One signed page request: fills, or cancelled orders, from `since` (§6.1, §6.3).
@@ -164,20 +173,18 @@ class Kalshi:
 
         The next page's cursor is in the body, so `page` is not needed here.
         """
-        document = orjson.loads(body)
-        rows = document.get(kind) or []
+        rows, cursor = _page(orjson.loads(body), kind)
         make = _history_fill if kind == "fills" else _history_cancel
         events: list[Event] = []
         skipped = 0
         for row in rows:
             try:
                 event = make(row)
-            except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
+                if event is not None and checked(event).ts >= since:
+                    events.append(event)
+            except UNREADABLE:
                 skipped += 1
-                continue
-            if event is not None and event.ts >= since:
-                events.append(event)
-        return HistoryPage(events, document.get("cursor") or None, skipped)
+        return HistoryPage(events, cursor, skipped)
 
     # Across runs: REST dates every cancel, so a checkpoint's time is all the next run needs.
 
@@ -312,6 +319,22 @@ class Kalshi:
         if code in _RESYNC_CODES:
             return [Resync(f"Kalshi error {code}: {text}")]
         return [Rejected(code if isinstance(code, int) else None, text, auth=code in _AUTH_CODES)]
+
+
+def _page(document: object, kind: str) -> tuple[list[Any], str | None]:
+    """The rows and the next cursor of a history page.
+
+    Raises:
+        ValueError: the body is not such a page (``[]``, ``{"fills": 5}``): it is read again later.
+    """
+    if not isinstance(document, dict):
+        raise ValueError(f"not a page of {kind}")
+    rows, cursor = document.get(kind, []), document.get("cursor")
+    if not isinstance(rows, list) and rows is not None:
+        raise ValueError(f"not a page of {kind}")
+    if not isinstance(cursor, str) and cursor is not None:
+        raise ValueError("the page's cursor is not a string")
+    return rows or [], cursor or None
 
 
 def _history_fill(row: dict[str, Any]) -> Fill:
