@@ -173,7 +173,7 @@ def test_novig_event_name_that_is_not_a_string_is_no_crash(value: Any) -> None:
 )
 def test_times_that_cannot_be_represented_raise_value_error(read: Any, value: object) -> None:
     """Times past what a datetime holds (with a day to spare) are a ValueError, the malformed kind."""
-    with pytest.raises(ValueError, match="time|timestamp"):
+    with pytest.raises(ValueError, match="time"):
         read(value)
 
 
