@@ -204,7 +204,7 @@ _MIN_MS, _MAX_MS = _MIN_S * 1000, _MAX_S * 1000
 _BOUND = Decimal(2**64)
 _LONGEST = 64
 _SMALLEST = -30
-_ONE = Decimal(1)
+_ZERO, _ONE = Decimal(0), Decimal(1)
 
 E = TypeVar("E", bound=Event)
 
@@ -232,9 +232,11 @@ def to_decimal(value: object) -> Decimal:
         number = Decimal(repr(value))
     else:
         raise ValueError(f"not a number: {_shown(value)}")
-    if not number.is_finite() or not -_BOUND < number < _BOUND or number.adjusted() < _SMALLEST:
-        raise ValueError(f"number out of range: {_shown(value)}")
-    return number
+    if number.is_finite():
+        magnitude = number.adjusted()  # the power of ten of the first digit: below 19 is below 2**64
+        if _SMALLEST <= magnitude < 19 or (magnitude == 19 and abs(number) < _BOUND):
+            return number
+    raise ValueError(f"number out of range: {_shown(value)}")
 
 
 def checked(event: E) -> E:
@@ -243,9 +245,9 @@ def checked(event: E) -> E:
     Raises:
         ValueError: a price or quantity out of range.
     """
-    if not 0 <= event.price <= _ONE:
+    if not _ZERO <= event.price <= _ONE:
         raise ValueError(f"price {event.price} outside 0–1")
-    if event.qty <= 0:
+    if event.qty <= _ZERO:
         raise ValueError(f"quantity {event.qty} not above 0")
     return event
 
