@@ -195,8 +195,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # time zone can show them and the ledger can take its overlap off them.
 _EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
 _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
-_MIN_S = int((_EARLIEST - _EPOCH).total_seconds())
-_MAX_S = int((_LATEST - _EPOCH).total_seconds())
+_MIN_S = -((_EPOCH - _EARLIEST) // timedelta(seconds=1))
+_MAX_S = (_LATEST - _EPOCH) // timedelta(seconds=1)
 _MIN_MS, _MAX_MS = _MIN_S * 1000, _MAX_S * 1000
 
 # Numbers: finite, below 2**64 in size, at most 64 characters of text and no

@@ -270,3 +270,12 @@ def test_novig_order_cancelled_with_nothing_left_makes_no_cancel() -> None:
     page = venue.parse_history("orders", orjson.dumps([dict(order, status="CANCELLED", qty=0)]), EPOCH, None)
     assert (page.events, page.skipped) == ([], 0)
     assert venue.open_orders == {}
+
+
+def test_the_range_of_times_ends_a_day_short_of_what_a_datetime_holds() -> None:
+    """From 0001-01-02 to 9999-12-30T23:59:59 UTC: any time zone can show such a time."""
+    assert ts_from_s(253402214399) == datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)
+    assert ts_from_ms(-62135510400000) == datetime(1, 1, 2, tzinfo=UTC)
+    for read, value in ((ts_from_s, 253402214400), (ts_from_ms, -62135510400001)):
+        with pytest.raises(ValueError, match="out of range"):
+            read(value)
