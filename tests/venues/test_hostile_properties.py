@@ -5,12 +5,14 @@ venues' documented examples: protocols/kalshi.md §4.3–§4.4 and §9,
 protocols/novig.md §4.3–§4.5 and §6) mutated field by field, go through both
 adapters' ``parse`` and ``parse_history``. Every event that comes out must be
 one a line can show: price 0–1, quantity above 0, a short line. Example counts
-are bounded so that the whole file runs in a few seconds.
+are bounded so that the whole file runs in a few seconds (``HYPOTHESIS_EXAMPLES=3000``
+for a deeper run).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -37,7 +39,7 @@ from tests.venues.test_hostile import (
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SINCE = datetime(2020, 1, 1, tzinfo=UTC)
-BOUNDED = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+BOUNDED = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "100")), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 KALSHI_FRAMES = [case["frame"] for case in KALSHI_CASES]
 KALSHI_ORDER_ROWS = [f["msg"] for f in KALSHI_FRAMES if f["type"] == "user_order"]  # REST orders share the fields
@@ -131,7 +133,7 @@ def mutated(draw: st.DrawFn, originals: list[Any]) -> Any:
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(list(paths(value))))
         if not path:
-            value = draw(JSON)
+            value = copy.deepcopy(draw(JSON))  # a copy: the strategy's own objects must not be changed
             continue
         holder = value
         for key in path[:-1]:
@@ -139,7 +141,7 @@ def mutated(draw: st.DrawFn, originals: list[Any]) -> Any:
         if isinstance(holder, dict) and draw(st.booleans()):
             del holder[path[-1]]
         else:
-            holder[path[-1]] = draw(JSON)
+            holder[path[-1]] = copy.deepcopy(draw(JSON))
     return value
 
 
