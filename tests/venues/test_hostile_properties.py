@@ -12,8 +12,8 @@ for a deeper run).
 from __future__ import annotations
 
 import copy
-import os
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -39,7 +39,8 @@ from tests.venues.test_hostile import (
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SINCE = datetime(2020, 1, 1, tzinfo=UTC)
-BOUNDED = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "100")), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "100"))
+BOUNDED = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 KALSHI_FRAMES = [case["frame"] for case in KALSHI_CASES]
 KALSHI_ORDER_ROWS = [f["msg"] for f in KALSHI_FRAMES if f["type"] == "user_order"]  # REST orders share the fields
