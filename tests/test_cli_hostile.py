@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ import pytest
 from fillwatch.errors import ExitCode
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.sim.kalshi import Script
+from fillwatch.sim.novig import NovigSim
+from fillwatch.sim.novig import Script as NovigScript
 from fillwatch.sim.thread import SimThread
 from tests.conftest import fillwatch, kalshi_args
 from tests.venues.test_hostile import KALSHI_CASES, KALSHI_FILL, KALSHI_REST_FILL, NOVIG_FEES_ROW, NOVIG_FILL
@@ -214,3 +217,32 @@ def test_kalshi_history_body_of_the_wrong_shape_is_retried_while_the_stream_goes
     assert result.returncode == 0, result.stderr
     assert ids_of(result.stdout) == [("live-1", "live"), ("live-2", "live")]
     assert "not read (kalshi fills history: not a page of fills); will retry" in result.stderr
+
+
+def novig_fill(fill_id: str, **changes: Any) -> str:
+    data = {**NOVIG_FILL["data"], "id": fill_id, "createdAt": iso(now_ms()), **changes}
+    return json.dumps({"event": "fill", "data": data})
+
+
+def test_novig_poison_frames_are_skipped_the_good_ones_printed() -> None:
+    """Novig fills with a NaN price, a quantity of 2**64 or an unrepresentable time among good ones:
+    the good ones printed, each poison one reported on stderr, exit 0."""
+    frames = [
+        novig_fill("good-1"),
+        novig_fill("poison-nan", price="NaN"),
+        novig_fill("poison-big", qty=2**64),
+        novig_fill("poison-time", createdAt="9999-12-31T23:59:59-01:00"),
+        novig_fill("good-2"),
+    ]
+    with SimThread(NovigSim(NovigScript(rate=50, frames=frames))) as sim:
+        urls = ["--ws-url", sim.url, "--api-url", sim.api_url, "--token-url", sim.token_url]
+        env = {"NOVIG_CLIENT_ID": sim.client_id, "NOVIG_CLIENT_SECRET": sim.client_secret}
+        result = fillwatch(["novig", *urls, "-f", "jsonl", "--max-events", "2"], env=env)
+    assert result.returncode == 0, result.stderr
+    assert ids_of(result.stdout) == [("good-1", "live"), ("good-2", "live")]
+    skips = [line for line in result.stderr.splitlines() if line.startswith("! skipped a frame")]
+    assert [re.match(r"! skipped a frame \((.*); \d+ so far\)", line)[1] for line in skips] == [
+        "bad fill event (number out of range: 'NaN')",
+        "bad fill event (number out of range: 1.8446744073709552e+19)",
+        "bad fill event (not a timestamp: '9999-12-31T23:59:59-01:00')",
+    ]
