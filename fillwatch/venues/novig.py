@@ -210,6 +210,8 @@ class Novig:
         if isinstance(message, Malformed):
             return [message]
         event = message.get("event")
+        if not isinstance(event, str | None):
+            return [Malformed("event is not a string", excerpt(frame))]
         try:
             if event is None:
                 return self._parse_tick(message) if "type" in message else ()
@@ -228,7 +230,7 @@ class Novig:
             if event == "error":
                 return [self._parse_error(data, frame)]
         except UNREADABLE as exc:
-            return [Malformed(f"bad {event} event ({_field_error(exc)})", excerpt(frame))]
+            return [Malformed(f"bad {event or 'tick'} event ({_field_error(exc)})", excerpt(frame))]
         return ()  # unknown events (a future "place", say) are ignored (§8)
 
     def _parse_fill(self, data: dict[str, Any]) -> Fill:
@@ -329,7 +331,10 @@ class Novig:
         a fill of an unknown order), ask for ``orders/all``: its answer gives the
         cancels, dated with the tick (see :meth:`_parse_orders`).
         """
-        if tick.get("type") != "CLOSE":
+        kind = tick.get("type")
+        if not isinstance(kind, str):
+            raise ValueError("type is not a string")
+        if kind != "CLOSE":
             return ()
         market = tick.get("market")
         market_id = _text(market["id"] if isinstance(market, dict) else tick["marketId"])

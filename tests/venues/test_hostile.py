@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 import pytest
 
-from fillwatch.events import Cancel, Fill
 from fillwatch.venues.base import Malformed, Reconcile, to_decimal, ts_from_iso, ts_from_ms, ts_from_s
 from fillwatch.venues.kalshi import Kalshi
 from fillwatch.venues.novig import Novig
@@ -152,11 +151,19 @@ def test_novig_event_with_a_bad_number_or_time_is_one_malformed(
     assert only_malformed(Novig().parse(with_field(message, path, value)))
 
 
-@pytest.mark.parametrize("value", [["fill"], {"x": 1}, 5])
-def test_novig_event_name_that_is_not_a_string_is_no_crash(value: Any) -> None:
-    """An ``event`` that is a list, an object or a number gives no event and raises nothing."""
-    parsed = Novig().parse(with_field(NOVIG_FILL, ("event",), value))
-    assert not [p for p in parsed if isinstance(p, (Fill, Cancel))]
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {**NOVIG_FILL, "event": ["fill"]},
+        {**NOVIG_FILL, "event": {"fill": 1}},
+        {"type": ["CLOSE"], "market": {"id": "m"}},  # a bare lifecycle tick (protocols/novig.md §4.5)
+        {"event": "lifecycle", "data": {"type": {"CLOSE": 1}, "market": {"id": "m"}}},
+    ],
+    ids=["event-list", "event-object", "tick-type-list", "enveloped-tick-type-object"],
+)
+def test_novig_event_or_type_that_is_not_a_string_is_one_malformed(frame: dict[str, Any]) -> None:
+    """An ``event`` or a tick's ``type`` that is a list or an object is skipped as malformed, not ignored."""
+    assert only_malformed(Novig().parse(json.dumps(frame)))
 
 
 @pytest.mark.parametrize(
