@@ -702,6 +702,6 @@ def _text(value: object) -> str:
 
 
 def _field_error(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing {exc.args[0]}"
-    return str(exc) or type(exc).__name__
+    """What was wrong, in a few words: a hostile value in the message is cut short."""
+    text = f"missing {exc.args[0]!s}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+    return text if len(text) <= 100 else text[:100] + "…"

@@ -286,3 +286,20 @@ def test_the_range_of_times_ends_a_day_short_of_what_a_datetime_holds() -> None:
     for read, value in ((ts_from_s, 253402214400), (ts_from_ms, -62135510400001)):
         with pytest.raises(ValueError, match="out of range"):
             read(value)
+
+
+@pytest.mark.parametrize(
+    ("venue", "frame"),
+    [
+        (Kalshi.for_parsing(), with_field(KALSHI_FILL, ("msg", "trade_id"), {"x": "y" * 10_000})),
+        (Kalshi.for_parsing(), with_field(KALSHI_FILL, ("msg", "side"), "s" * 10_000)),
+        (Novig(), with_field(NOVIG_FILL, ("data", "id"), ["i" * 10_000])),
+        (Novig(), with_field(NOVIG_FILL, ("data", "outcomeId"), 10**30)),
+    ],
+    ids=["kalshi-id", "kalshi-side", "novig-id", "novig-outcome"],
+)
+def test_the_reason_of_a_malformed_frame_is_short(venue: Kalshi | Novig, frame: str) -> None:
+    """A huge hostile value in a frame does not make a huge diagnostic line."""
+    (malformed,) = venue.parse(frame)
+    assert isinstance(malformed, Malformed)
+    assert len(malformed.reason) <= 130
