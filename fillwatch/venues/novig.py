@@ -601,8 +601,8 @@ class Novig:
         )
 
     def parse_market_title(self, body: bytes) -> str | None:
-        """``KC Chiefs vs BUF Bills - Week 14 — KC v BUF Total`` (event — market)."""
-        market = orjson.loads(body)
+        """``KC Chiefs vs BUF Bills - Week 14 — KC v BUF Total`` (event — market); None for a body that is none."""
+        market = _json_or_none(body)
         if not isinstance(market, dict):
             return None
         event = market.get("event")
@@ -613,7 +613,7 @@ class Novig:
     @staticmethod
     def parse_outcome_names(body: bytes) -> dict[str, str]:
         """Outcome id → description (``Over 26.5``), for naming a line's ``side``."""
-        market = orjson.loads(body)
+        market = _json_or_none(body)
         outcomes = market.get("outcomes") if isinstance(market, dict) else None
         if not isinstance(outcomes, list):
             return {}
@@ -688,6 +688,13 @@ def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> tuple[dateti
             with contextlib.suppress(ValueError):
                 return ts_from_iso(value)
     return datetime.fromtimestamp(round(clock(), 3), UTC), True
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _time_or_none(value: object) -> datetime | None:

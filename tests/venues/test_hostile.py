@@ -303,3 +303,10 @@ def test_the_reason_of_a_malformed_frame_is_short(venue: Kalshi | Novig, frame: 
     (malformed,) = venue.parse(frame)
     assert isinstance(malformed, Malformed)
     assert len(malformed.reason) <= 130
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"", b"[1, 2]", b'{"event": 5, "description": ["x"]}'])
+def test_novig_market_body_that_is_not_a_market_gives_no_title(body: bytes) -> None:
+    """A market description that is not JSON, or not an object, gives no title and no outcome names."""
+    assert Novig().parse_market_title(body) is None
+    assert Novig.parse_outcome_names(body) == {}
