@@ -8,6 +8,7 @@ items, which tell the stream what the frame means for the connection.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ __all__ = [
     "checked",
     "decode",
     "excerpt",
+    "shown",
     "to_decimal",
     "ts_from_iso",
     "ts_from_ms",
@@ -186,9 +188,9 @@ class Venue(Protocol):
         ...
 
 
-UNREADABLE = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError)
+UNREADABLE = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
 """What reading a hostile message may raise (a missing key, a wrong type, a number or time
-out of range): the message is then skipped and counted, never fatal."""
+out of range, a value nested too deep to show): the message is then skipped and counted, never fatal."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Event times a datetime can hold with a day to spare at both ends, so that any
@@ -231,12 +233,12 @@ def to_decimal(value: object) -> Decimal:
     elif isinstance(value, float):
         number = Decimal(repr(value))
     else:
-        raise ValueError(f"not a number: {_shown(value)}")
+        raise ValueError(f"not a number: {shown(value)}")
     if number.is_finite():
         magnitude = number.adjusted()  # the power of ten of the first digit: below 19 is below 2**64
         if _SMALLEST <= magnitude < 19 or (magnitude == 19 and abs(number) < _BOUND):
             return number
-    raise ValueError(f"number out of range: {_shown(value)}")
+    raise ValueError(f"number out of range: {shown(value)}")
 
 
 def checked(event: E) -> E:
@@ -255,7 +257,7 @@ def checked(event: E) -> E:
 def ts_from_ms(ms: object) -> datetime:
     """A UTC datetime from integer Unix milliseconds, exactly."""
     if type(ms) is not int:  # JSON gives int, float, bool or str: only int will do (bool is an int subclass)
-        raise ValueError(f"not integer milliseconds: {_shown(ms)}")
+        raise ValueError(f"not integer milliseconds: {shown(ms)}")
     if not _MIN_MS <= ms <= _MAX_MS:
         raise ValueError(f"time out of range: {ms} ms")
     # Whole seconds and microseconds: timedelta(milliseconds=ms) is twice as slow.
@@ -265,7 +267,7 @@ def ts_from_ms(ms: object) -> datetime:
 def ts_from_s(s: object) -> datetime:
     """A UTC datetime from integer Unix seconds."""
     if not isinstance(s, int) or isinstance(s, bool):
-        raise ValueError(f"not integer seconds: {_shown(s)}")
+        raise ValueError(f"not integer seconds: {shown(s)}")
     if not _MIN_S <= s <= _MAX_S:
         raise ValueError(f"time out of range: {s} s")
     return _EPOCH + timedelta(seconds=s)
@@ -274,7 +276,7 @@ def ts_from_s(s: object) -> datetime:
 def ts_from_iso(text: object) -> tuple[datetime, bool]:
     """A UTC datetime from RFC 3339 text, and whether it had a fraction of a second."""
     if not isinstance(text, str) or len(text) > _LONGEST:
-        raise ValueError(f"not a timestamp: {_shown(text)}")
+        raise ValueError(f"not a timestamp: {shown(text)}")
     try:
         parsed = datetime.fromisoformat(text)
         if parsed.tzinfo is None:
@@ -287,9 +289,9 @@ def ts_from_iso(text: object) -> tuple[datetime, bool]:
     return parsed, "." in text
 
 
-def _shown(value: object) -> str:
-    """A value for an error message, cut short: a hostile one may be long."""
-    text = repr(value)
+def shown(value: object) -> str:
+    """A value for an error message, cut short: a hostile one may be long, or nested a thousand deep."""
+    text = reprlib.repr(value)  # bounded in depth and length, unlike repr()
     return text if len(text) <= 40 else text[:40] + "…"
 
 

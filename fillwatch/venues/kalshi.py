@@ -37,6 +37,7 @@ from fillwatch.venues.base import (
     checked,
     decode,
     excerpt,
+    shown,
     to_decimal,
     ts_from_iso,
     ts_from_ms,
@@ -405,7 +406,7 @@ def parser() -> Kalshi:
 def _text(value: object) -> str:
     """A required, non-empty string field."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
 
 
@@ -457,7 +458,7 @@ def _cancel_direction(msg: dict[str, Any]) -> tuple[str, str | None]:
 
 def _side(value: object) -> str:
     if value not in ("yes", "no"):
-        raise ValueError(f"side {value!r}")
+        raise ValueError(f"side {shown(value)}")
     return value  # type: ignore[return-value]
 
 

@@ -47,6 +47,7 @@ from fillwatch.venues.base import (
     checked,
     decode,
     excerpt,
+    shown,
     to_decimal,
     ts_from_iso,
 )
@@ -433,7 +434,7 @@ class Novig:
             orders: dict[str, _Order] = {}
             for order_id, market, currency, placed in memory["open"]:
                 if currency not in _CURRENCIES:
-                    raise ValueError(f"unknown currency {currency!r}")
+                    raise ValueError(f"unknown currency {shown(currency)}")
                 orders[_text(order_id)] = _Order(_text(market), currency, _time_or_none(placed))
             ended = [_text(k) for k in memory["ended"]]
         except (KeyError, TypeError, ValueError) as exc:
@@ -704,7 +705,7 @@ def _time_or_none(value: object) -> datetime | None:
 def _text(value: object) -> str:
     """A required, non-empty string field."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
 
 

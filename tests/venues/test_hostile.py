@@ -310,3 +310,36 @@ def test_novig_market_body_that_is_not_a_market_gives_no_title(body: bytes) -> N
     """A market description that is not JSON, or not an object, gives no title and no outcome names."""
     assert Novig().parse_market_title(body) is None
     assert Novig.parse_outcome_names(body) == {}
+
+
+DEEP = "[" * 1000 + "]" * 1000
+"""A value nested a thousand deep: orjson reads it (its limit is 1024), repr() of it overflows the stack."""
+
+
+def with_deep(message: dict[str, Any], path: tuple[str, ...]) -> str:
+    """`message` as JSON text with the field at `path` set to :data:`DEEP`."""
+    return with_field(message, path, "@DEEP@").replace('"@DEEP@"', DEEP)
+
+
+@pytest.mark.parametrize(
+    ("venue", "frame"),
+    [
+        *((Kalshi.for_parsing(), with_deep(KALSHI_FILL, ("msg", key))) for key in ("trade_id", "side", "count_fp")),
+        *((Novig(), with_deep(NOVIG_FILL, ("data", key))) for key in ("id", "price", "createdAt")),
+        (Novig(), with_deep(NOVIG_CANCEL, ("data", "qty"))),
+    ],
+    ids=["kalshi-id", "kalshi-side", "kalshi-count", "novig-id", "novig-price", "novig-time", "novig-cancel-qty"],
+)
+def test_a_value_nested_a_thousand_deep_is_one_malformed(venue: Kalshi | Novig, frame: str) -> None:
+    """A field nested a thousand deep is malformed, with a short reason, not a RecursionError."""
+    (malformed,) = venue.parse(frame)
+    assert isinstance(malformed, Malformed)
+    assert len(malformed.reason) <= 130
+
+
+def test_a_history_row_nested_a_thousand_deep_is_skipped() -> None:
+    """A REST row whose field is nested a thousand deep is skipped and counted; its page is kept."""
+    rows = [KALSHI_REST_FILL, dict(KALSHI_REST_FILL, trade_id="@DEEP@")]
+    body = orjson.dumps({"fills": rows, "cursor": ""}).replace(b'"@DEEP@"', DEEP.encode())
+    page = Kalshi.for_parsing().parse_history("fills", body, EPOCH, None)
+    assert (len(page.events), page.skipped) == (1, 1)
