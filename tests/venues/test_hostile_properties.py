@@ -6,7 +6,8 @@ protocols/novig.md §4.3–§4.5 and §6) mutated field by field, go through bot
 adapters' ``parse`` and ``parse_history``. Every event that comes out must be
 one a line can show: price 0–1, quantity above 0, a short line. Example counts
 are bounded so that the whole file runs in a few seconds (``HYPOTHESIS_EXAMPLES=3000``
-for a deeper run).
+for a deeper run). Values nested a thousand deep are tested in test_hostile.py instead:
+hypothesis raises the recursion limit while it runs, which would hide a RecursionError.
 """
 
 from __future__ import annotations
