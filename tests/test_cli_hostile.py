@@ -90,13 +90,9 @@ def test_kalshi_poison_frames_and_rows_are_skipped_the_good_ones_printed(kalshi_
     )
     result = fillwatch(kalshi_args(sim, key_file, "--api-url", sim.api_url, "--since", "1h", "--max-events", "5"))
     assert result.returncode == 0, result.stderr
-    assert ids_of(result.stdout) == [
-        ("hist-1", "history"),
-        ("hist-2", "history"),
-        ("live-1", "live"),
-        ("live-2", "live"),
-        ("live-cancel", "live"),
-    ]
+    printed = ids_of(result.stdout)
+    assert [i for i, source in printed if source == "history"] == ["hist-1", "hist-2"]
+    assert [i for i, source in printed if source == "live"] == ["live-1", "live-2", "live-cancel"]
     assert "2 unreadable rows skipped" in result.stderr
     skips = [line for line in result.stderr.splitlines() if line.startswith("! skipped a frame")]
     assert len(skips) >= 3  # the first three are always shown, later ones rate limited
@@ -210,7 +206,7 @@ def test_kalshi_history_body_of_the_wrong_shape_is_retried_while_the_stream_goes
 ) -> None:
     """Following live, a fills page that is not a page is reported as a backfill to retry, and the
     live events are printed: exit 0."""
-    sim = kalshi_sim(Script(rate=50, frames=[live_fill("live-1"), live_fill("live-2")]))
+    sim = kalshi_sim(Script(rate=4, frames=[live_fill("live-1"), live_fill("live-2")]))  # the failure comes first
     venue = rest({"/trade-api/v2/portfolio/fills": {"fills": 5}, "/trade-api/v2/portfolio/orders": {"orders": []}})
     api = venue.server.url + "/trade-api/v2"
     result = fillwatch(kalshi_args(sim, key_file, "--api-url", api, "--since", "1h", "--max-events", "2"))
