@@ -292,11 +292,11 @@ def test_the_range_of_times_ends_a_day_short_of_what_a_datetime_holds() -> None:
     ("venue", "frame"),
     [
         (Kalshi.for_parsing(), with_field(KALSHI_FILL, ("msg", "trade_id"), {"x": "y" * 10_000})),
-        (Kalshi.for_parsing(), with_field(KALSHI_FILL, ("msg", "side"), "s" * 10_000)),
+        (Kalshi.for_parsing(), with_field(KALSHI_FILL, ("msg", "market_ticker"), ["m" * 10_000])),
         (Novig(), with_field(NOVIG_FILL, ("data", "id"), ["i" * 10_000])),
         (Novig(), with_field(NOVIG_FILL, ("data", "outcomeId"), 10**30)),
     ],
-    ids=["kalshi-id", "kalshi-side", "novig-id", "novig-outcome"],
+    ids=["kalshi-id", "kalshi-market", "novig-id", "novig-outcome"],
 )
 def test_the_reason_of_a_malformed_frame_is_short(venue: Kalshi | Novig, frame: str) -> None:
     """A huge hostile value in a frame does not make a huge diagnostic line."""
@@ -324,11 +324,14 @@ def with_deep(message: dict[str, Any], path: tuple[str, ...]) -> str:
 @pytest.mark.parametrize(
     ("venue", "frame"),
     [
-        *((Kalshi.for_parsing(), with_deep(KALSHI_FILL, ("msg", key))) for key in ("trade_id", "side", "count_fp")),
+        *(
+            (Kalshi.for_parsing(), with_deep(KALSHI_FILL, ("msg", key)))
+            for key in ("trade_id", "market_ticker", "count_fp")
+        ),
         *((Novig(), with_deep(NOVIG_FILL, ("data", key))) for key in ("id", "price", "createdAt")),
         (Novig(), with_deep(NOVIG_CANCEL, ("data", "qty"))),
     ],
-    ids=["kalshi-id", "kalshi-side", "kalshi-count", "novig-id", "novig-price", "novig-time", "novig-cancel-qty"],
+    ids=["kalshi-id", "kalshi-market", "kalshi-count", "novig-id", "novig-price", "novig-time", "novig-cancel-qty"],
 )
 def test_a_value_nested_a_thousand_deep_is_one_malformed(venue: Kalshi | Novig, frame: str) -> None:
     """A field nested a thousand deep is malformed, with a short reason, not a RecursionError."""
