@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -350,7 +351,8 @@ async def replay(
         assert venue is not None  # read() refuses frames before a header
         at = entry.t
         if isinstance(entry, History):
-            backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since, entry.page).events)
+            with contextlib.suppress(ValueError):  # not a page: the run could not read it, and showed none of it
+                backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since, entry.page).events)
             backfill_since = entry.since
             continue
         for parsed in venue.parse(entry.data):

@@ -283,3 +283,15 @@ async def test_replay_stops_where_the_run_stopped(tmp_path: Path) -> None:
     recorder.history(1.0, "fills", b"5", SINCE, None)  # stopped while reading the next page: none shown
     recorder.close()
     assert await collect(replay(read(interrupted), make_venue=lambda name: PagesVenue.for_parsing())) == []
+
+
+async def test_replay_skips_a_recorded_page_the_run_could_not_read(tmp_path: Path) -> None:
+    """A recorded history body that is no page (``{"fills": 5}``) is passed over, as the run did; the frames
+    after it replay (protocols/kalshi.md §6.1: a page is ``{"fills": [...], "cursor": ...}``)."""
+    path = tmp_path / "rec.jsonl"
+    recorder = Recorder(path, venue="kalshi")
+    recorder.history(1.0, "fills", b'{"fills": 5}', SINCE, None)
+    recorder.frame(2.0, FRAMES[0])
+    recorder.close()
+    items = await collect(replay(read(path)))
+    assert [type(item).__name__ for item in items] == ["Fill"]

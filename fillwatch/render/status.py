@@ -76,7 +76,7 @@ class StatusSink:
             if status.count > self.shown_before_limit and now - self._last_skip_line < self.interval:
                 return None
             self._last_skip_line = now
-            return f"! skipped a frame ({status.reason}; {status.count} so far): {sanitize(status.excerpt)}"
+            return f"! skipped a frame ({sanitize(status.reason)}; {status.count} so far): {sanitize(status.excerpt)}"
         return None
 
     def flush(self) -> None:

@@ -9,14 +9,21 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 __all__ = ["TimeOfDay", "number", "price", "sanitize", "signed"]
 
 # C0 and C1 control characters, DEL included: ESC would let a market name move
-# the cursor, recolour or retitle the terminal.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# the cursor, recolour or retitle the terminal. And the Unicode bidi embeddings,
+# overrides and isolates (U+202A–U+202E, U+2066–U+2069): they would let a name
+# reorder the rest of the line as shown ("Trojan Source").
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _PRICE = Decimal("0.0001")
 
 
 def sanitize(text: str) -> str:
-    """`text` with every control character written as a visible escape (``\\x1b``)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    """`text` with every control character written as a visible escape (``\\x1b``, ``\\u202e``)."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def number(value: Decimal) -> str:

@@ -8,17 +8,19 @@ items, which tell the stream what the frame means for the connection.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any, Protocol, TypeAlias
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import orjson
 
 from fillwatch.events import Cancel, Event, Fill
 
 __all__ = [
+    "UNREADABLE",
     "Ack",
     "HistoryPage",
     "Malformed",
@@ -29,8 +31,10 @@ __all__ = [
     "Request",
     "Resync",
     "Venue",
+    "checked",
     "decode",
     "excerpt",
+    "shown",
     "to_decimal",
     "ts_from_iso",
     "ts_from_ms",
@@ -184,7 +188,27 @@ class Venue(Protocol):
         ...
 
 
+UNREADABLE = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
+"""What reading a hostile message may raise (a missing key, a wrong type, a number or time
+out of range, a value nested too deep to show): the message is then skipped and counted, never fatal."""
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Event times a datetime can hold with a day to spare at both ends, so that any
+# time zone can show them and the ledger can take its overlap off them.
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+_MIN_S = -((_EPOCH - _EARLIEST) // timedelta(seconds=1))
+_MAX_S = (_LATEST - _EPOCH) // timedelta(seconds=1)
+_MIN_MS, _MAX_MS = _MIN_S * 1000, _MAX_S * 1000
+
+# Numbers: finite, below 2**64 in size, at most 64 characters of text and no
+# smaller than 1e-30, so that a line shows each in at most a hundred characters.
+_BOUND = Decimal(2**64)
+_LONGEST = 64
+_SMALLEST = -30
+_ZERO, _ONE = Decimal(0), Decimal(1)
+
+E = TypeVar("E", bound=Event)
 
 
 def to_decimal(value: object) -> Decimal:
@@ -193,21 +217,49 @@ def to_decimal(value: object) -> Decimal:
     Floats are read through their shortest repr, so ``0.667`` stays ``0.667``.
 
     Raises:
-        ValueError: for anything else (booleans included).
+        ValueError: for anything else (booleans included), and for numbers a
+            line cannot show: NaN, infinities, 2**64 or more in size, longer
+            than 64 characters, or smaller than 1e-30 (``"1e-999"``).
     """
     if isinstance(value, str):
-        return Decimal(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    raise ValueError(f"not a number: {value!r}")
+        if len(value) > _LONGEST:
+            raise ValueError(f"number of {len(value)} characters")
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"not a number: {value!r}") from None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    else:
+        raise ValueError(f"not a number: {shown(value)}")
+    if number.is_finite():
+        magnitude = number.adjusted()  # the power of ten of the first digit: below 19 is below 2**64
+        if _SMALLEST <= magnitude < 19 or (magnitude == 19 and abs(number) < _BOUND):
+            return number
+    raise ValueError(f"number out of range: {shown(value)}")
+
+
+def checked(event: E) -> E:
+    """`event`, when its price is from 0 to 1 and its quantity above 0 (CONTRACT §5).
+
+    Raises:
+        ValueError: a price or quantity out of range.
+    """
+    if not _ZERO <= event.price <= _ONE:
+        raise ValueError(f"price {event.price} outside 0–1")
+    if event.qty <= _ZERO:
+        raise ValueError(f"quantity {event.qty} not above 0")
+    return event
 
 
 def ts_from_ms(ms: object) -> datetime:
     """A UTC datetime from integer Unix milliseconds, exactly."""
     if type(ms) is not int:  # JSON gives int, float, bool or str: only int will do (bool is an int subclass)
-        raise ValueError(f"not integer milliseconds: {ms!r}")
+        raise ValueError(f"not integer milliseconds: {shown(ms)}")
+    if not _MIN_MS <= ms <= _MAX_MS:
+        raise ValueError(f"time out of range: {ms} ms")
     # Whole seconds and microseconds: timedelta(milliseconds=ms) is twice as slow.
     return _EPOCH + timedelta(0, ms // 1000, ms % 1000 * 1000)
 
@@ -215,18 +267,32 @@ def ts_from_ms(ms: object) -> datetime:
 def ts_from_s(s: object) -> datetime:
     """A UTC datetime from integer Unix seconds."""
     if not isinstance(s, int) or isinstance(s, bool):
-        raise ValueError(f"not integer seconds: {s!r}")
+        raise ValueError(f"not integer seconds: {shown(s)}")
+    if not _MIN_S <= s <= _MAX_S:
+        raise ValueError(f"time out of range: {s} s")
     return _EPOCH + timedelta(seconds=s)
 
 
 def ts_from_iso(text: object) -> tuple[datetime, bool]:
     """A UTC datetime from RFC 3339 text, and whether it had a fraction of a second."""
-    if not isinstance(text, str):
-        raise ValueError(f"not a timestamp: {text!r}")
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC), "." in text
+    if not isinstance(text, str) or len(text) > _LONGEST:
+        raise ValueError(f"not a timestamp: {shown(text)}")
+    try:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one past year 9999 once in UTC
+        raise ValueError(f"not a timestamp: {text!r}") from None
+    if not _EARLIEST <= parsed <= _LATEST:
+        raise ValueError(f"time out of range: {text!r}")
+    return parsed, "." in text
+
+
+def shown(value: object) -> str:
+    """A value for an error message, cut short: a hostile one may be long, or nested a thousand deep."""
+    text = reprlib.repr(value)  # bounded in depth and length, unlike repr()
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def decode(frame: str | bytes) -> dict[str, Any] | Malformed:

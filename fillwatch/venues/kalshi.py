@@ -15,7 +15,7 @@ import base64
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeAlias
 from urllib.parse import quote, urlsplit
 
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fillwatch.errors import ConfigError
 from fillwatch.events import Cancel, Event, Fill, Source
 from fillwatch.venues.base import (
+    UNREADABLE,
     Ack,
     HistoryPage,
     Malformed,
@@ -35,8 +36,10 @@ from fillwatch.venues.base import (
     Rejected,
     Request,
     Resync,
+    checked,
     decode,
     excerpt,
+    shown,
     to_decimal,
     ts_from_iso,
     ts_from_ms,
@@ -158,13 +161,20 @@ class Kalshi:
         message = decode(frame)
         if isinstance(message, Malformed):
             return [message]
-        handler = self._handlers.get(message.get("type"))  # type: ignore[arg-type]
+        kind = message.get("type")
+        if not isinstance(kind, str):
+            return () if kind is None else [Malformed("type is not a string", excerpt(frame))]
+        handler = self._handlers.get(kind)
         if handler is None:
             return ()
         try:
-            return handler(message)
-        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-            return [Malformed(f"bad {message['type']} message ({_field_error(exc)})", excerpt(frame))]
+            parsed = handler(message)
+            for item in parsed:
+                if isinstance(item, (Fill, Cancel)):
+                    checked(item)
+            return parsed
+        except UNREADABLE as exc:
+            return [Malformed(f"bad {kind} message ({_field_error(exc)})", excerpt(frame))]
 
     def history_request(self, kind: str, since: datetime, page: str | None, now_ms: int) -> Request:
         """One signed page request: fills, or cancelled orders, from `since` (§6.1, §6.3).
@@ -184,19 +194,17 @@ class Kalshi:
 
         The next page's cursor is in the body, so `page` is not needed here.
         """
-        document = orjson.loads(body)
-        rows = document.get(kind) or []
+        rows, cursor = _page(orjson.loads(body), kind)
         events: list[Event] = []
         skipped = 0
         for row in rows:
             try:
                 event = _history_fill(row) if kind == "fills" else _history_cancel(row, self.clock)
-            except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
+                if event is not None and checked(event).ts >= since:
+                    events.append(event)
+            except UNREADABLE:
                 skipped += 1
-                continue
-            if event is not None and event.ts >= since:
-                events.append(event)
-        return HistoryPage(events, document.get("cursor") or None, skipped)
+        return HistoryPage(events, cursor, skipped)
 
     # Across runs: REST dates every cancel, so a checkpoint's time is all the next run needs.
 
@@ -243,7 +251,7 @@ class Kalshi:
         for row in rows if isinstance(rows, list) else ():
             try:
                 ticker, position = row["ticker"], to_decimal(row.get("position_fp", row.get("position")))
-            except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
+            except UNREADABLE:
                 continue
             if isinstance(ticker, str) and ticker and position.is_finite():
                 found.append((ticker, position))
@@ -362,6 +370,22 @@ class Kalshi:
         return [Resync(f"Kalshi error {code} ({meaning}) answering the subscribe: {text}")]
 
 
+def _page(document: object, kind: str) -> tuple[list[Any], str | None]:
+    """The rows and the next cursor of a history page.
+
+    Raises:
+        ValueError: the body is not such a page (``[]``, ``{"fills": 5}``): it is read again later.
+    """
+    if not isinstance(document, dict):
+        raise ValueError(f"not a page of {kind}")
+    rows, cursor = document.get(kind, []), document.get("cursor")
+    if not isinstance(rows, list) and rows is not None:
+        raise ValueError(f"not a page of {kind}")
+    if not isinstance(cursor, str) and cursor is not None:
+        raise ValueError("the page's cursor is not a string")
+    return rows or [], cursor or None
+
+
 def _history_fill(row: dict[str, Any]) -> Fill:
     """A REST fill (§6.1, OpenAPI ``Fill``): ``trade_id``/``fill_id``, ``ticker``, both side prices, ``created_time``.
 
@@ -430,7 +454,7 @@ def parser() -> Kalshi:
 def _text(value: object) -> str:
     """A required, non-empty string field."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
 
 
@@ -477,7 +501,7 @@ def _legacy_direction(msg: dict[str, Any]) -> tuple[str, str | None]:
 
 def _side(value: object) -> str:
     if value not in ("yes", "no"):
-        raise ValueError(f"side {value!r}")
+        raise ValueError(f"side {shown(value)}")
     return value  # type: ignore[return-value]
 
 
@@ -517,6 +541,6 @@ def _cancel_time(msg: dict[str, Any], clock: Callable[[], float]) -> datetime:
 
 
 def _field_error(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing {exc.args[0]}"
-    return str(exc) or type(exc).__name__
+    """What was wrong, in a few words: a hostile value in the message is cut short."""
+    text = f"missing {exc.args[0]!s}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+    return text if len(text) <= 100 else text[:100] + "…"

@@ -19,12 +19,13 @@ unknowable which of them it already includes. The net layer sets
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -34,6 +35,7 @@ import orjson
 from fillwatch.events import Cancel, Event, Fill
 from fillwatch.secret import RedactedDict, Secret
 from fillwatch.venues.base import (
+    UNREADABLE,
     Ack,
     HistoryPage,
     Malformed,
@@ -42,8 +44,10 @@ from fillwatch.venues.base import (
     Rejected,
     Reply,
     Request,
+    checked,
     decode,
     excerpt,
+    shown,
     to_decimal,
     ts_from_iso,
 )
@@ -207,6 +211,8 @@ class Novig:
         if isinstance(message, Malformed):
             return [message]
         event = message.get("event")
+        if not isinstance(event, str | None):
+            return [Malformed("event is not a string", excerpt(frame))]
         try:
             if event is None:
                 return self._parse_tick(message) if "type" in message else ()
@@ -224,8 +230,8 @@ class Novig:
                 return [Ack(str(channel))]
             if event == "error":
                 return [self._parse_error(data, frame)]
-        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-            return [Malformed(f"bad {event} event ({_field_error(exc)})", excerpt(frame))]
+        except UNREADABLE as exc:
+            return [Malformed(f"bad {event or 'tick'} event ({_field_error(exc)})", excerpt(frame))]
         return ()  # unknown events (a future "place", say) are ignored (§8)
 
     def _parse_fill(self, data: dict[str, Any]) -> Fill:
@@ -249,7 +255,7 @@ class Novig:
         taker, wash = data.get("isTaker"), data.get("isWash")
         fee = data.get("fee")
         currency = currency or self._currency_of(order_id)
-        return Fill(
+        fill = Fill(
             venue="novig",
             id=_text(data["id"]),
             order_id=order_id,
@@ -266,6 +272,7 @@ class Novig:
             currency=currency,
             source=source,  # type: ignore[arg-type]
         )
+        return checked(fill)
 
     def _parse_cancel(self, data: dict[str, Any]) -> Sequence[Parsed]:
         """A private ``cancel`` (explicit cancels, GTT expiries, event go-live).
@@ -292,13 +299,10 @@ class Novig:
     ) -> Cancel:
         order_id = _text(data["id"])
         currency = data.get("currency")
-        if currency in _CURRENCIES:
-            self._remember_currency(order_id, currency)
-        else:
-            currency = self._currency_of(order_id)
+        known = currency in _CURRENCIES
         when, has_ms = ts or ts_from_iso(data[ts_key])
         original = data.get("originalQty")
-        return Cancel(
+        cancel = Cancel(
             venue="novig",
             id=order_id,
             order_id=order_id,
@@ -310,10 +314,14 @@ class Novig:
             ts=when,
             ts_has_ms=has_ms,
             original_qty=None if original is None else to_decimal(original),
-            currency=currency,
+            currency=currency if known else self._currency_of(order_id),
             source=source,  # type: ignore[arg-type]
             reason=reason,
         )
+        checked(cancel)
+        if known:  # only once the whole cancel could be read
+            self._remember_currency(order_id, currency)
+        return cancel
 
     def _parse_tick(self, tick: dict[str, Any]) -> Sequence[Parsed]:
         """A public tick: only a lifecycle ``CLOSE`` concerns you.
@@ -324,7 +332,10 @@ class Novig:
         a fill of an unknown order), ask for ``orders/all``: its answer gives the
         cancels, dated with the tick (see :meth:`_parse_orders`).
         """
-        if tick.get("type") != "CLOSE":
+        kind = tick.get("type")
+        if not isinstance(kind, str):
+            raise ValueError("type is not a string")
+        if kind != "CLOSE":
             return ()
         market = tick.get("market")
         market_id = _text(market["id"] if isinstance(market, dict) else tick["marketId"])
@@ -364,15 +375,18 @@ class Novig:
         if len(self._currency) > _CURRENCY_CACHE:
             self._currency.popitem(last=False)
 
-    def _learn_order(self, data: dict[str, Any], currency: str, placed: datetime) -> None:
-        """Take one REST order object as the truth about that order."""
-        order_id = _text(data["id"])
+    @staticmethod
+    def _read_order(data: dict[str, Any], currency: str, placed: datetime) -> tuple[_Order, bool]:
+        """One REST order object: the order, and whether it rests (it changes nothing yet)."""
         currency = data.get("currency") if data.get("currency") in _CURRENCIES else currency
-        self._remember_currency(order_id, currency)
-        market = _text(data["marketId"])
         resting = data.get("status") in _OPEN_STATUSES and to_decimal(data["qty"]) > 0
-        if resting and market not in self._closed_markets:
-            self._open[order_id] = _Order(market, currency, placed)
+        return _Order(_text(data["marketId"]), currency, placed), resting
+
+    def _learn_order(self, order_id: str, order: _Order, resting: bool) -> None:
+        """Take one REST order as the truth about that order."""
+        self._remember_currency(order_id, order.currency)
+        if resting and order.market not in self._closed_markets:
+            self._open[order_id] = order
         else:
             self._open.pop(order_id, None)
 
@@ -420,7 +434,7 @@ class Novig:
             orders: dict[str, _Order] = {}
             for order_id, market, currency, placed in memory["open"]:
                 if currency not in _CURRENCIES:
-                    raise ValueError(f"unknown currency {currency!r}")
+                    raise ValueError(f"unknown currency {shown(currency)}")
                 orders[_text(order_id)] = _Order(_text(market), currency, _time_or_none(placed))
             ended = [_text(k) for k in memory["ended"]]
         except (KeyError, TypeError, ValueError) as exc:
@@ -468,24 +482,32 @@ class Novig:
         if kind == "orders":
             events, times, floor = self._parse_orders(items, currency, since)
         else:
-            events, times, floor = [], [], since
-            for item in items:
-                fill = self._fill_event(item, source="history", currency=currency)
-                times.append(fill.ts)
-                if fill.ts >= since:
-                    events.append(fill)
+            fills = self._parse_fills(items, currency)
+            times, floor = [fill.ts for fill in fills], since
+            events = [fill for fill in fills if fill.ts >= since]
+        skipped = len(items) - len(times)  # every readable row has its time
         newest_first = all(a >= b for a, b in pairwise(times))
-        if len(items) >= _PAGE_SIZE and not (newest_first and times[-1] < floor):
-            return HistoryPage(events, f"{currency}:{offset + len(items)}")
+        if len(items) >= _PAGE_SIZE and not (newest_first and times and times[-1] < floor):
+            return HistoryPage(events, f"{currency}:{offset + len(items)}", skipped)
         following = _CURRENCIES.index(currency) + 1
         if following < len(_CURRENCIES):
-            return HistoryPage(events, f"{_CURRENCIES[following]}:0")
+            return HistoryPage(events, f"{_CURRENCIES[following]}:0", skipped)
         if kind == "orders":
             self._orders_read()
-        return HistoryPage(events, None)
+        return HistoryPage(events, None, skipped)
+
+    def _parse_fills(self, items: list[Any], currency: str) -> list[Fill]:
+        """One page of fills, those unreadable left out (the documented row has no ``orderId``)."""
+        fills: list[Fill] = []
+        for item in items:
+            try:
+                fills.append(self._fill_event(item, source="history", currency=currency))
+            except UNREADABLE:
+                continue
+        return fills
 
     def _parse_orders(
-        self, items: list[dict[str, Any]], currency: str, since: datetime
+        self, items: list[Any], currency: str, since: datetime
     ) -> tuple[list[Event], list[datetime], datetime]:
         """One page of orders: the cancels it reveals, the orders' times, and how far back to read.
 
@@ -505,23 +527,27 @@ class Novig:
         events: list[Event] = []
         times: list[datetime] = []
         for item in items:
-            order_id = _text(item["id"])
-            placed = ts_from_iso(item["timestamp"])[0]
+            try:  # read all of the order first: an unreadable one is skipped, and changes nothing
+                order_id, placed = _text(item["id"]), ts_from_iso(item["timestamp"])[0]
+                order, resting = self._read_order(item, currency, placed)
+                known = self._open.get(order_id)
+                new = (
+                    known is None
+                    and order_id not in self._currency
+                    and order_id not in self._ended
+                    and new_from is not None
+                    and placed >= new_from
+                )
+                ended = (known is not None or new) and _ended(item, closed=order.market in self._closed_markets)
+                cancel = self._reconciled_cancel(item, currency) if ended else None
+            except UNREADABLE:
+                continue
             times.append(placed)
             self._orders_reading = max(placed, self._orders_reading or placed)
-            known = self._open.get(order_id)
-            new = (
-                known is None
-                and order_id not in self._currency
-                and order_id not in self._ended
-                and new_from is not None
-                and placed >= new_from
-            )
-            if (known is not None or new) and _ended(item, closed=item.get("marketId") in self._closed_markets):
-                cancel = self._reconciled_cancel(item, currency)
+            if cancel is not None:
                 self._made(cancel, known)
                 events.append(cancel)
-            self._learn_order(item, currency, placed)
+            self._learn_order(order_id, order, resting)
         return events, times, floor
 
     def _begin_orders_read(self) -> None:
@@ -554,15 +580,16 @@ class Novig:
         """The cancel REST shows for an order whose cancel the stream did not (see :meth:`_parse_orders`)."""
         data = {"currency": currency, **item}
         market = item.get("marketId")
-        _remember(self._reported, _text(item["id"]))
         reason = "market_closed" if market in self._closed_markets else None
         if market in self._closing:
-            return self._cancel_event(data, source="live", ts=self._closing[market], reason=reason)
-        ts_key = next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), None)
-        if ts_key is not None:
-            return self._cancel_event(data, source="history", ts_key=ts_key, reason=reason)
-        learned = datetime.fromtimestamp(round(self.clock(), 3), UTC), True
-        return self._cancel_event(data, source="history", ts=learned, reason=reason)
+            cancel = self._cancel_event(data, source="live", ts=self._closing[market], reason=reason)
+        elif ts_key := next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), None):
+            cancel = self._cancel_event(data, source="history", ts_key=ts_key, reason=reason)
+        else:
+            learned = datetime.fromtimestamp(round(self.clock(), 3), UTC), True
+            cancel = self._cancel_event(data, source="history", ts=learned, reason=reason)
+        _remember(self._reported, cancel.order_id)
+        return cancel
 
     # Market names -------------------------------------------------------------
 
@@ -575,8 +602,8 @@ class Novig:
         )
 
     def parse_market_title(self, body: bytes) -> str | None:
-        """``KC Chiefs vs BUF Bills - Week 14 — KC v BUF Total`` (event — market)."""
-        market = orjson.loads(body)
+        """``KC Chiefs vs BUF Bills - Week 14 — KC v BUF Total`` (event — market); None for a body that is none."""
+        market = _json_or_none(body)
         if not isinstance(market, dict):
             return None
         event = market.get("event")
@@ -587,7 +614,7 @@ class Novig:
     @staticmethod
     def parse_outcome_names(body: bytes) -> dict[str, str]:
         """Outcome id → description (``Over 26.5``), for naming a line's ``side``."""
-        market = orjson.loads(body)
+        market = _json_or_none(body)
         outcomes = market.get("outcomes") if isinstance(market, dict) else None
         if not isinstance(outcomes, list):
             return {}
@@ -614,12 +641,13 @@ def _position(page: str | None) -> tuple[str, int]:
 
 
 def _ended(order: dict[str, Any], *, closed: bool) -> bool:
-    """Cancelled, closed with quantity left (§4.5), or still resting on a market that `closed`."""
+    """Cancelled or closed with quantity left (§4.5), or still resting on a market that `closed`.
+
+    An order cancelled with nothing left makes no cancel: a cancel is of a quantity above 0 (CONTRACT §5).
+    """
     status = order.get("status")
-    if status in _CANCELLED_STATUSES:
-        return True
     left = to_decimal(order.get("qty") or 0) > 0
-    return left and (status == "CLOSED" or (closed and status in _OPEN_STATUSES))
+    return left and (status in _CANCELLED_STATUSES or status == "CLOSED" or (closed and status in _OPEN_STATUSES))
 
 
 def _remember(cache: OrderedDict[str, Any], key: str, value: Any = None, *, capacity: int = _CURRENCY_CACHE) -> None:
@@ -630,11 +658,14 @@ def _remember(cache: OrderedDict[str, Any], key: str, value: Any = None, *, capa
         cache.popitem(last=False)
 
 
-def _items(body: object, kind: str) -> list[dict[str, Any]]:
-    """The objects of a history page: a bare array, or one under a usual key (§8: unconfirmed)."""
+def _items(body: object, kind: str) -> list[Any]:
+    """The rows of a history page: a bare array, or one under a usual key (§8: unconfirmed).
+
+    A row that is no object is left for the caller to skip and count, as any row it cannot read.
+    """
     if isinstance(body, dict):
         body = next((body[k] for k in (kind, "data", "items", "results") if isinstance(body.get(k), list)), None)
-    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+    if not isinstance(body, list):
         raise ValueError(f"unexpected {kind} history page")
     return body
 
@@ -648,12 +679,23 @@ def _fee(fee: object, currency: str | None) -> Decimal | None:
 
 
 def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> tuple[datetime, bool]:
-    """The tick's own time if it has one, else when fillwatch learned of it."""
-    for holder in (tick, tick.get("market") or {}):
-        for key in ("timestamp", "ts", "closedAt", "updatedAt"):
-            if isinstance(holder.get(key), str):
-                return ts_from_iso(holder[key])
+    """The tick's own time if it has one that can be read, else when fillwatch learned of it.
+
+    An optional time that cannot be read does not cost the close: that would cost its cancels.
+    """
+    holders = [holder for holder in (tick, tick.get("market")) if isinstance(holder, dict)]
+    for value in (holder.get(key) for holder in holders for key in ("timestamp", "ts", "closedAt", "updatedAt")):
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return ts_from_iso(value)
     return datetime.fromtimestamp(round(clock(), 3), UTC), True
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _time_or_none(value: object) -> datetime | None:
@@ -663,11 +705,11 @@ def _time_or_none(value: object) -> datetime | None:
 def _text(value: object) -> str:
     """A required, non-empty string field."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
 
 
 def _field_error(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing {exc.args[0]}"
-    return str(exc) or type(exc).__name__
+    """What was wrong, in a few words: a hostile value in the message is cut short."""
+    text = f"missing {exc.args[0]!s}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+    return text if len(text) <= 100 else text[:100] + "…"

@@ -94,10 +94,13 @@ def cancel(venue: Kalshi, frame: str) -> Cancel:
     return parsed
 
 
-def test_the_cancelled_quantity_may_be_a_fraction_or_nothing_left(venue: Kalshi) -> None:
-    """qty = initial − filled on a zeroed cancel (protocols/kalshi.md §9): 0.50 of 10 left, or 0 of a filled order."""
+def test_the_cancelled_quantity_may_be_a_fraction_and_nothing_left_is_no_cancel(venue: Kalshi) -> None:
+    """qty = initial − filled on a zeroed cancel (protocols/kalshi.md §9): 0.50 of 10 left is a cancel of 0.50;
+    a "cancel" of a wholly filled order cancels nothing, a quantity not above 0: skipped and counted (CONTRACT §5)."""
     assert cancel(venue, user_order(fill_count_fp="9.50")).qty == Decimal("0.50")
-    assert cancel(venue, user_order(fill_count_fp="10.00")).qty == Decimal("0")
+    nothing = one(venue, user_order(fill_count_fp="10.00"))
+    assert isinstance(nothing, Malformed)
+    assert "not above 0" in nothing.reason
 
 
 def test_a_cancel_without_its_initial_count_has_no_original_quantity(venue: Kalshi) -> None:
