@@ -10,6 +10,9 @@ this seam (STYLE §2, example 5):
   then :class:`RestError`;
 * HTTP 401/403 → :class:`Unauthorized` at once: the caller decides whether
   fresh credentials are worth one more try;
+* a redirect (3xx with a ``Location``) → :class:`Redirected` at once, never
+  followed: every venue request carries credentials (signed headers, a
+  Bearer token, the client secret), and they must not travel to another host;
 * any other status → :class:`RestError` at once.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -25,7 +29,15 @@ from fillwatch import __version__, backoff
 from fillwatch.errors import AuthenticationError, FillwatchError
 from fillwatch.venues.base import Request
 
-__all__ = ["RestClient", "RestError", "Unauthorized", "describe", "retry_after_seconds"]
+__all__ = [
+    "Redirected",
+    "RestClient",
+    "RestError",
+    "Unauthorized",
+    "describe",
+    "redirect_target",
+    "retry_after_seconds",
+]
 
 log = logging.getLogger("fillwatch.http")
 
@@ -47,6 +59,25 @@ class RestError(FillwatchError):
 
 class Unauthorized(AuthenticationError):
     """The venue answered HTTP 401 or 403."""
+
+
+class Redirected(RestError):
+    """A credentialed request (REST or the WebSocket upgrade) was redirected: not followed."""
+
+    def __init__(self, what: str, status: int, target: str) -> None:
+        super().__init__(
+            f"{what}: HTTP {status} redirect to {target}, not followed (credentials never follow a redirect)",
+            status=status,
+        )
+        self.target = target
+
+
+def redirect_target(base: str, location: str) -> str:
+    """Where a ``Location`` points, for a message: scheme, host and path only (no query), bounded."""
+    parts = urlsplit(urljoin(base, location.strip()))
+    target = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+    printable = "".join(char if char.isprintable() else "?" for char in target)
+    return printable if len(printable) <= 120 else printable[:120] + "…"
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -93,6 +124,7 @@ class RestClient:
 
         Raises:
             Unauthorized: HTTP 401/403.
+            Redirected: a redirect (never followed).
             RestError: a 4xx, or retries exhausted on 5xx/429/transport errors.
         """
         pending: Iterator[float] = self._delays()
@@ -112,6 +144,9 @@ class RestClient:
                 status = response.status_code
                 if status < 300:
                     return response.content
+                if 300 <= status < 400 and "location" in response.headers:
+                    target = redirect_target(request.url, response.headers["location"])
+                    raise Redirected(describe(request), status, target)
                 if status in (401, 403):
                     raise Unauthorized(f"{describe(request)}: HTTP {status}")
                 if status != 429 and status < 500:
