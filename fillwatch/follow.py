@@ -24,29 +24,34 @@ module does no I/O of its own: REST goes through :mod:`fillwatch.net.http`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeAlias
 
-from fillwatch.errors import AuthenticationError, ConnectionFailed
+from fillwatch.errors import AuthenticationError, ConfigError, ConnectionFailed
 from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Fill, Item
 from fillwatch.ledger import Ledger
-from fillwatch.net.http import RestClient, RestError, Unauthorized
+from fillwatch.net.http import Redirected, RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate, Streamed
-from fillwatch.venues.base import Reconcile, Request, Venue
+from fillwatch.venues.base import Reconcile, Request, Venue, excerpt
 
-__all__ = ["follow", "read_history", "warming_up"]
+__all__ = ["follow", "history_batches", "read_history", "warming_up"]
 
 MAX_PAGES = 10_000  # a venue that keeps returning cursors is not followed forever
+BATCH = 5_000
+"""History events sorted and handed on together: a longer read goes on in batches, so memory stays flat."""
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 RecordHistory: TypeAlias = Callable[[float, str, bytes, datetime, str | None], None]
 """Receives (receive time, kind, body, since, page token) for every history page read (``--record``)."""
 
 
-async def read_history(
+async def history_pages(
     venue: Venue,
     rest: RestClient,
     since: datetime,
@@ -55,21 +60,21 @@ async def read_history(
     authenticate: Authenticate | None = None,
     record_history: RecordHistory | None = None,
     kinds: Sequence[str] | None = None,
-) -> tuple[list[Event], int]:
-    """Every history event from `since`, oldest first, and the rows that were unreadable.
+) -> AsyncIterator[tuple[Sequence[Event], int]]:
+    """Each page of history from `since` as it is read: its events (the venue's order) and unreadable rows.
 
-    Reads every kind of the venue's history, or only `kinds`. Events of the
-    same time come in id order, whatever order the pages gave them in.
+    Reads every kind of the venue's history, or only `kinds`.
 
     Raises:
-        RestError: a page could not be read (after retries), or not understood.
+        RestError: a page could not be read (after retries), or not understood; the
+            venue handed out a page cursor it had handed out before in this read, or
+            more than :data:`MAX_PAGES` pages.
         AuthenticationError: rejected twice (fresh signature / renewed token in between).
     """
-    events: list[Event] = []
-    skipped = 0
     for kind in venue.history_kinds if kinds is None else kinds:
         page: str | None = None
-        for _ in range(MAX_PAGES):
+        seen: set[str] = set()
+        for number in range(1, MAX_PAGES + 1):
 
             def make(page: str | None = page, kind: str = kind) -> Request:
                 return venue.history_request(kind, since, page, int(clock() * 1000))
@@ -86,11 +91,70 @@ async def read_history(
                 result = venue.parse_history(kind, body, since, page)
             except ValueError as exc:  # orjson's errors included: not a page of history at all
                 raise RestError(f"{venue.name} {kind} history: {exc}") from exc
-            events.extend(result.events)
-            skipped += result.skipped
-            if result.next_page is None or result.next_page == page:
+            yield result.events, result.skipped
+            if result.next_page is None:
                 break
+            if page is not None:
+                seen.add(page)
+            if result.next_page in seen:
+                raise RestError(
+                    f"{venue.name} {kind} history: the venue handed out the page cursor "
+                    f"{excerpt(result.next_page, 40)!r} again after {number} pages; stopped reading there"
+                )
             page = result.next_page
+        else:
+            raise RestError(f"{venue.name} {kind} history: more than {MAX_PAGES} pages; stopped reading there")
+
+
+async def history_batches(
+    pages: AsyncIterator[tuple[Sequence[Event], int]], size: int = BATCH
+) -> AsyncIterator[tuple[list[Event], int]]:
+    """The events of `pages` in batches of about `size`, each oldest first (same time: by id), with skipped rows.
+
+    A history that fits in one batch comes out in time order, whatever order
+    its pages were in; a longer one comes out a batch at a time, so that its
+    events are never all held at once.
+    """
+    batch: list[Event] = []
+    skipped = 0
+    async for events, unreadable in pages:
+        batch.extend(events)
+        skipped += unreadable
+        if len(batch) >= size:
+            batch.sort(key=lambda event: (event.ts, event.id))
+            yield batch, skipped
+            batch, skipped = [], 0
+    if batch or skipped:
+        batch.sort(key=lambda event: (event.ts, event.id))
+        yield batch, skipped
+
+
+async def read_history(
+    venue: Venue,
+    rest: RestClient,
+    since: datetime,
+    *,
+    clock: Callable[[], float] = time.time,
+    authenticate: Authenticate | None = None,
+    record_history: RecordHistory | None = None,
+    kinds: Sequence[str] | None = None,
+) -> tuple[list[Event], int]:
+    """Every history event from `since`, oldest first, and the rows that were unreadable.
+
+    Events of the same time come in id order, whatever order the pages gave
+    them in. Holds the whole history: :func:`follow` reads it a batch at a time.
+
+    Raises:
+        RestError, AuthenticationError: as :func:`history_pages`.
+    """
+    events: list[Event] = []
+    skipped = 0
+    pages = history_pages(
+        venue, rest, since, clock=clock, authenticate=authenticate, record_history=record_history, kinds=kinds
+    )
+    async for page, unreadable in pages:
+        events.extend(page)
+        skipped += unreadable
     events.sort(key=lambda event: (event.ts, event.id))
     return events, skipped
 
@@ -121,21 +185,73 @@ def warming_up(
             await authenticate(renew)
         if done:
             return
+        pages = history_pages(
+            venue,
+            rest,
+            BEGINNING,
+            clock=clock,
+            authenticate=authenticate,
+            record_history=record_history,
+            kinds=venue.warm_up,
+        )
         try:
-            await read_history(
-                venue,
-                rest,
-                BEGINNING,
-                clock=clock,
-                authenticate=authenticate,
-                record_history=record_history,
-                kinds=venue.warm_up,
-            )
+            async for _ in pages:  # the adapter learns from each page; its events are not shown
+                pass
         except Unauthorized as exc:
             raise AuthenticationError(f"{venue.name} rejected a renewed token ({exc})") from exc
         done = True
 
     return hook
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """A background backfill ended (with the error it raised, if it raised one)."""
+
+    error: BaseException | None = None
+
+
+async def _drain(job: AsyncIterator[Item], out: asyncio.Queue[Item | _Ended]) -> None:
+    """Run `job` to its end, putting its items on `out`, then an :class:`_Ended`."""
+    try:
+        async for item in job:
+            await out.put(item)
+    except Exception as exc:  # noqa: BLE001 (not swallowed: the consumer raises it in its own task)
+        await out.put(_Ended(exc))
+    else:
+        await out.put(_Ended())
+
+
+class _Backfills:
+    """Backfills run one at a time in the background, while the live stream goes on.
+
+    Their items wait in a bounded queue for :func:`follow` to take them: a
+    backfill pages ahead of what was shown by at most that much.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: deque[AsyncIterator[Item]] = deque()
+        self.out: asyncio.Queue[Item | _Ended] = asyncio.Queue(maxsize=BATCH)
+        self.running: asyncio.Task[None] | None = None
+
+    def add(self, job: AsyncIterator[Item]) -> None:
+        self.waiting.append(job)
+        if self.running is None:
+            self.next()
+
+    def next(self) -> None:
+        """The running backfill ended: start the next one waiting, if any."""
+        self.running = None
+        if self.waiting:
+            self.running = asyncio.get_running_loop().create_task(_drain(self.waiting.popleft(), self.out))
+
+    async def aclose(self) -> None:
+        for job in self.waiting:
+            await job.aclose()  # type: ignore[attr-defined]
+        if self.running is not None:
+            self.running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.running
 
 
 async def follow(
@@ -152,6 +268,10 @@ async def follow(
 ) -> AsyncIterator[Item]:
     """Yield the events of `live` and of the venue's history, each once, with status items.
 
+    History read before the stream (``--since``, a checkpoint) comes first;
+    backfills after that run in the background, one at a time, and live events
+    keep coming while they wait or page (CONTRACT §5).
+
     Args:
         venue: the adapter (history requests and parsing).
         live: the stream (``net.stream.watch``), or None for history only (``--no-follow``).
@@ -165,18 +285,28 @@ async def follow(
 
     Raises:
         ConnectionFailed: history only, and it could not be read.
+        ConfigError: the history read before the stream was redirected.
     """
 
     def now() -> datetime:
         return datetime.fromtimestamp(clock(), UTC)
 
-    async def backfill(start: datetime, downtime: float | None, kind: str | None = None) -> AsyncIterator[Item]:
-        """Read the history since `start` (only `kind` of it, for a :class:`Reconcile`)."""
+    async def backfill(
+        start: datetime, downtime: float | None, kind: str | None = None, *, first: bool = False
+    ) -> AsyncIterator[Item]:
+        """Read the history since `start` (only `kind` of it, for a :class:`Reconcile`).
+
+        While it reads, the gap is owed: live events that move the newest time
+        on must not push the ledger's window past the gap's older history.
+        """
         began = clock()
+        owed = ledger.resume_from
+        ledger.owe(start)
+        fills = cancels = skipped = 0
         try:
             if authenticate is not None:  # history may come first: a token, and the adapter warmed up
                 await authenticate(False)
-            events, skipped = await read_history(
+            pages = history_pages(
                 venue,
                 rest,
                 start,
@@ -185,19 +315,23 @@ async def follow(
                 record_history=record_history,
                 kinds=None if kind is None else (kind,),
             )
+            async for events, unreadable in history_batches(pages):
+                skipped += unreadable
+                for event in events:
+                    if ledger.admit(event):
+                        fills += isinstance(event, Fill)
+                        cancels += isinstance(event, Cancel)
+                        yield event
         except RestError as exc:
-            ledger.owe(start)
+            if first and isinstance(exc, Redirected):
+                raise ConfigError(str(exc)) from exc
             yield BackfillFailed(start, str(exc), downtime)
             return
-        fills = cancels = 0
-        for event in events:
-            if ledger.admit(event):
-                fills += isinstance(event, Fill)
-                cancels += isinstance(event, Cancel)
-                yield event
         if kind is None:  # a reconciliation is no backfill: it closes no gap
             ledger.settle()
             yield Backfilled(start, fills, cancels, clock() - began, downtime, skipped)
+        else:
+            ledger.resume_from = owed
 
     start = since
     if start is None and ledger.resumed:  # from the checkpoint's newest event (or the last minute)
@@ -205,7 +339,7 @@ async def follow(
     if live is None:
         if start is None:
             return
-        async for item in backfill(start, None):
+        async for item in backfill(start, None, first=True):
             if isinstance(item, BackfillFailed):
                 raise ConnectionFailed(f"could not read the history: {item.reason}")
             yield item
@@ -213,40 +347,68 @@ async def follow(
     history_read_at: datetime | None = None
     if start is not None:
         history_read_at = now()
-        async for item in backfill(start, None):
+        async for item in backfill(start, None, first=True):
             yield item
 
     confirmed_at: datetime | None = None
     dropped_at: float | None = None
     retry_at = float("inf")
+    backfills = _Backfills()
+    next_live: asyncio.Future[Streamed] | None = None
+    next_out: asyncio.Future[Item | _Ended] | None = None
     async with contextlib.aclosing(live):
-        async for item in live:
-            if isinstance(item, (Fill, Cancel)):
-                if ledger.admit(item):
-                    yield item
-                if clock() >= retry_at and ledger.resume_from is not None:
-                    retry_at = float("inf")
-                    async for owed in backfill(ledger.backfill_from(now()), None):
-                        yield owed
-                continue
-            if isinstance(item, Reconcile):
-                async for event in backfill(ledger.backfill_from(now()), None, item.kind):
-                    if isinstance(event, BackfillFailed):
-                        retry_at = clock() + retry_interval  # a full backfill then reads it too
-                    yield event
-                continue
-            yield item
-            if isinstance(item, Disconnected):
-                if dropped_at is None:
-                    dropped_at = clock()
-            elif isinstance(item, Connected):
-                downtime = None if dropped_at is None else clock() - dropped_at
-                anchor = confirmed_at or history_read_at
-                if anchor is not None or ledger.resume_from is not None:
-                    # Subscribed first, now read what happened since the last event (or the anchor).
-                    async for recovered in backfill(ledger.backfill_from(anchor or now()), downtime):
-                        if isinstance(recovered, BackfillFailed):
-                            retry_at = clock() + retry_interval
-                        yield recovered
-                confirmed_at = confirmed_at or now()
-                dropped_at = None
+        try:
+            while True:
+                if backfills.running is not None:  # both: whichever comes first
+                    next_live = next_live or asyncio.ensure_future(anext(live))
+                    next_out = next_out or asyncio.ensure_future(backfills.out.get())
+                    await asyncio.wait((next_live, next_out), return_when=asyncio.FIRST_COMPLETED)
+                    if next_out.done():
+                        got, next_out = next_out.result(), None
+                        if isinstance(got, _Ended):
+                            if got.error is not None:
+                                raise got.error
+                            backfills.next()
+                            continue
+                        if isinstance(got, BackfillFailed):
+                            retry_at = clock() + retry_interval  # a full backfill then reads it too
+                        yield got
+                        continue
+                try:
+                    if next_live is not None:
+                        item = await next_live
+                    else:
+                        item = await anext(live)
+                except StopAsyncIteration:
+                    break
+                finally:
+                    next_live = None
+                if isinstance(item, (Fill, Cancel)):
+                    if ledger.admit(item):
+                        yield item
+                    if clock() >= retry_at and backfills.running is None and ledger.resume_from is not None:
+                        retry_at = float("inf")
+                        backfills.add(backfill(ledger.backfill_from(now()), None))
+                    continue
+                if isinstance(item, Reconcile):
+                    backfills.add(backfill(ledger.backfill_from(now()), None, item.kind))
+                    continue
+                yield item
+                if isinstance(item, Disconnected):
+                    if dropped_at is None:
+                        dropped_at = clock()
+                elif isinstance(item, Connected):
+                    downtime = None if dropped_at is None else clock() - dropped_at
+                    anchor = confirmed_at or history_read_at
+                    if anchor is not None or ledger.resume_from is not None:
+                        # Subscribed first, now read what happened since the last event (or the anchor).
+                        backfills.add(backfill(ledger.backfill_from(anchor or now()), downtime))
+                    confirmed_at = confirmed_at or now()
+                    dropped_at = None
+        finally:
+            for pending in (next_live, next_out):
+                if pending is not None:
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
+                        await pending
+            await backfills.aclose()

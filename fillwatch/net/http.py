@@ -6,8 +6,8 @@ them, retries what is worth retrying, and translates httpx's exceptions at
 this seam (STYLE §2, example 5):
 
 * transport errors, timeouts, HTTP 5xx and 429 → retried with jittered
-  backoff (a 429's ``Retry-After`` is honoured, in the unit the venue uses),
-  then :class:`RestError`;
+  backoff (a 429's ``Retry-After`` is honoured, in the unit the venue
+  declares), then :class:`RestError`; no wait is longer than :data:`MAX_WAIT`;
 * HTTP 401/403 → :class:`Unauthorized` at once: the caller decides whether
   fresh credentials are worth one more try;
 * a redirect (3xx with a ``Location``) → :class:`Redirected` at once, never
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Mapping
+import math
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -36,12 +37,15 @@ __all__ = [
     "Unauthorized",
     "describe",
     "redirect_target",
-    "retry_after_seconds",
+    "retry_after",
 ]
 
 log = logging.getLogger("fillwatch.http")
 
 USER_AGENT = f"fillwatch/{__version__}"
+
+MAX_WAIT = 60.0
+"""The longest wait between two attempts, whatever a ``Retry-After`` says (CONTRACT §5)."""
 
 
 def describe(request: Request) -> str:
@@ -80,12 +84,19 @@ def redirect_target(base: str, location: str) -> str:
     return printable if len(printable) <= 120 else printable[:120] + "…"
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """A ``Retry-After`` header in seconds (the HTTP standard's unit)."""
+def retry_after(headers: Mapping[str, str], unit: float = 1.0) -> float | None:
+    """A ``Retry-After`` number in seconds, capped at :data:`MAX_WAIT` (None: absent or unreadable).
+
+    `unit` is the venue's unit in seconds: 1 for the HTTP standard's seconds,
+    0.001 for a venue that counts milliseconds (Novig NBX).
+    """
     try:
-        return float(headers["retry-after"])
+        wait = float(headers["retry-after"]) * unit
     except (KeyError, ValueError):
         return None
+    if not math.isfinite(wait) or wait < 0:
+        return None
+    return min(wait, MAX_WAIT)
 
 
 class RestClient:
@@ -97,9 +108,11 @@ class RestClient:
         timeout: float = 5.0,
         attempts: int = 4,
         delays: backoff.DelayFactory = backoff.delays,
-        retry_after: Callable[[Mapping[str, str]], float | None] = retry_after_seconds,
+        retry_after_unit: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
+        """`retry_after_unit`: the venue's ``Retry-After`` unit in seconds; `sleep`: waits between attempts."""
         self._client = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,  # signed headers must not travel to another host
@@ -108,7 +121,8 @@ class RestClient:
         )
         self._attempts = attempts
         self._delays = delays
-        self._retry_after = retry_after
+        self._retry_after_unit = retry_after_unit
+        self._sleep = sleep
 
     async def __aenter__(self) -> RestClient:
         return self
@@ -154,8 +168,8 @@ class RestClient:
                 problem = f"HTTP {status}"
                 wait = next(pending)
                 if status == 429:
-                    wait = max(wait, self._retry_after(response.headers) or 0.0)
+                    wait = max(wait, retry_after(response.headers, self._retry_after_unit) or 0.0)
             log.debug("%s failed (%s), attempt %d", describe(request), problem, attempt)
             if attempt < self._attempts:
-                await asyncio.sleep(wait)
+                await self._sleep(min(wait, MAX_WAIT))
         raise RestError(f"{describe(request)}: {problem}, {self._attempts} attempts")
