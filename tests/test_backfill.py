@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -66,6 +66,12 @@ async def test_live_events_flow_while_a_backfill_waits(venue_key: rsa.RSAPrivate
     assert any(isinstance(i, (Fill, Cancel)) and i.source == "history" for i in items)
 
 
+async def drain(flow: AsyncIterator[Item]) -> None:
+    async with contextlib.aclosing(flow):  # type: ignore[type-var]
+        async for _ in flow:
+            pass
+
+
 def looping_cursors(requests: list[dict[str, str]]) -> HttpServer:
     """Kalshi REST whose fills cursor alternates A, B, A, … and never ends (no rows: only paging matters)."""
 
@@ -80,16 +86,14 @@ def looping_cursors(requests: list[dict[str, str]]) -> HttpServer:
 
 
 async def test_a_repeated_cursor_stops_the_read_with_a_report(venue_key: rsa.RSAPrivateKey) -> None:
-    """GET /portfolio/fills (openapi.yaml, kalshi-sdk 22.4.0: ``fills``, ``cursor``) handing out A, B, A: three pages, then an error."""
+    """Fills cursors A, B, A: three pages, then an error (openapi.yaml, kalshi-sdk 22.4.0: ``fills``, ``cursor``)."""
     requests: list[dict[str, str]] = []
     async with looping_cursors(requests) as server:
         venue = Kalshi("key-1", venue_key, api_url=server.url + "/trade-api/v2")
         async with RestClient(delays=tiny_delays) as rest:
             flow = follow(venue, None, rest, Ledger(), since=datetime.now(UTC) - timedelta(hours=1))
             with pytest.raises(ConnectionFailed, match="cursor 'A' again after 3 pages"):
-                async with contextlib.aclosing(flow):
-                    async for _ in flow:
-                        pass
+                await drain(flow)
     assert [query.get("cursor") for query in requests] == [None, "A", "B"]
 
 

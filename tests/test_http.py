@@ -40,9 +40,9 @@ async def waits_for(retry_after: str, unit: float) -> list[float]:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    async with rate_limited_once(retry_after) as server:
-        async with RestClient(delays=no_backoff, retry_after_unit=unit, sleep=sleep) as rest:
-            assert await rest.send(lambda: Request(method="GET", url=server.url + "/x")) == b"{}"
+    client = RestClient(delays=no_backoff, retry_after_unit=unit, sleep=sleep)
+    async with rate_limited_once(retry_after) as server, client as rest:
+        assert await rest.send(lambda: Request(method="GET", url=server.url + "/x")) == b"{}"
     return waits
 
 
