@@ -46,6 +46,7 @@ import orjson
 from fillwatch import venues
 from fillwatch.errors import ConfigError
 from fillwatch.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped, Status
+from fillwatch.files import open_regular
 from fillwatch.ledger import Checkpoint, Ledger
 from fillwatch.render.jsonl import format_ts, parse_record
 from fillwatch.venues.base import Malformed, Venue
@@ -248,7 +249,7 @@ def read(path: Path) -> Iterator[Entry]:
             entry or an event line (the message names the line).
     """
     try:
-        file = path.open("rb")
+        file = open_regular(path, "replay file")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     with file:
