@@ -29,7 +29,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeAlias
 
@@ -204,6 +204,48 @@ def warming_up(
     return hook
 
 
+PageRecord: TypeAlias = tuple[float, str, bytes, datetime, str | None]
+"""The arguments of one :data:`RecordHistory` call, kept until the page's events are shown."""
+
+
+@dataclass(eq=False)
+class _Backfill:
+    """One read of history since `start` (only `kind` of it, for a :class:`Reconcile`).
+
+    It reads in the background; :func:`follow` shows what it read, a batch at
+    a time, when the stream has nothing pending. Pages are handed to
+    ``--record`` just before their events are shown, so that a recording lists
+    them where the run showed them, and a replay shows them there too.
+    """
+
+    start: datetime
+    downtime: float | None
+    kind: str | None = None
+    began: float = 0.0
+    owed: datetime | None = None
+    fills: int = 0
+    cancels: int = 0
+    skipped: int = 0
+    pages: list[PageRecord] = field(default_factory=list)
+    """Pages read whose events are not shown yet."""
+
+    def keep(self, t: float, kind: str, body: bytes, since: datetime, page: str | None) -> None:
+        self.pages.append((t, kind, body, since, page))
+
+    def taken(self) -> list[PageRecord]:
+        pages, self.pages = self.pages, []
+        return pages
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Events read by a background backfill, oldest first, with the pages they came from."""
+
+    events: list[Event]
+    skipped: int
+    pages: list[PageRecord]
+
+
 @dataclass(frozen=True, slots=True)
 class _Ended:
     """A background backfill ended (with the error it raised, if it raised one)."""
@@ -211,47 +253,15 @@ class _Ended:
     error: BaseException | None = None
 
 
-async def _drain(job: AsyncIterator[Item], out: asyncio.Queue[Item | _Ended]) -> None:
-    """Run `job` to its end, putting its items on `out`, then an :class:`_Ended`."""
+async def _drain(batches: AsyncIterator[_Batch], out: asyncio.Queue[_Batch | _Ended]) -> None:
+    """Run `batches` to their end, putting each on `out`, then an :class:`_Ended`."""
     try:
-        async for item in job:
-            await out.put(item)
+        async for batch in batches:
+            await out.put(batch)
     except Exception as exc:  # noqa: BLE001 (not swallowed: the consumer raises it in its own task)
         await out.put(_Ended(exc))
     else:
         await out.put(_Ended())
-
-
-class _Backfills:
-    """Backfills run one at a time in the background, while the live stream goes on.
-
-    Their items wait in a bounded queue for :func:`follow` to take them: a
-    backfill pages ahead of what was shown by at most that much.
-    """
-
-    def __init__(self) -> None:
-        self.waiting: deque[AsyncIterator[Item]] = deque()
-        self.out: asyncio.Queue[Item | _Ended] = asyncio.Queue(maxsize=BATCH)
-        self.running: asyncio.Task[None] | None = None
-
-    def add(self, job: AsyncIterator[Item]) -> None:
-        self.waiting.append(job)
-        if self.running is None:
-            self.next()
-
-    def next(self) -> None:
-        """The running backfill ended: start the next one waiting, if any."""
-        self.running = None
-        if self.waiting:
-            self.running = asyncio.get_running_loop().create_task(_drain(self.waiting.popleft(), self.out))
-
-    async def aclose(self) -> None:
-        for job in self.waiting:
-            await job.aclose()  # type: ignore[attr-defined]
-        if self.running is not None:
-            self.running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.running
 
 
 async def follow(
@@ -269,8 +279,9 @@ async def follow(
     """Yield the events of `live` and of the venue's history, each once, with status items.
 
     History read before the stream (``--since``, a checkpoint) comes first;
-    backfills after that run in the background, one at a time, and live events
-    keep coming while they wait or page (CONTRACT §5).
+    backfills after that read in the background, one at a time, and live
+    events keep coming while they wait or page (CONTRACT §5). What a backfill
+    read is shown once the stream has nothing pending.
 
     Args:
         venue: the adapter (history requests and parsing).
@@ -291,47 +302,67 @@ async def follow(
     def now() -> datetime:
         return datetime.fromtimestamp(clock(), UTC)
 
-    async def backfill(
-        start: datetime, downtime: float | None, kind: str | None = None, *, first: bool = False
-    ) -> AsyncIterator[Item]:
-        """Read the history since `start` (only `kind` of it, for a :class:`Reconcile`).
+    def begin(job: _Backfill) -> None:
+        """While it reads, the gap is owed: live events that move the newest time on
+        must not push the ledger's window past the gap's older history."""
+        job.began = clock()
+        job.owed = ledger.resume_from
+        ledger.owe(job.start)
 
-        While it reads, the gap is owed: live events that move the newest time
-        on must not push the ledger's window past the gap's older history.
-        """
-        began = clock()
-        owed = ledger.resume_from
-        ledger.owe(start)
-        fills = cancels = skipped = 0
+    async def read(job: _Backfill) -> AsyncIterator[_Batch]:
+        if authenticate is not None:  # history may come first: a token, and the adapter warmed up
+            await authenticate(False)
+        pages = history_pages(
+            venue,
+            rest,
+            job.start,
+            clock=clock,
+            authenticate=authenticate,
+            record_history=None if record_history is None else job.keep,
+            kinds=None if job.kind is None else (job.kind,),
+        )
+        async for events, skipped in history_batches(pages):
+            yield _Batch(events, skipped, job.taken())
+
+    def show(job: _Backfill, batch: _Batch) -> list[Event]:
+        """The batch's events that the ledger lets through (its pages go to ``--record`` first)."""
+        for page in batch.pages:
+            record_history(*page)  # type: ignore[misc]
+        job.skipped += batch.skipped
+        shown = [event for event in batch.events if ledger.admit(event)]
+        job.fills += sum(isinstance(event, Fill) for event in shown)
+        job.cancels += len(shown) - sum(isinstance(event, Fill) for event in shown)
+        return shown
+
+    def end(job: _Backfill, error: BaseException | None, *, first: bool = False) -> Item | None:
+        """The backfill's report (None for a reconciliation that succeeded); raises what is fatal."""
+        for page in job.taken():
+            record_history(*page)  # type: ignore[misc]
+        if isinstance(error, Redirected) and first:
+            raise ConfigError(str(error)) from error
+        if isinstance(error, RestError):
+            return BackfillFailed(job.start, str(error), job.downtime)  # owed since it began
+        if error is not None:
+            raise error
+        if job.kind is not None:  # a reconciliation is no backfill: it closes no gap
+            ledger.resume_from = job.owed
+            return None
+        ledger.settle()
+        return Backfilled(job.start, job.fills, job.cancels, clock() - job.began, job.downtime, job.skipped)
+
+    async def at_once(job: _Backfill) -> AsyncIterator[Item]:
+        """Read and show `job` before anything else (history before the stream)."""
+        begin(job)
+        error: BaseException | None = None
         try:
-            if authenticate is not None:  # history may come first: a token, and the adapter warmed up
-                await authenticate(False)
-            pages = history_pages(
-                venue,
-                rest,
-                start,
-                clock=clock,
-                authenticate=authenticate,
-                record_history=record_history,
-                kinds=None if kind is None else (kind,),
-            )
-            async for events, unreadable in history_batches(pages):
-                skipped += unreadable
-                for event in events:
-                    if ledger.admit(event):
-                        fills += isinstance(event, Fill)
-                        cancels += isinstance(event, Cancel)
-                        yield event
-        except RestError as exc:
-            if first and isinstance(exc, Redirected):
-                raise ConfigError(str(exc)) from exc
-            yield BackfillFailed(start, str(exc), downtime)
-            return
-        if kind is None:  # a reconciliation is no backfill: it closes no gap
-            ledger.settle()
-            yield Backfilled(start, fills, cancels, clock() - began, downtime, skipped)
-        else:
-            ledger.resume_from = owed
+            async for batch in read(job):
+                for event in show(job, batch):
+                    yield event
+        except (RestError, AuthenticationError) as exc:
+            error = exc
+        report = end(job, error, first=True)
+        if report is not None:
+            yield report
 
     start = since
     if start is None and ledger.resumed:  # from the checkpoint's newest event (or the last minute)
@@ -339,7 +370,7 @@ async def follow(
     if live is None:
         if start is None:
             return
-        async for item in backfill(start, None, first=True):
+        async for item in at_once(_Backfill(start, None)):
             if isinstance(item, BackfillFailed):
                 raise ConnectionFailed(f"could not read the history: {item.reason}")
             yield item
@@ -347,32 +378,53 @@ async def follow(
     history_read_at: datetime | None = None
     if start is not None:
         history_read_at = now()
-        async for item in backfill(start, None, first=True):
+        async for item in at_once(_Backfill(start, None)):
             yield item
 
     confirmed_at: datetime | None = None
     dropped_at: float | None = None
     retry_at = float("inf")
-    backfills = _Backfills()
+    waiting: deque[_Backfill] = deque()
+    running: _Backfill | None = None
+    reader: asyncio.Task[None] | None = None
+    out: asyncio.Queue[_Batch | _Ended] = asyncio.Queue(maxsize=4)
     next_live: asyncio.Future[Streamed] | None = None
-    next_out: asyncio.Future[Item | _Ended] | None = None
+    next_out: asyncio.Future[_Batch | _Ended] | None = None
+
+    def add(job: _Backfill) -> None:
+        waiting.append(job)
+        if running is None:
+            start_next()
+
+    def start_next() -> None:
+        nonlocal running, reader
+        running = reader = None
+        if waiting:
+            running = waiting.popleft()
+            begin(running)
+            reader = asyncio.get_running_loop().create_task(_drain(read(running), out))
+
     async with contextlib.aclosing(live):
         try:
             while True:
-                if backfills.running is not None:  # both: whichever comes first
+                if running is not None:  # both: whichever comes first
                     next_live = next_live or asyncio.ensure_future(anext(live))
-                    next_out = next_out or asyncio.ensure_future(backfills.out.get())
+                    next_out = next_out or asyncio.ensure_future(out.get())
                     await asyncio.wait((next_live, next_out), return_when=asyncio.FIRST_COMPLETED)
-                    if next_out.done():
+                    if not next_live.done():
+                        await asyncio.sleep(0)  # a frame already received comes first
+                    if next_out.done() and not next_live.done():  # the stream waits for a frame
                         got, next_out = next_out.result(), None
-                        if isinstance(got, _Ended):
-                            if got.error is not None:
-                                raise got.error
-                            backfills.next()
+                        if isinstance(got, _Batch):
+                            for event in show(running, got):
+                                yield event
                             continue
-                        if isinstance(got, BackfillFailed):
+                        report = end(running, got.error)
+                        start_next()
+                        if isinstance(report, BackfillFailed):
                             retry_at = clock() + retry_interval  # a full backfill then reads it too
-                        yield got
+                        if report is not None:
+                            yield report
                         continue
                 try:
                     if next_live is not None:
@@ -386,12 +438,12 @@ async def follow(
                 if isinstance(item, (Fill, Cancel)):
                     if ledger.admit(item):
                         yield item
-                    if clock() >= retry_at and backfills.running is None and ledger.resume_from is not None:
+                    if clock() >= retry_at and running is None and ledger.resume_from is not None:
                         retry_at = float("inf")
-                        backfills.add(backfill(ledger.backfill_from(now()), None))
+                        add(_Backfill(ledger.backfill_from(now()), None))
                     continue
                 if isinstance(item, Reconcile):
-                    backfills.add(backfill(ledger.backfill_from(now()), None, item.kind))
+                    add(_Backfill(ledger.backfill_from(now()), None, item.kind))
                     continue
                 yield item
                 if isinstance(item, Disconnected):
@@ -402,13 +454,12 @@ async def follow(
                     anchor = confirmed_at or history_read_at
                     if anchor is not None or ledger.resume_from is not None:
                         # Subscribed first, now read what happened since the last event (or the anchor).
-                        backfills.add(backfill(ledger.backfill_from(anchor or now()), downtime))
+                        add(_Backfill(ledger.backfill_from(anchor or now()), downtime))
                     confirmed_at = confirmed_at or now()
                     dropped_at = None
         finally:
-            for pending in (next_live, next_out):
+            for pending in (next_live, next_out, reader):
                 if pending is not None:
                     pending.cancel()
                     with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
                         await pending
-            await backfills.aclose()
