@@ -12,9 +12,16 @@ from the venue's REST history (protocols/kalshi.md §7, novig.md §7):
   then read, so that nothing falls between the two);
 * when the adapter asks for it (:class:`~fillwatch.venues.base.Reconcile`: a
   Novig market closed and took resting orders without a cancel event), that
-  history is read at once, before the next frame;
+  history is read at once;
 * every event, live or history, passes the :class:`~fillwatch.ledger.Ledger`,
   which lets each (venue, id, order_id) through once.
+
+Once the stream runs, backfills read in the background, one at a time: live
+events keep coming while a backfill waits or pages (CONTRACT §5). Only the
+requests run in the background; each page is recorded, parsed and shown here,
+in one step, never while a frame received before it waits to be shown, so a
+``--record`` lists pages and frames in the order the adapter read them, and
+``replay`` shows what the run showed, in the same order.
 
 A backfill that fails (after the REST client's own retries) is reported and
 owed: the next backfill starts where the failed one would have, and it is
@@ -38,17 +45,95 @@ from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disc
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import Redirected, RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate, Streamed
-from fillwatch.venues.base import Reconcile, Request, Venue, excerpt
+from fillwatch.venues.base import HistoryPage, Reconcile, Request, Venue, excerpt
 
-__all__ = ["follow", "history_batches", "read_history", "warming_up"]
+__all__ = ["BATCH", "MAX_PAGES", "follow", "history_pages", "read_history", "warming_up"]
 
 MAX_PAGES = 10_000  # a venue that keeps returning cursors is not followed forever
 BATCH = 5_000
-"""History events sorted and handed on together: a longer read goes on in batches, so memory stays flat."""
+"""History events gathered before they are shown: a longer read is shown a batch at a time
+(each oldest first), so that memory stays flat. ``replay`` gathers by the same rule."""
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 RecordHistory: TypeAlias = Callable[[float, str, bytes, datetime, str | None], None]
 """Receives (receive time, kind, body, since, page token) for every history page read (``--record``)."""
+
+
+class _Pager:
+    """Where one read of history stands: the page to ask for next, and the cursors seen.
+
+    The requests are made elsewhere; :meth:`take` parses each answer and moves on.
+    """
+
+    def __init__(self, venue: Venue, since: datetime, kinds: Sequence[str]) -> None:
+        self.venue = venue
+        self.since = since
+        self._kinds = deque(kinds)
+        self.page: str | None = None
+        self._seen: set[str] = set()
+        self._pages = 0
+
+    @property
+    def kind(self) -> str | None:
+        """The kind of history to ask for next (None: the read is complete)."""
+        return self._kinds[0] if self._kinds else None
+
+    def take(self, body: bytes) -> HistoryPage:
+        """Parse the answer to the current request, and move on to the next page (or kind).
+
+        Raises:
+            RestError: the body is no page of history; the venue handed out a page cursor it
+                had handed out before in this read, or more than :data:`MAX_PAGES` pages.
+        """
+        kind, name = self._kinds[0], self.venue.name
+        try:
+            result = self.venue.parse_history(kind, body, self.since, self.page)
+        except ValueError as exc:  # orjson's errors included: not a page of history at all
+            raise RestError(f"{name} {kind} history: {exc}") from exc
+        self._pages += 1
+        following = result.next_page
+        if following is None:
+            self._kinds.popleft()
+            self.page, self._seen, self._pages = None, set(), 0
+            return result
+        if self.page is not None:
+            self._seen.add(self.page)
+        if following in self._seen:
+            raise RestError(
+                f"{name} {kind} history: the venue handed out the page cursor {excerpt(following, 40)!r} "
+                f"again after {self._pages} pages; stopped reading there"
+            )
+        if self._pages >= MAX_PAGES:
+            raise RestError(f"{name} {kind} history: more than {MAX_PAGES} pages; stopped reading there")
+        self.page = following
+        return result
+
+
+async def _fetch(
+    pager: _Pager,
+    rest: RestClient,
+    clock: Callable[[], float],
+    authenticate: Authenticate | None,
+) -> tuple[float, bytes]:
+    """The body of the page `pager` stands at, and when it came.
+
+    Raises:
+        RestError: after the REST client's retries.
+        AuthenticationError: rejected twice (fresh signature / renewed token in between).
+    """
+    venue, kind, since, page = pager.venue, pager.kind, pager.since, pager.page
+    assert kind is not None
+
+    def make() -> Request:
+        return venue.history_request(kind, since, page, int(clock() * 1000))
+
+    try:
+        body = await rest.send(make)
+    except Unauthorized:
+        if authenticate is not None:
+            await authenticate(True)
+        body = await rest.send(make)  # a second rejection stops the run
+    return clock(), body
 
 
 async def history_pages(
@@ -60,73 +145,21 @@ async def history_pages(
     authenticate: Authenticate | None = None,
     record_history: RecordHistory | None = None,
     kinds: Sequence[str] | None = None,
-) -> AsyncIterator[tuple[Sequence[Event], int]]:
-    """Each page of history from `since` as it is read: its events (the venue's order) and unreadable rows.
-
-    Reads every kind of the venue's history, or only `kinds`.
+) -> AsyncIterator[HistoryPage]:
+    """Each page of history from `since`, as it is read (every kind of the venue's, or only `kinds`).
 
     Raises:
-        RestError: a page could not be read (after retries), or not understood; the
-            venue handed out a page cursor it had handed out before in this read, or
-            more than :data:`MAX_PAGES` pages.
+        RestError: a page could not be read (after retries) or understood, or the
+            paging went round in circles (see :meth:`_Pager.take`).
         AuthenticationError: rejected twice (fresh signature / renewed token in between).
     """
-    for kind in venue.history_kinds if kinds is None else kinds:
-        page: str | None = None
-        seen: set[str] = set()
-        for number in range(1, MAX_PAGES + 1):
-
-            def make(page: str | None = page, kind: str = kind) -> Request:
-                return venue.history_request(kind, since, page, int(clock() * 1000))
-
-            try:
-                body = await rest.send(make)
-            except Unauthorized:
-                if authenticate is not None:
-                    await authenticate(True)
-                body = await rest.send(make)  # a second rejection stops the run
-            if record_history is not None:
-                record_history(clock(), kind, body, since, page)
-            try:
-                result = venue.parse_history(kind, body, since, page)
-            except ValueError as exc:  # orjson's errors included: not a page of history at all
-                raise RestError(f"{venue.name} {kind} history: {exc}") from exc
-            yield result.events, result.skipped
-            if result.next_page is None:
-                break
-            if page is not None:
-                seen.add(page)
-            if result.next_page in seen:
-                raise RestError(
-                    f"{venue.name} {kind} history: the venue handed out the page cursor "
-                    f"{excerpt(result.next_page, 40)!r} again after {number} pages; stopped reading there"
-                )
-            page = result.next_page
-        else:
-            raise RestError(f"{venue.name} {kind} history: more than {MAX_PAGES} pages; stopped reading there")
-
-
-async def history_batches(
-    pages: AsyncIterator[tuple[Sequence[Event], int]], size: int = BATCH
-) -> AsyncIterator[tuple[list[Event], int]]:
-    """The events of `pages` in batches of about `size`, each oldest first (same time: by id), with skipped rows.
-
-    A history that fits in one batch comes out in time order, whatever order
-    its pages were in; a longer one comes out a batch at a time, so that its
-    events are never all held at once.
-    """
-    batch: list[Event] = []
-    skipped = 0
-    async for events, unreadable in pages:
-        batch.extend(events)
-        skipped += unreadable
-        if len(batch) >= size:
-            batch.sort(key=lambda event: (event.ts, event.id))
-            yield batch, skipped
-            batch, skipped = [], 0
-    if batch or skipped:
-        batch.sort(key=lambda event: (event.ts, event.id))
-        yield batch, skipped
+    pager = _Pager(venue, since, venue.history_kinds if kinds is None else kinds)
+    while pager.kind is not None:
+        kind, page = pager.kind, pager.page
+        at, body = await _fetch(pager, rest, clock, authenticate)
+        if record_history is not None:
+            record_history(at, kind, body, since, page)
+        yield pager.take(body)
 
 
 async def read_history(
@@ -142,7 +175,7 @@ async def read_history(
     """Every history event from `since`, oldest first, and the rows that were unreadable.
 
     Events of the same time come in id order, whatever order the pages gave
-    them in. Holds the whole history: :func:`follow` reads it a batch at a time.
+    them in. Holds the whole history: :func:`follow` shows it a batch at a time.
 
     Raises:
         RestError, AuthenticationError: as :func:`history_pages`.
@@ -152,9 +185,9 @@ async def read_history(
     pages = history_pages(
         venue, rest, since, clock=clock, authenticate=authenticate, record_history=record_history, kinds=kinds
     )
-    async for page, unreadable in pages:
-        events.extend(page)
-        skipped += unreadable
+    async for page in pages:
+        events.extend(page.events)
+        skipped += page.skipped
     events.sort(key=lambda event: (event.ts, event.id))
     return events, skipped
 
@@ -204,64 +237,21 @@ def warming_up(
     return hook
 
 
-PageRecord: TypeAlias = tuple[float, str, bytes, datetime, str | None]
-"""The arguments of one :data:`RecordHistory` call, kept until the page's events are shown."""
-
-
 @dataclass(eq=False)
 class _Backfill:
-    """One read of history since `start` (only `kind` of it, for a :class:`Reconcile`).
-
-    It reads in the background; :func:`follow` shows what it read, a batch at
-    a time, when the stream has nothing pending. Pages are handed to
-    ``--record`` just before their events are shown, so that a recording lists
-    them where the run showed them, and a replay shows them there too.
-    """
+    """One read of history since `start` (only `kind` of it, for a :class:`Reconcile`), as it goes."""
 
     start: datetime
     downtime: float | None
     kind: str | None = None
+    pager: _Pager | None = None
     began: float = 0.0
     owed: datetime | None = None
+    gathered: list[Event] = field(default_factory=list)
+    """Events read and not shown yet (at most about :data:`BATCH`)."""
     fills: int = 0
     cancels: int = 0
     skipped: int = 0
-    pages: list[PageRecord] = field(default_factory=list)
-    """Pages read whose events are not shown yet."""
-
-    def keep(self, t: float, kind: str, body: bytes, since: datetime, page: str | None) -> None:
-        self.pages.append((t, kind, body, since, page))
-
-    def taken(self) -> list[PageRecord]:
-        pages, self.pages = self.pages, []
-        return pages
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """Events read by a background backfill, oldest first, with the pages they came from."""
-
-    events: list[Event]
-    skipped: int
-    pages: list[PageRecord]
-
-
-@dataclass(frozen=True, slots=True)
-class _Ended:
-    """A background backfill ended (with the error it raised, if it raised one)."""
-
-    error: BaseException | None = None
-
-
-async def _drain(batches: AsyncIterator[_Batch], out: asyncio.Queue[_Batch | _Ended]) -> None:
-    """Run `batches` to their end, putting each on `out`, then an :class:`_Ended`."""
-    try:
-        async for batch in batches:
-            await out.put(batch)
-    except Exception as exc:  # noqa: BLE001 (not swallowed: the consumer raises it in its own task)
-        await out.put(_Ended(exc))
-    else:
-        await out.put(_Ended())
 
 
 async def follow(
@@ -279,9 +269,8 @@ async def follow(
     """Yield the events of `live` and of the venue's history, each once, with status items.
 
     History read before the stream (``--since``, a checkpoint) comes first;
-    backfills after that read in the background, one at a time, and live
-    events keep coming while they wait or page (CONTRACT §5). What a backfill
-    read is shown once the stream has nothing pending.
+    backfills after that read in the background, one at a time, while live
+    events keep coming.
 
     Args:
         venue: the adapter (history requests and parsing).
@@ -305,45 +294,36 @@ async def follow(
     def begin(job: _Backfill) -> None:
         """While it reads, the gap is owed: live events that move the newest time on
         must not push the ledger's window past the gap's older history."""
+        job.pager = _Pager(venue, job.start, venue.history_kinds if job.kind is None else (job.kind,))
         job.began = clock()
         job.owed = ledger.resume_from
         ledger.owe(job.start)
 
-    async def read(job: _Backfill) -> AsyncIterator[_Batch]:
-        if authenticate is not None:  # history may come first: a token, and the adapter warmed up
-            await authenticate(False)
-        pages = history_pages(
-            venue,
-            rest,
-            job.start,
-            clock=clock,
-            authenticate=authenticate,
-            record_history=None if record_history is None else job.keep,
-            kinds=None if job.kind is None else (job.kind,),
-        )
-        async for events, skipped in history_batches(pages):
-            yield _Batch(events, skipped, job.taken())
+    def take(job: _Backfill, at: float, body: bytes) -> None:
+        """Record, parse and gather one page (RestError: see :meth:`_Pager.take`)."""
+        pager = job.pager
+        assert pager is not None
+        assert pager.kind is not None
+        if record_history is not None:
+            record_history(at, pager.kind, body, job.start, pager.page)
+        page = pager.take(body)
+        job.gathered.extend(page.events)
+        job.skipped += page.skipped
 
-    def show(job: _Backfill, batch: _Batch) -> list[Event]:
-        """The batch's events that the ledger lets through (its pages go to ``--record`` first)."""
-        for page in batch.pages:
-            record_history(*page)  # type: ignore[misc]
-        job.skipped += batch.skipped
-        shown = [event for event in batch.events if ledger.admit(event)]
-        job.fills += sum(isinstance(event, Fill) for event in shown)
-        job.cancels += len(shown) - sum(isinstance(event, Fill) for event in shown)
-        return shown
+    def shown(job: _Backfill) -> list[Event]:
+        """The gathered events, oldest first (same time: by id), that the ledger lets through."""
+        gathered, job.gathered = job.gathered, []
+        gathered.sort(key=lambda event: (event.ts, event.id))
+        events = [event for event in gathered if ledger.admit(event)]
+        fills = sum(isinstance(event, Fill) for event in events)
+        job.fills, job.cancels = job.fills + fills, job.cancels + len(events) - fills
+        return events
 
-    def end(job: _Backfill, error: BaseException | None, *, first: bool = False) -> Item | None:
-        """The backfill's report (None for a reconciliation that succeeded); raises what is fatal."""
-        for page in job.taken():
-            record_history(*page)  # type: ignore[misc]
-        if isinstance(error, Redirected) and first:
-            raise ConfigError(str(error)) from error
-        if isinstance(error, RestError):
-            return BackfillFailed(job.start, str(error), job.downtime)  # owed since it began
+    def end(job: _Backfill, error: RestError | None) -> Item | None:
+        """The backfill's report: None for a reconciliation that succeeded."""
         if error is not None:
-            raise error
+            job.gathered = []  # never shown: the owed backfill reads them again
+            return BackfillFailed(job.start, str(error), job.downtime)
         if job.kind is not None:  # a reconciliation is no backfill: it closes no gap
             ledger.resume_from = job.owed
             return None
@@ -353,14 +333,22 @@ async def follow(
     async def at_once(job: _Backfill) -> AsyncIterator[Item]:
         """Read and show `job` before anything else (history before the stream)."""
         begin(job)
-        error: BaseException | None = None
+        assert job.pager is not None
+        error: RestError | None = None
         try:
-            async for batch in read(job):
-                for event in show(job, batch):
-                    yield event
-        except (RestError, AuthenticationError) as exc:
+            if authenticate is not None:  # history may come first: a token, and the adapter warmed up
+                await authenticate(False)
+            while job.pager.kind is not None:
+                at, body = await _fetch(job.pager, rest, clock, authenticate)
+                take(job, at, body)
+                if len(job.gathered) >= BATCH or job.pager.kind is None:
+                    for event in shown(job):
+                        yield event
+        except Redirected as exc:
+            raise ConfigError(str(exc)) from exc
+        except RestError as exc:
             error = exc
-        report = end(job, error, first=True)
+        report = end(job, error)
         if report is not None:
             yield report
 
@@ -381,45 +369,60 @@ async def follow(
         async for item in at_once(_Backfill(start, None)):
             yield item
 
+    async def first_page(job: _Backfill) -> tuple[float, bytes]:
+        if authenticate is not None:
+            await authenticate(False)
+        assert job.pager is not None
+        return await _fetch(job.pager, rest, clock, authenticate)
+
     confirmed_at: datetime | None = None
     dropped_at: float | None = None
     retry_at = float("inf")
     waiting: deque[_Backfill] = deque()
-    running: _Backfill | None = None
-    reader: asyncio.Task[None] | None = None
-    out: asyncio.Queue[_Batch | _Ended] = asyncio.Queue(maxsize=4)
+    job: _Backfill | None = None  # the backfill reading now
+    fetching: asyncio.Task[tuple[float, bytes]] | None = None  # its request in flight
     next_live: asyncio.Future[Streamed] | None = None
-    next_out: asyncio.Future[_Batch | _Ended] | None = None
 
-    def add(job: _Backfill) -> None:
-        waiting.append(job)
-        if running is None:
+    def add(new: _Backfill) -> None:
+        waiting.append(new)
+        if job is None:
             start_next()
 
     def start_next() -> None:
-        nonlocal running, reader
-        running = reader = None
+        nonlocal job, fetching
+        job = fetching = None
         if waiting:
-            running = waiting.popleft()
-            begin(running)
-            reader = asyncio.get_running_loop().create_task(_drain(read(running), out))
+            job = waiting.popleft()
+            begin(job)
+            fetching = asyncio.get_running_loop().create_task(first_page(job))
 
     async with contextlib.aclosing(live):
         try:
             while True:
-                if running is not None:  # both: whichever comes first
+                if job is not None and fetching is not None:  # the stream and the request: whichever comes first
                     next_live = next_live or asyncio.ensure_future(anext(live))
-                    next_out = next_out or asyncio.ensure_future(out.get())
-                    await asyncio.wait((next_live, next_out), return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait((next_live, fetching), return_when=asyncio.FIRST_COMPLETED)
                     if not next_live.done():
-                        await asyncio.sleep(0)  # a frame already received comes first
-                    if next_out.done() and not next_live.done():  # the stream waits for a frame
-                        got, next_out = next_out.result(), None
-                        if isinstance(got, _Batch):
-                            for event in show(running, got):
-                                yield event
+                        await asyncio.sleep(0)  # a frame received already is shown first
+                    if fetching.done() and not next_live.done():  # the stream waits for a frame
+                        done, fetching = fetching, None
+                        error: RestError | None = None
+                        try:
+                            take(job, *done.result())
+                        except RestError as exc:
+                            error = exc
+                        assert job.pager is not None
+                        if error is None and job.pager.kind is not None:
+                            fetching = asyncio.get_running_loop().create_task(
+                                _fetch(job.pager, rest, clock, authenticate)
+                            )
+                            if len(job.gathered) < BATCH:
+                                continue
+                        for event in shown(job) if error is None else ():
+                            yield event
+                        if fetching is not None:
                             continue
-                        report = end(running, got.error)
+                        report = end(job, error)
                         start_next()
                         if isinstance(report, BackfillFailed):
                             retry_at = clock() + retry_interval  # a full backfill then reads it too
@@ -427,18 +430,18 @@ async def follow(
                             yield report
                         continue
                 try:
-                    if next_live is not None:
-                        item = await next_live
-                    else:
-                        item = await anext(live)
+                    item = await (next_live if next_live is not None else anext(live))
                 except StopAsyncIteration:
                     break
                 finally:
                     next_live = None
                 if isinstance(item, (Fill, Cancel)):
+                    if job is not None and job.gathered:  # what was read before this event, first
+                        for event in shown(job):
+                            yield event
                     if ledger.admit(item):
                         yield item
-                    if clock() >= retry_at and running is None and ledger.resume_from is not None:
+                    if clock() >= retry_at and job is None and ledger.resume_from is not None:
                         retry_at = float("inf")
                         add(_Backfill(ledger.backfill_from(now()), None))
                     continue
@@ -458,7 +461,7 @@ async def follow(
                     confirmed_at = confirmed_at or now()
                     dropped_at = None
         finally:
-            for pending in (next_live, next_out, reader):
+            for pending in (next_live, fetching):
                 if pending is not None:
                     pending.cancel()
                     with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -108,3 +109,22 @@ def test_a_looping_history_exits_4_with_one_line(key_file: Path) -> None:
     assert "again after 3 pages" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert len(requests) == 3
+
+
+def test_a_recording_of_backfills_that_waited_while_live_events_flowed_replays_exactly(
+    kalshi_sim: Callable[[Script], KalshiSim], key_file: Path, tmp_path: Path
+) -> None:
+    """Reconnect backfills retried (HTTP 503) while frames kept coming: the recording replays to the same bytes."""
+    sim = kalshi_sim(Script(rate=150, seed=41, drop_after=40, drops=2, rest_failures=2))
+    rec = tmp_path / "session.rec"
+    args = ["kalshi", "--ws-url", sim.url, "--api-url", sim.api_url, "--key-id", sim.key_id, "--private-key"]
+    live = fillwatch([*args, str(key_file), "-f", "jsonl", "--record", str(rec), "--max-events", "400"])
+    assert live.returncode == 0, live.stderr
+    kinds = ["history" in orjson.loads(line) for line in rec.read_bytes().splitlines()]
+    assert any(kinds)  # pages…
+    assert not all(kinds[kinds.index(True) :])  # …and frames recorded after them
+    sources = [orjson.loads(line)["source"] for line in live.stdout.splitlines()]
+    assert {"live", "history"} <= set(sources)
+    replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == live.stdout
