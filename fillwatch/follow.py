@@ -384,7 +384,9 @@ async def follow(
     next_live: asyncio.Future[Streamed] | None = None
 
     def add(new: _Backfill) -> None:
-        waiting.append(new)
+        """Read `new` next, unless a read waiting already covers it (earlier start, same or every kind)."""
+        if not any(queued.kind in (None, new.kind) for queued in waiting):
+            waiting.append(new)
         if job is None:
             start_next()
 
