@@ -12,7 +12,8 @@ from the venue's REST history (protocols/kalshi.md §7, novig.md §7):
   then read, so that nothing falls between the two);
 * when the adapter asks for it (:class:`~fillwatch.venues.base.Reconcile`: a
   Novig market closed and took resting orders without a cancel event), that
-  history is read at once;
+  history is read at once, before the next frame (for up to 60 s: then live
+  events flow again while it goes on);
 * every event, live or history, passes the :class:`~fillwatch.ledger.Ledger`,
   which lets each (venue, id, order_id) through once.
 
@@ -43,7 +44,7 @@ from typing import TypeAlias
 from fillwatch.errors import AuthenticationError, ConfigError, ConnectionFailed
 from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Fill, Item
 from fillwatch.ledger import Ledger
-from fillwatch.net.http import Redirected, RestClient, RestError, Unauthorized
+from fillwatch.net.http import MAX_WAIT, Redirected, RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate, Streamed
 from fillwatch.venues.base import HistoryPage, Reconcile, Request, Venue, excerpt
 
@@ -382,6 +383,7 @@ async def follow(
     job: _Backfill | None = None  # the backfill reading now
     fetching: asyncio.Task[tuple[float, bytes]] | None = None  # its request in flight
     next_live: asyncio.Future[Streamed] | None = None
+    alone_until = float("-inf")  # until then, the running reconciliation is waited for alone
 
     def add(new: _Backfill) -> None:
         """Read `new` next, unless a read waiting already covers it (earlier start, same or every kind)."""
@@ -391,8 +393,9 @@ async def follow(
             start_next()
 
     def start_next() -> None:
-        nonlocal job, fetching
+        nonlocal job, fetching, alone_until
         job = fetching = None
+        alone_until = float("-inf")
         if waiting:
             job = waiting.popleft()
             begin(job)
@@ -401,12 +404,18 @@ async def follow(
     async with contextlib.aclosing(live):
         try:
             while True:
-                if job is not None and fetching is not None:  # the stream and the request: whichever comes first
-                    next_live = next_live or asyncio.ensure_future(anext(live))
-                    await asyncio.wait((next_live, fetching), return_when=asyncio.FIRST_COMPLETED)
-                    if not next_live.done():
-                        await asyncio.sleep(0)  # a frame received already is shown first
-                    if fetching.done() and not next_live.done():  # the stream waits for a frame
+                if job is not None and fetching is not None:
+                    loop = asyncio.get_running_loop()
+                    if next_live is None and loop.time() < alone_until:  # a reconciliation, before the next frame
+                        await asyncio.wait((fetching,), timeout=alone_until - loop.time())
+                        if not fetching.done():
+                            continue  # past the cap: from now on, live events flow meanwhile
+                    else:  # the stream and the request: whichever comes first
+                        next_live = next_live or asyncio.ensure_future(anext(live))
+                        await asyncio.wait((next_live, fetching), return_when=asyncio.FIRST_COMPLETED)
+                        if not next_live.done():
+                            await asyncio.sleep(0)  # a frame received already is shown first
+                    if fetching.done() and not (next_live is not None and next_live.done()):  # no frame waits
                         done, fetching = fetching, None
                         error: RestError | None = None
                         try:
@@ -448,7 +457,10 @@ async def follow(
                         add(_Backfill(ledger.backfill_from(now()), None))
                     continue
                 if isinstance(item, Reconcile):
+                    idle = job is None
                     add(_Backfill(ledger.backfill_from(now()), None, item.kind))
+                    if idle:  # read at once, before the next frame, as long as that takes up to the cap
+                        alone_until = asyncio.get_running_loop().time() + MAX_WAIT
                     continue
                 yield item
                 if isinstance(item, Disconnected):
