@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fillwatch.errors import ConfigError
+from fillwatch.files import read_regular
 
 if TYPE_CHECKING:
     from fillwatch.venues.kalshi import SigningKey
@@ -106,8 +107,8 @@ def read_key_file(path: Path) -> tuple[bytes, str | None]:
         ConfigError: if the file is missing or unreadable.
     """
     try:
-        data = path.read_bytes()
-        mode = path.stat().st_mode
+        data, status = read_regular(path, "private key file")
+        mode = status.st_mode
     except FileNotFoundError:
         raise ConfigError(f"private key file not found: {path}") from None
     except IsADirectoryError:

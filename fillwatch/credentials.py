@@ -110,7 +110,7 @@ def novig_credentials(values: dict[str, Any], *, from_flags: set[str]) -> NovigC
 
 async def novig_session(credentials: NovigCredentials, venue: novig.Novig, url: str, options: RunOptions) -> ExitCode:
     """Tail Novig with tokens from `credentials`."""
-    async with RestClient() as rest:
+    async with RestClient(retry_after_unit=venue.retry_after_unit) as rest:
         tokens = credentials.tokens(venue, rest)
         try:
             authenticate = bearer_authenticator(venue, tokens)

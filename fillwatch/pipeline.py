@@ -90,7 +90,7 @@ async def tail(
     )
     hooks = [hook for hook in (views.on_frame, recorder and recorder.frame) if hook is not None]
     record_history = None if recorder is None else recorder.history
-    async with RestClient() as rest:
+    async with RestClient(retry_after_unit=venue.retry_after_unit) as rest:
         authenticate = warming_up(venue, rest, authenticate, record_history=record_history)
         live = None if options.no_follow else watch(venue, stream, authenticate=authenticate, record=_each(hooks))
         sinks = views.sinks

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fillwatch.errors import ConfigError
+from fillwatch.files import read_regular
 
 __all__ = ["EnvRef", "Profile", "default_config_path", "load", "resolve"]
 
@@ -188,8 +189,9 @@ def load(path: Path, name: str) -> Profile:
             does not exist, or a setting is unknown or has a wrong value.
     """
     try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-        mode = path.stat().st_mode
+        text, status = read_regular(path, "config file")
+        data = tomllib.loads(text.decode("utf-8"))
+        mode = status.st_mode
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path} (needed for --profile {name})") from None
     except UnicodeDecodeError:

@@ -47,6 +47,8 @@ import orjson
 from fillwatch import venues
 from fillwatch.errors import ConfigError
 from fillwatch.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped, Status
+from fillwatch.files import open_regular
+from fillwatch.follow import BATCH
 from fillwatch.ledger import Checkpoint, Ledger
 from fillwatch.render.jsonl import format_ts, parse_record
 from fillwatch.venues.base import Malformed, Venue
@@ -249,7 +251,7 @@ def read(path: Path) -> Iterator[Entry]:
             entry or an event line (the message names the line).
     """
     try:
-        file = path.open("rb")
+        file = open_regular(path, "replay file")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     with file:
@@ -286,10 +288,11 @@ async def replay(
     Frames go through the venue's ``parse`` and history pages through its
     ``parse_history``, exactly as in the live run; each header starts a new
     session with a fresh adapter and a fresh de-duplication ledger (from the
-    run's checkpoint, if it had one). The pages of one backfill (consecutive
-    pages with the same ``since``) are gathered and their events put in time
-    order, as the live backfill does before showing them. Event lines are
-    shown as they are.
+    run's checkpoint, if it had one). The pages of one backfill (pages with
+    the same ``since``, frames in between allowed) are gathered and their
+    events shown in time order before the next event of a frame, as the live
+    run does (:mod:`fillwatch.follow`: a batch at a time, by the same
+    ``BATCH`` rule). Event lines are shown as they are.
 
     Args:
         entries: from :func:`read`.
@@ -310,21 +313,30 @@ async def replay(
     start: tuple[float, float] | None = None  # (first entry's time, clock then)
     backfill: list[Event] = []  # the events of the backfill being gathered
     backfill_since: datetime | None = None
+    held: list[Item] = []  # what the last frame gave: the run may have stopped before showing all of it
     for count, entry in enumerate(entries, 1):
         if speed is None and count % _YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
+        if isinstance(entry, End):
+            # The run stopped: show the last frame's items and the pending backfill only up to
+            # the last event it showed (a frame received while a backfill was shown may be unshown).
+            shown = _in_time_order(backfill, admit)
+            keys = [(event.id, event.order_id) for event in shown]
+            if entry.last in keys:
+                held += shown[: keys.index(entry.last) + 1]
+            for item in _up_to(held, entry.last):
+                yield item
+            backfill.clear()
+            held.clear()
+            continue
+        for item in held:
+            yield item
+        held.clear()
         if isinstance(entry, FailedBackfill):
             backfill.clear()  # the run showed none of it
             continue
-        if isinstance(entry, End):
-            # The run stopped: show the pending backfill only up to the last event it showed.
-            shown = _in_time_order(backfill, admit)
-            keys = [(event.id, event.order_id) for event in shown]
-            for event in shown[: keys.index(entry.last) + 1] if entry.last in keys else ():
-                yield event
-            backfill.clear()
-            continue
-        if backfill and not (isinstance(entry, History) and entry.since == backfill_since):
+        same_backfill = isinstance(entry, History) and entry.since == backfill_since
+        if backfill and not isinstance(entry, Frame) and not same_backfill:
             for event in _in_time_order(backfill, admit):
                 yield event
             backfill.clear()
@@ -354,16 +366,38 @@ async def replay(
             with contextlib.suppress(ValueError):  # not a page: the run could not read it, and showed none of it
                 backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since, entry.page).events)
             backfill_since = entry.since
+            if len(backfill) >= BATCH:
+                for event in _in_time_order(backfill, admit):
+                    yield event
+                backfill.clear()
             continue
         for parsed in venue.parse(entry.data):
             if isinstance(parsed, (Fill, Cancel)):
+                if backfill:  # the live run showed what it had read before this frame's events
+                    held += _in_time_order(backfill, admit)
+                    backfill.clear()
                 if admit is None or admit(parsed):
-                    yield replace(parsed, raw=entry.data) if raw else parsed
+                    held.append(replace(parsed, raw=entry.data) if raw else parsed)
             elif isinstance(parsed, Malformed):
                 skipped += 1
-                yield Skipped(parsed.reason, parsed.excerpt, skipped)
+                held.append(Skipped(parsed.reason, parsed.excerpt, skipped))
+    for item in held:
+        yield item
     for event in _in_time_order(backfill, admit):
         yield event
+
+
+def _up_to(items: list[Item], last: tuple[str, str] | None) -> list[Item]:
+    """`items` up to the event whose key is `last`; without it, none of the events (the run showed none).
+
+    A `last` of None says nothing (a recorder told of no event): every item is kept.
+    """
+    keys = [(item.id, item.order_id) if isinstance(item, (Fill, Cancel)) else None for item in items]
+    if last is None:
+        return items
+    if last in keys:
+        return items[: keys.index(last) + 1]
+    return [item for item in items if not isinstance(item, (Fill, Cancel))]
 
 
 def _in_time_order(events: list[Event], admit: Callable[[Event], bool] | None) -> list[Event]:

@@ -30,6 +30,7 @@ import orjson
 
 from fillwatch.errors import ConfigError
 from fillwatch.events import Event, Status
+from fillwatch.files import open_regular
 from fillwatch.ledger import Checkpoint, Ledger
 
 __all__ = ["CheckpointSink", "StateFile"]
@@ -76,7 +77,8 @@ class StateFile:
             ConfigError: the file is unreadable, malformed, or another account's.
         """
         try:
-            data = orjson.loads(self.path.read_bytes())
+            with open_regular(self.path, "state file") as file:
+                data = orjson.loads(file.read())
         except FileNotFoundError:
             return None
         except (OSError, orjson.JSONDecodeError) as exc:

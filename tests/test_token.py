@@ -10,14 +10,16 @@ from decimal import Decimal
 
 import pytest
 
-from fillwatch.errors import AuthenticationError
-from fillwatch.net.http import RestClient
-from fillwatch.net.token import ClientCredentials, FixedToken
+from fillwatch.errors import AuthenticationError, ExitCode
+from fillwatch.net.http import RestClient, RestError
+from fillwatch.net.token import MIN_INTERVAL, ClientCredentials, FixedToken
 from fillwatch.secret import Secret
 from fillwatch.sim.novig import NovigSim, Script
+from fillwatch.sim.thread import SimThread
 from fillwatch.venues.novig import Novig
+from tests.conftest import fillwatch
 
-pytestmark = pytest.mark.timeout(20)
+pytestmark = pytest.mark.timeout(30)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -35,27 +37,84 @@ def tokens_for(sim: NovigSim, venue: Novig, rest: RestClient, secret: str | None
 
 
 async def test_token_is_renewed_in_the_background_at_80_percent_of_its_life() -> None:
-    """A 1 s token: the same token until 0.8 s, a new one (pushed to the venue) right after."""
-    async with NovigSim(Script(token_lifetime=1)) as sim, RestClient(delays=tiny_delays) as rest:
+    """A 7 s token: the same token until 5.6 s, a new one (pushed to the venue) right after."""
+    async with NovigSim(Script(token_lifetime=7)) as sim, RestClient(delays=tiny_delays) as rest:
         venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
         tokens = tokens_for(sim, venue, rest)
         try:
             first = await tokens.get()
             assert venue.token == first
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(5.0)
             assert await tokens.get() == first
             assert sim.stats.tokens_issued == 1
-            await asyncio.sleep(0.5)  # 1.0 s: renewed at 0.8 s, before the old one expired
+            await asyncio.sleep(1.0)  # 6.0 s: renewed at 5.6 s, before the old one expired
             assert sim.stats.tokens_issued == 2
             assert venue.token != first
             assert await tokens.get() == venue.token
             second = venue.token
-            renewed = await tokens.get(renew=True)  # after a rejection: always a new one
+            renewed = await tokens.get(renew=True)  # after a rejection: always a new one (5 s later at the earliest)
             assert sim.stats.tokens_issued == 3
             assert renewed == venue.token
             assert renewed not in (first, second)
         finally:
             await tokens.aclose()
+
+
+class FakeTime:
+    """A monotonic clock that only ``sleep`` moves on: waits are counted, never spent."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_token_requests_are_at_least_5_s_apart() -> None:
+    """Renewals after rejections, asked for back to back, wait out 5 s since the last token request."""
+    time = FakeTime()
+    async with NovigSim(Script(token_lifetime=60)) as sim, RestClient(delays=tiny_delays) as rest:
+        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
+        request = lambda: venue.token_request(sim.client_id, Secret(sim.client_secret))  # noqa: E731
+        tokens = ClientCredentials(rest, request, venue.parse_token, venue="novig", clock=time.clock, sleep=time.sleep)
+        try:
+            await tokens.get()
+            time.now += 2.0
+            await tokens.get(renew=True)
+            await tokens.get(renew=True)
+        finally:
+            await tokens.aclose()
+    assert time.slept == [MIN_INTERVAL - 2.0, MIN_INTERVAL] == [3.0, 5.0]
+    assert sim.stats.tokens_issued == 3
+
+
+async def test_an_absurd_expires_in_is_the_venues_error() -> None:
+    """``expires_in: 0.001`` (shorter than the 5 s renewal floor) is a RestError naming it, not a token."""
+    async with NovigSim(Script(token_lifetime=0.001)) as sim, RestClient(delays=tiny_delays) as rest:
+        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
+        tokens = tokens_for(sim, venue, rest)
+        try:
+            with pytest.raises(RestError, match=r"absurd expires_in 0\.001 s"):
+                await tokens.get()
+        finally:
+            await tokens.aclose()
+    assert venue.token is None
+
+
+def test_a_venue_handing_out_millisecond_tokens_gets_few_token_requests() -> None:
+    """The CLI against ``expires_in: 0.001`` for 3 s: at most one token request, and the reason on stderr."""
+    with SimThread(NovigSim(Script(rate=20, seed=5, token_lifetime=0.001))) as sim:
+        urls = ["--ws-url", sim.url, "--api-url", sim.api_url, "--token-url", sim.token_url]
+        env = {"NOVIG_CLIENT_ID": sim.client_id, "NOVIG_CLIENT_SECRET": sim.client_secret}
+        result = fillwatch(["novig", *urls, "-f", "jsonl", "--duration", "3s"], env=env)
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert sim.stats.tokens_issued <= 1
+    assert "absurd expires_in 0.001 s" in result.stderr
 
 
 async def test_rejected_secret_is_an_authentication_error() -> None:

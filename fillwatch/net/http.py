@@ -6,10 +6,13 @@ them, retries what is worth retrying, and translates httpx's exceptions at
 this seam (STYLE §2, example 5):
 
 * transport errors, timeouts, HTTP 5xx and 429 → retried with jittered
-  backoff (a 429's ``Retry-After`` is honoured, in the unit the venue uses),
-  then :class:`RestError`;
+  backoff (a 429's ``Retry-After`` is honoured, in the unit the venue
+  declares), then :class:`RestError`; no wait is longer than :data:`MAX_WAIT`;
 * HTTP 401/403 → :class:`Unauthorized` at once: the caller decides whether
   fresh credentials are worth one more try;
+* a redirect (3xx with a ``Location``) → :class:`Redirected` at once, never
+  followed: every venue request carries credentials (signed headers, a
+  Bearer token, the client secret), and they must not travel to another host;
 * any other status → :class:`RestError` at once.
 """
 
@@ -17,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Mapping
+import math
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -25,11 +30,22 @@ from fillwatch import __version__, backoff
 from fillwatch.errors import AuthenticationError, FillwatchError
 from fillwatch.venues.base import Request
 
-__all__ = ["RestClient", "RestError", "Unauthorized", "describe", "retry_after_seconds"]
+__all__ = [
+    "Redirected",
+    "RestClient",
+    "RestError",
+    "Unauthorized",
+    "describe",
+    "redirect_target",
+    "retry_after",
+]
 
 log = logging.getLogger("fillwatch.http")
 
 USER_AGENT = f"fillwatch/{__version__}"
+
+MAX_WAIT = 60.0
+"""The longest wait between two attempts, whatever a ``Retry-After`` says (CONTRACT §5)."""
 
 
 def describe(request: Request) -> str:
@@ -49,12 +65,38 @@ class Unauthorized(AuthenticationError):
     """The venue answered HTTP 401 or 403."""
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """A ``Retry-After`` header in seconds (the HTTP standard's unit)."""
+class Redirected(RestError):
+    """A credentialed request (REST or the WebSocket upgrade) was redirected: not followed."""
+
+    def __init__(self, what: str, status: int, target: str) -> None:
+        super().__init__(
+            f"{what}: HTTP {status} redirect to {target}, not followed (credentials never follow a redirect)",
+            status=status,
+        )
+        self.target = target
+
+
+def redirect_target(base: str, location: str) -> str:
+    """Where a ``Location`` points, for a message: scheme, host and path only (no query), bounded."""
+    parts = urlsplit(urljoin(base, location.strip()))
+    target = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+    printable = "".join(char if char.isprintable() else "?" for char in target)
+    return printable if len(printable) <= 120 else printable[:120] + "…"
+
+
+def retry_after(headers: Mapping[str, str], unit: float = 1.0) -> float | None:
+    """A ``Retry-After`` number in seconds, capped at :data:`MAX_WAIT` (None: absent or unreadable).
+
+    `unit` is the venue's unit in seconds: 1 for the HTTP standard's seconds,
+    0.001 for a venue that counts milliseconds (Novig NBX).
+    """
     try:
-        return float(headers["retry-after"])
+        wait = float(headers["retry-after"]) * unit
     except (KeyError, ValueError):
         return None
+    if not math.isfinite(wait) or wait < 0:
+        return None
+    return min(wait, MAX_WAIT)
 
 
 class RestClient:
@@ -66,9 +108,11 @@ class RestClient:
         timeout: float = 5.0,
         attempts: int = 4,
         delays: backoff.DelayFactory = backoff.delays,
-        retry_after: Callable[[Mapping[str, str]], float | None] = retry_after_seconds,
+        retry_after_unit: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
+        """`retry_after_unit`: the venue's ``Retry-After`` unit in seconds; `sleep`: waits between attempts."""
         self._client = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,  # signed headers must not travel to another host
@@ -77,7 +121,8 @@ class RestClient:
         )
         self._attempts = attempts
         self._delays = delays
-        self._retry_after = retry_after
+        self._retry_after_unit = retry_after_unit
+        self._sleep = sleep
 
     async def __aenter__(self) -> RestClient:
         return self
@@ -93,6 +138,7 @@ class RestClient:
 
         Raises:
             Unauthorized: HTTP 401/403.
+            Redirected: a redirect (never followed).
             RestError: a 4xx, or retries exhausted on 5xx/429/transport errors.
         """
         pending: Iterator[float] = self._delays()
@@ -112,6 +158,9 @@ class RestClient:
                 status = response.status_code
                 if status < 300:
                     return response.content
+                if 300 <= status < 400 and "location" in response.headers:
+                    target = redirect_target(request.url, response.headers["location"])
+                    raise Redirected(describe(request), status, target)
                 if status in (401, 403):
                     raise Unauthorized(f"{describe(request)}: HTTP {status}")
                 if status != 429 and status < 500:
@@ -119,8 +168,8 @@ class RestClient:
                 problem = f"HTTP {status}"
                 wait = next(pending)
                 if status == 429:
-                    wait = max(wait, self._retry_after(response.headers) or 0.0)
+                    wait = max(wait, retry_after(response.headers, self._retry_after_unit) or 0.0)
             log.debug("%s failed (%s), attempt %d", describe(request), problem, attempt)
             if attempt < self._attempts:
-                await asyncio.sleep(wait)
+                await self._sleep(min(wait, MAX_WAIT))
         raise RestError(f"{describe(request)}: {problem}, {self._attempts} attempt{'' if self._attempts == 1 else 's'}")

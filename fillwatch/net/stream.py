@@ -47,7 +47,7 @@ from fillwatch.errors import (
     SubscriptionError,
 )
 from fillwatch.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
-from fillwatch.net.http import RestError
+from fillwatch.net.http import Redirected, RestError, redirect_target
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply, Resync, Venue
 
 __all__ = ["Authenticate", "Record", "StreamOptions", "Streamed", "classify", "watch"]
@@ -134,6 +134,22 @@ class _Connection(ClientConnection):
         super().connection_lost(exc)
 
 
+class _NoRedirects(connect):
+    """``connect`` that never follows a redirect: the signed headers would go with it.
+
+    websockets strips only ``Authorization`` and ``Cookie`` when it follows one;
+    Kalshi's ``KALSHI-ACCESS-*`` headers would reach the other host.
+    """
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        if isinstance(exc, InvalidStatus) and 300 <= exc.response.status_code < 400:
+            location = exc.response.headers.get("Location")
+            if location is not None:
+                target = redirect_target(self.uri, location)
+                return Redirected("the WebSocket upgrade", exc.response.status_code, target)
+        return exc
+
+
 def classify(exc: BaseException) -> FillwatchError | None:
     """What a failure means: ``None`` to retry, or the error to stop with.
 
@@ -206,8 +222,10 @@ async def watch(
     Raises:
         AuthenticationError: two attempts in a row were rejected for their credentials.
         ConnectionFailed: ``max_retries`` attempts after the first failed in a row.
-        ConfigError, SubscriptionError: retrying cannot help.
+        ConfigError, SubscriptionError: retrying cannot help (a redirect before the
+            first confirmed subscription: the URL is wrong; later it is retried).
     """
+    started = False  # a subscription was confirmed once
     failures = 0  # attempts in a row that did not reach a confirmed subscription
     auth_failures = 0
     skipped = 0
@@ -218,7 +236,7 @@ async def watch(
             if authenticate is not None:
                 await authenticate(auth_failures > 0)
             headers = venue.handshake_headers(int(clock() * 1000))
-            async with connect(
+            async with _NoRedirects(
                 options.url,
                 additional_headers=headers,
                 create_connection=_Connection,
@@ -233,7 +251,7 @@ async def watch(
                     await ws.send(command, text=True)
                 acked: set[str] = set()
                 if not venue.channels:
-                    confirmed = True
+                    confirmed = started = True
                     failures = auth_failures = 0
                     pending = None
                     yield Connected(options.url, failures + 1)
@@ -248,7 +266,7 @@ async def watch(
                             elif isinstance(parsed, Ack):
                                 acked.add(parsed.channel)
                                 if not confirmed and acked >= venue.channels:
-                                    confirmed = True
+                                    confirmed = started = True
                                     yield Connected(options.url, failures + 1)
                                     failures = auth_failures = 0
                                     pending = None
@@ -268,6 +286,8 @@ async def watch(
                         raise _Stalled(options.stall_timeout) from None
                     raise
         except Exception as exc:  # classified below; unknown errors re-raise
+            if isinstance(exc, Redirected) and not started:
+                raise ConfigError(str(exc)) from exc
             fatal = classify(exc)
             if fatal is not None:
                 raise fatal from exc

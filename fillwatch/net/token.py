@@ -8,7 +8,9 @@ Two sources of tokens, one interface (``await tokens.get(renew=...)``):
   the next token in the background at that moment, so that a connection the
   venue closes at expiry reconnects at once with a fresh one, and REST calls
   never present a stale token. ``get(renew=True)`` (after a rejection) always
-  fetches a new one.
+  fetches a new one. Token requests are never less than :data:`MIN_INTERVAL`
+  apart (CONTRACT §5), and a lifetime shorter than that, or not finite, is the
+  venue's error (a :class:`RestError`, reported and retried).
 * :class:`FixedToken` is a ready token (``--token``): used as is; asked to
   renew, it stops the run with :class:`AuthenticationError` (exit 3).
 
@@ -28,8 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from fillwatch.errors import AuthenticationError
@@ -38,12 +41,26 @@ from fillwatch.net.stream import Authenticate
 from fillwatch.secret import Secret
 from fillwatch.venues.base import Request, Venue
 
-__all__ = ["RENEW_AT", "BearerVenue", "ClientCredentials", "FixedToken", "TokenSource", "bearer_authenticator"]
+__all__ = [
+    "MIN_INTERVAL",
+    "RENEW_AT",
+    "BearerVenue",
+    "ClientCredentials",
+    "FixedToken",
+    "TokenSource",
+    "bearer_authenticator",
+]
 
 log = logging.getLogger("fillwatch.token")
 
 RENEW_AT = 0.8
 """The fraction of a token's lifetime after which it is renewed."""
+
+MIN_INTERVAL = 5.0
+"""The least time between two token requests, renewals after a rejection included (CONTRACT §5).
+
+A token that lives less than this cannot be renewed before it expires: such an
+``expires_in`` is absurd, and treated as the venue's error."""
 
 
 class TokenSource(Protocol):
@@ -97,6 +114,7 @@ class ClientCredentials:
         venue: the venue's name, for messages.
         on_token: told about every new token (a background renewal included).
         clock: monotonic seconds.
+        sleep: waits out :data:`MIN_INTERVAL` between two requests.
     """
 
     def __init__(
@@ -108,6 +126,7 @@ class ClientCredentials:
         venue: str,
         on_token: Callable[[Secret], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self._rest = rest
         self._request = request
@@ -115,6 +134,8 @@ class ClientCredentials:
         self._venue = venue
         self._on_token = on_token
         self._clock = clock
+        self._sleep = sleep
+        self._requested_at: float | None = None
         self._token: Secret | None = None
         self._renew_after = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -135,6 +156,12 @@ class ClientCredentials:
         return await self._fetch()
 
     async def _fetch(self) -> Secret:
+        if self._requested_at is not None:
+            wait = self._requested_at + MIN_INTERVAL - self._clock()
+            if wait > 0:
+                log.debug("next %s token request in %.1f s", self._venue, wait)
+                await self._sleep(wait)
+        self._requested_at = self._clock()
         try:
             body = await self._rest.send(self._request)
         except Unauthorized as exc:
@@ -143,13 +170,19 @@ class ClientCredentials:
             token, lifetime = self._parse(body)
         except ValueError as exc:
             raise RestError(f"{self._venue} token endpoint: {exc}") from exc
+        if not (math.isfinite(lifetime) and lifetime >= MIN_INTERVAL):
+            raise RestError(
+                f"{self._venue} token endpoint: absurd expires_in {lifetime:g} s "
+                f"(a token must live at least {MIN_INTERVAL:g} s to be renewed in time)"
+            )
         self.fetched += 1
         self._token = token
-        self._renew_after = self._clock() + RENEW_AT * lifetime
+        renew_in = max(RENEW_AT * lifetime, MIN_INTERVAL)
+        self._renew_after = self._clock() + renew_in
         log.debug("new %s token, valid for %g s", self._venue, lifetime)
         if self._on_token is not None:
             self._on_token(token)
-        self._schedule(RENEW_AT * lifetime)
+        self._schedule(renew_in)
         return token
 
     def _schedule(self, delay: float) -> None:

@@ -147,6 +147,9 @@ class Venue(Protocol):
     warm_up: tuple[str, ...]
     """History kinds read in full before the first connection, to know what the stream will not say."""
 
+    retry_after_unit: float
+    """The unit of the venue's ``Retry-After`` header, in seconds (1: the HTTP standard's seconds)."""
+
     clock: Callable[[], float]
     """Wall-clock seconds, for the times a venue does not send (replay sets the recorded ones)."""
 

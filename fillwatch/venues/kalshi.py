@@ -121,6 +121,7 @@ class Kalshi:
     history_kinds = ("fills", "orders")
     warm_up: tuple[str, ...] = ()  # the stream says all there is to say
     page_size = 200
+    retry_after_unit = 1.0  # seconds, when there is one at all (§9: a 429 usually carries none)
 
     def __init__(self, key_id: str, key: SigningKey | None, *, api_url: str = ENDPOINTS["prod"][1]) -> None:
         self.key_id = key_id
