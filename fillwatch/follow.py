@@ -31,7 +31,17 @@ from datetime import UTC, datetime
 from typing import TypeAlias
 
 from fillwatch.errors import AuthenticationError, ConnectionFailed
-from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Fill, Item
+from fillwatch.events import (
+    Backfilled,
+    BackfillFailed,
+    Cancel,
+    Connected,
+    Disconnected,
+    Event,
+    Fill,
+    Implausible,
+    Item,
+)
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate, Streamed
@@ -195,11 +205,25 @@ async def follow(
                 fills += isinstance(event, Fill)
                 cancels += isinstance(event, Cancel)
                 yield event
+                if ledger.implausible and not flagged:
+                    yield flag()
         if kind is None:  # a reconciliation is no backfill: it closes no gap
             ledger.settle()
             yield Backfilled(start, fills, cancels, clock() - began, downtime, skipped)
 
+    flagged = False
+
+    def flag() -> Implausible:
+        """The first event whose time was implausible, said once (ledger.first_implausible)."""
+        nonlocal flagged
+        flagged = True
+        event = ledger.first_implausible
+        assert event is not None
+        return Implausible(event.id, event.ts)
+
     start = since
+    if since is not None:
+        ledger.set_floor(since)  # the history floor: nothing older is printed, after any reconnect
     if start is None and ledger.resumed:  # from the checkpoint's newest event (or the last minute)
         start = ledger.backfill_from(now())
     if live is None:
@@ -224,6 +248,8 @@ async def follow(
             if isinstance(item, (Fill, Cancel)):
                 if ledger.admit(item):
                     yield item
+                    if ledger.implausible and not flagged:
+                        yield flag()
                 if clock() >= retry_at and ledger.resume_from is not None:
                     retry_at = float("inf")
                     async for owed in backfill(ledger.backfill_from(now()), None):
@@ -235,6 +261,8 @@ async def follow(
                         retry_at = clock() + retry_interval  # a full backfill then reads it too
                     yield event
                 continue
+            if isinstance(item, Connected) and ledger.floor is None and not ledger.resumed:
+                ledger.set_floor(now())  # nothing from before the run's first subscription
             yield item
             if isinstance(item, Disconnected):
                 if dropped_at is None:
