@@ -96,7 +96,8 @@ def append(fd: int, data: bytes, *, name: str, regular: bool) -> None:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, before)
         lost = data.count(b"\n") if regular else bytes(view).count(b"\n")
-        raise WriteFailed(f"cannot write to {name}: {exc.strerror or exc} ({lost} lines not written)") from None
+        lines = f"{lost} line{'' if lost == 1 else 's'} not written"
+        raise WriteFailed(f"cannot write to {name}: {exc.strerror or exc} ({lines})") from None
 
 
 def read_tail(path: os.PathLike[str] | str, limit: int = TAIL_BYTES) -> list[bytes]:
