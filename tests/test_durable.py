@@ -76,7 +76,11 @@ class Client:
         return self.finish()
 
     def finish(self, limit: float = 30.0) -> int:
-        code = self.process.wait(limit)
+        try:
+            code = self.process.wait(limit)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
         for reader in self._readers:
             reader.join(5)
         for pipe in (self.process.stdout, self.process.stderr):
