@@ -144,6 +144,8 @@ class Ledger:
         """Events admitted whose time was implausible (kept from moving `newest`)."""
         self.first_implausible: Event | None = None
         self._clock = clock
+        self._horizon = _EARLIEST
+        """No event time up to this one is too far ahead (it was the clock + AHEAD when last read)."""
         self._seen: dict[Key, datetime] = {}
         self._admitted = 0
         self._next_sweep = SWEEP_EVERY
@@ -169,7 +171,8 @@ class Ledger:
         """Count `event` as printed (read back from ``--output``) without moving `newest`."""
         key = (event.id, event.order_id)
         if key not in self._seen:
-            self._seen[key] = event.ts if self.newest is None else min(event.ts, self.newest + AHEAD)
+            latest = self.newest or datetime.fromtimestamp(self._clock(), UTC)
+            self._seen[key] = min(event.ts, latest + AHEAD)  # an implausible time must not pin the keys
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -185,7 +188,7 @@ class Ledger:
             return False  # before the run (or the first run of its state) began
         newest = self.newest
         if newest is None or ts > newest:
-            if plausible(ts, self._clock()):
+            if _EARLIEST <= ts <= self._horizon or self._plausible(ts):
                 self.newest = ts
             else:
                 self._flag(event)
@@ -197,6 +200,12 @@ class Ledger:
         if self._admitted >= self._next_sweep or len(seen) > self.capacity:
             self._sweep()
         return True
+
+    def _plausible(self, ts: datetime) -> bool:
+        """:func:`plausible` by the clock, which moves `_horizon` (a time known plausible) forward."""
+        now = self._clock()
+        self._horizon = min(datetime.fromtimestamp(now, UTC) + AHEAD, _LATEST - timedelta.resolution)
+        return plausible(ts, now)
 
     def _flag(self, event: Event) -> None:
         self.implausible += 1
