@@ -7,6 +7,7 @@ come through it, so the demo exercises exactly what a real run does.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -83,6 +84,8 @@ async def tail(
         extra.append(CheckpointSink(state, ledger, memory=lambda: venue.memory(ledger.refuses)))
     recorder = None
     if options.record is not None:
+        if checkpoint is not None:  # with the lines read back from --output: replay refuses them too
+            checkpoint = dataclasses.replace(ledger.checkpoint(), memory=checkpoint.memory)
         recorder = recording.Recorder(
             options.record, venue=venue.name, checkpoint=checkpoint, floor=lambda: ledger.floor
         )
