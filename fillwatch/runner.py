@@ -27,7 +27,10 @@ from fillwatch.events import Cancel, Fill, Item
 from fillwatch.filters import Selector
 from fillwatch.render import Sink
 
-__all__ = ["run"]
+__all__ = ["MAX_BURST", "run"]
+
+MAX_BURST = 256
+"""Events handed to the sinks between two flushes, at most: what a ``kill -9`` may make stdout repeat."""
 
 _SIGNALS = {
     signal.SIGHUP: ExitCode.HANGUP,
@@ -103,14 +106,16 @@ async def run(
         async with contextlib.aclosing(items), asyncio.timeout(duration):
             async for item in items:
                 if isinstance(item, (Fill, Cancel)):
-                    if select is not None and not select(item):
-                        continue
+                    if stopped or (select is not None and not select(item)):
+                        continue  # stopped: a write failed during this burst, its rest is not shown
                     for sink in sinks:
                         sink.event(item)
                     count += 1
                     if count == max_events:
                         break
-                    if not flush_pending:
+                    if count % MAX_BURST == 0:
+                        flush()  # a long burst (a backfill) is written in parts: kill -9 repeats one part at most
+                    elif not flush_pending:
                         flush_pending = True
                         loop.call_soon(flush)
                 else:

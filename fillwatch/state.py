@@ -223,13 +223,12 @@ class CheckpointSink:
     def flush(self) -> None:
         if not self._pending:
             return
+        stamp = self._ledger.stamp  # journaled first: a kill during the slower full save repeats nothing
+        self._state.journal(b"".join([journal_line(stamp(event), event) for event in self._pending]))
+        self._pending.clear()
         now = self._clock()
         if now - self._last_save >= self._interval:
             self._save(now)
-            return
-        stamp = self._ledger.stamp
-        self._state.journal(b"".join([journal_line(stamp(event), event) for event in self._pending]))
-        self._pending.clear()
 
     def close(self) -> None:
         """The run ended with every line written: save the checkpoint."""
