@@ -365,3 +365,36 @@ def test_a_torn_last_line_left_by_kill_9_is_cut(kalshi_sim, key_file: Path, tmp_
     assert result.returncode == 0, result.stderr
     assert f"cut a torn last line (27 bytes) from {out}" in result.stderr
     assert len(whole_lines(out)) == 6
+
+
+async def test_a_long_burst_is_written_in_parts_of_at_most_256_lines() -> None:
+    """A backfill of 1,000 events handed over at once is flushed every 256 events, so a kill -9
+    in the middle of it can make stdout repeat 256 lines at most."""
+    from fillwatch.runner import MAX_BURST, run
+
+    flushed: list[int] = []
+
+    class Counting:
+        pending = 0
+
+        def event(self, event: object) -> None:
+            self.pending += 1
+
+        def status(self, status: object) -> None:
+            pass
+
+        def flush(self) -> None:
+            if self.pending:
+                flushed.append(self.pending)
+            self.pending = 0
+
+        def close(self) -> None:
+            self.flush()
+
+    async def burst() -> Any:
+        for n in range(1000):
+            yield fill(n, seconds=n, source="history")
+
+    assert await run(burst(), [Counting()]) == ExitCode.OK
+    assert sum(flushed) == 1000
+    assert max(flushed) == MAX_BURST == 256
