@@ -324,7 +324,8 @@ async def replay(
     session with a fresh adapter and a fresh de-duplication ledger (from the
     run's checkpoint, if it had one). The pages of one backfill (consecutive
     pages with the same ``since``) are gathered and their events put in time
-    order, as the live backfill does before showing them. Event lines are
+    order, as the live backfill does before showing them (a kind read again from its first page
+    begins the next backfill, though it starts from the same time). Event lines are
     shown as they are.
 
     Args:
@@ -347,12 +348,16 @@ async def replay(
     start: tuple[float, float] | None = None  # (first entry's time, clock then)
     backfill: list[Event] = []  # the events of the backfill being gathered
     backfill_since: datetime | None = None
+    read_kinds: set[str] = set()  # the kinds of history the gathered backfill read (each once, from page None)
     for count, entry in enumerate(entries, 1):
         if speed is None and count % _YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
         if isinstance(entry, FailedBackfill):
             backfill.clear()  # the run showed none of it
+            read_kinds.clear()
             continue
+        if isinstance(entry, History) and entry.page is None and entry.kind in read_kinds:
+            backfill_since = None  # a kind read again: the next backfill, even from the same time (the floor)
         if isinstance(entry, End):
             # The run stopped: show the pending backfill only up to the last event it showed.
             shown = _in_time_order(backfill, admit)
@@ -365,6 +370,7 @@ async def replay(
             for event in _in_time_order(backfill, admit):
                 yield event
             backfill.clear()
+            read_kinds.clear()
         if isinstance(entry, Header):
             venue = make_venue(entry.venue)
             venue.clock = recorded_time
@@ -394,6 +400,9 @@ async def replay(
         at = entry.t
         if isinstance(entry, History):
             backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since, entry.page).events)
+            if entry.since != backfill_since:
+                read_kinds.clear()
+            read_kinds.add(entry.kind)
             backfill_since = entry.since
             continue
         for parsed in venue.parse(entry.data):
