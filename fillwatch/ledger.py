@@ -223,16 +223,22 @@ class Ledger:
         return self.newest is not None and event.ts < self._window_start()
 
     def _sweep(self) -> None:
-        """Forget the keys that left the window (every `SWEEP_EVERY` admissions: cheap per event)."""
+        """Forget the keys that left the window (every `SWEEP_EVERY` admissions: cheap per event).
+
+        The expired keys are found in one pass and then deleted: taking the first
+        key again after each deletion rescans the deleted slots at the dict's front,
+        which made each sweep quadratic (31 µs per admission once keys expire).
+        """
         seen = self._seen
-        if self.newest is None:  # only implausible times so far: nothing has left a window
-            while len(seen) > self.capacity:
-                del seen[next(iter(seen))]
-            self._next_sweep = self._admitted + SWEEP_EVERY
-            return
-        horizon = self._window_start() - SLACK
-        while seen and (len(seen) > self.capacity or next(iter(seen.values())) < horizon):
-            del seen[next(iter(seen))]
+        horizon = None if self.newest is None else self._window_start() - SLACK  # None: only implausible times
+        excess = len(seen) - self.capacity
+        expired = []
+        for key, ts in seen.items():
+            if len(expired) >= excess and (horizon is None or ts >= horizon):
+                break
+            expired.append(key)
+        for key in expired:
+            del seen[key]
         self._next_sweep = self._admitted + SWEEP_EVERY
 
     def _window_start(self) -> datetime:
