@@ -28,7 +28,9 @@ TAIL_BYTES = 8 << 20
 
 
 def open_append(path: os.PathLike[str] | str, mode: int) -> tuple[int, int]:
-    """Open `path` for appending (created with `mode`) and cut a torn last line.
+    """Open `path` for appending (created with `mode`) and cut a torn last line off a regular file.
+
+    Opened write-only, as before this module: a FIFO or a device behaves as it always did.
 
     Returns:
         The descriptor and how many bytes of a torn last line were cut.
@@ -36,12 +38,9 @@ def open_append(path: os.PathLike[str] | str, mode: int) -> tuple[int, int]:
     Raises:
         OSError: the file cannot be opened.
     """
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
-    except PermissionError:  # writable but not readable: append without looking back
-        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode), 0
-    try:
-        return fd, cut_torn_tail(fd)
+        return fd, cut_torn_tail(fd, path)
     except OSError:
         os.close(fd)
         raise
@@ -52,15 +51,27 @@ def is_regular(fd: int) -> bool:
     return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
-def cut_torn_tail(fd: int) -> int:
-    """Cut a regular file back to its last newline (within :data:`TAIL_BYTES`); the bytes cut."""
+def cut_torn_tail(fd: int, path: os.PathLike[str] | str) -> int:
+    """Cut the regular file `fd` (open for writing at `path`) back to its last newline; the bytes cut.
+
+    Only the last :data:`TAIL_BYTES` are looked at; a file that cannot be read is left as it is.
+    """
     if not is_regular(fd):
         return 0
     size = os.fstat(fd).st_size
-    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+    if size == 0:
         return 0
-    start = max(0, size - TAIL_BYTES)
-    end = os.pread(fd, size - start, start).rfind(b"\n")
+    try:
+        reader = os.open(path, os.O_RDONLY)
+    except OSError:  # writable but not readable: append without looking back
+        return 0
+    try:
+        if os.pread(reader, 1, size - 1) == b"\n":
+            return 0
+        start = max(0, size - TAIL_BYTES)
+        end = os.pread(reader, size - start, start).rfind(b"\n")
+    finally:
+        os.close(reader)
     if end < 0 and start > 0:
         return 0  # one line longer than the bound: not ours to judge
     keep = start + end + 1
