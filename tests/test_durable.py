@@ -398,3 +398,22 @@ async def test_a_long_burst_is_written_in_parts_of_at_most_256_lines() -> None:
     assert await run(burst(), [Counting()]) == ExitCode.OK
     assert sum(flushed) == 1000
     assert max(flushed) == MAX_BURST == 256
+
+
+def test_a_state_file_that_cannot_be_written_ends_the_run_with_exit_5(
+    kalshi_sim, key_file: Path, tmp_path: Path
+) -> None:
+    """A failed write of the --state file or its journal: one line, exit 5, and what is on disk covers
+    only lines that were printed."""
+    sim = kalshi_sim(Script(rate=300, seed=50))
+    state = tmp_path / "kalshi.state"
+    args = kalshi_args(sim, key_file, "--api-url", sim.api_url, "--state", str(state))
+    client = Client(args, preexec=file_size_limit(6_000))
+    code = client.finish(60)
+    assert code == 5, client.stderr  # ExitCode.WRITE
+    [error] = errors(client.stderr)
+    assert error.startswith(("fillwatch: error: cannot write the state", "fillwatch: error: cannot write to state"))
+    assert "File too large" in error
+    checkpoint = StateFile(state, venue="kalshi", account=sim.key_id).load()
+    assert checkpoint is not None
+    assert set(checkpoint.seen) <= {(i, o) for _, i, o in keys_of(client.lines)}
