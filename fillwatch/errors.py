@@ -8,7 +8,11 @@ documented in the README and CONTRACT §4::
     ├── ConfigError                 exit 2   bad flag, missing or unreadable credentials, bad URL
     ├── AuthenticationError         exit 3   the venue rejected the credentials twice in a row
     ├── SubscriptionError           exit 1   the venue refused a subscription the client sent
-    └── ConnectionFailed            exit 4   --max-retries attempts in a row failed
+    ├── ConnectionFailed            exit 4   --max-retries attempts in a row failed
+    └── WriteFailed                 exit 5   a failed or short write to --output, --record, --state or stdout
+
+Stopped by a signal, after flushing every line and writing the checkpoint and
+the summary: exit 129 (SIGHUP), 130 (SIGINT), 143 (SIGTERM).
 
 Library exceptions (websockets, httpx, cryptography) never travel past the
 module that calls the library: they are translated there, chained with
@@ -26,6 +30,7 @@ __all__ = [
     "ExitCode",
     "FillwatchError",
     "SubscriptionError",
+    "WriteFailed",
 ]
 
 
@@ -37,6 +42,8 @@ class ExitCode(IntEnum):
     USAGE = 2
     AUTH = 3
     CONNECTION = 4
+    WRITE = 5
+    HANGUP = 129
     INTERRUPTED = 130
     TERMINATED = 143
 
@@ -69,3 +76,9 @@ class ConnectionFailed(FillwatchError):
     """The retry budget given with ``--max-retries`` is spent."""
 
     exit_code = ExitCode.CONNECTION
+
+
+class WriteFailed(FillwatchError):
+    """A write to an output, recording or state file (or stdout) failed or fell short: nothing more can be kept."""
+
+    exit_code = ExitCode.WRITE

@@ -26,6 +26,7 @@ __all__ = [
     "Disconnected",
     "Event",
     "Fill",
+    "Implausible",
     "Item",
     "Skipped",
     "Source",
@@ -142,7 +143,16 @@ class Skipped:
     """How many frames were skipped in this run so far, this one included."""
 
 
-Status: TypeAlias = Connected | Disconnected | Skipped | Backfilled | BackfillFailed
+@dataclass(frozen=True, slots=True)
+class Implausible:
+    """An event was dated too far ahead of the local clock (or outside 2000–2100): printed, but
+    it moves neither the backfill cursor nor the checkpoint. Said once per run."""
+
+    id: str
+    ts: datetime
+
+
+Status: TypeAlias = Connected | Disconnected | Skipped | Backfilled | BackfillFailed | Implausible
 """What happened to the connection: shown on stderr, never on stdout."""
 
 Item: TypeAlias = Fill | Cancel | Status

@@ -42,7 +42,17 @@ from datetime import UTC, datetime
 from typing import TypeAlias
 
 from fillwatch.errors import AuthenticationError, ConfigError, ConnectionFailed
-from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Fill, Item
+from fillwatch.events import (
+    Backfilled,
+    BackfillFailed,
+    Cancel,
+    Connected,
+    Disconnected,
+    Event,
+    Fill,
+    Implausible,
+    Item,
+)
 from fillwatch.ledger import Ledger
 from fillwatch.net.http import MAX_WAIT, Redirected, RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate, Streamed
@@ -345,6 +355,8 @@ async def follow(
                 if len(job.gathered) >= BATCH or job.pager.kind is None:
                     for event in shown(job):
                         yield event
+                    if (note := flag()) is not None:
+                        yield note
         except Redirected as exc:
             raise ConfigError(str(exc)) from exc
         except RestError as exc:
@@ -353,7 +365,20 @@ async def follow(
         if report is not None:
             yield report
 
+    flagged = False
+
+    def flag() -> Implausible | None:
+        """The first event whose time was implausible, said once (ledger.first_implausible)."""
+        nonlocal flagged
+        event = ledger.first_implausible
+        if flagged or not ledger.implausible or event is None:
+            return None
+        flagged = True
+        return Implausible(event.id, event.ts)
+
     start = since
+    if since is not None:
+        ledger.set_floor(since)  # the history floor: nothing older is printed, after any reconnect
     if start is None and ledger.resumed:  # from the checkpoint's newest event (or the last minute)
         start = ledger.backfill_from(now())
     if live is None:
@@ -431,6 +456,8 @@ async def follow(
                                 continue
                         for event in shown(job) if error is None else ():
                             yield event
+                        if (note := flag()) is not None:
+                            yield note
                         if fetching is not None:
                             continue
                         report = end(job, error)
@@ -452,6 +479,8 @@ async def follow(
                             yield event
                     if ledger.admit(item):
                         yield item
+                    if (note := flag()) is not None:
+                        yield note
                     if clock() >= retry_at and job is None and ledger.resume_from is not None:
                         retry_at = float("inf")
                         add(_Backfill(ledger.backfill_from(now()), None))
@@ -462,6 +491,8 @@ async def follow(
                     if idle:  # read at once, before the next frame, as long as that takes up to the cap
                         alone_until = asyncio.get_running_loop().time() + MAX_WAIT
                     continue
+                if isinstance(item, Connected) and ledger.floor is None and not ledger.resumed:
+                    ledger.set_floor(now())  # nothing from before the run's first subscription
                 yield item
                 if isinstance(item, Disconnected):
                     if dropped_at is None:

@@ -14,19 +14,29 @@ carry different times from different sources (a legacy live fill says whole
 seconds, its REST twin milliseconds), and a key must outlive every time a
 backfill could still return its twin with.
 
-Pure: no clock, no files (``state.py`` reads and writes checkpoints).
+Event times are data, not truth: a time more than `AHEAD` after the clock,
+or outside 2000–2100, is admitted (printed once) but never becomes `newest`,
+so it moves neither the backfill start nor the checkpoint (:func:`plausible`).
+
+The history floor (CONTRACT §2): no history event older than `floor` is
+admitted, and no backfill starts below it. `origin`, the first floor a
+``--state`` file ever had, travels in the checkpoint.
+
+No files (``state.py`` reads and writes checkpoints); the only clock is the
+one given, read for the plausibility of new times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fillwatch.events import Event
 
-__all__ = ["Checkpoint", "Ledger"]
+__all__ = ["AHEAD", "Checkpoint", "Ledger", "plausible"]
 
 Key = tuple[str, str]
 """(id, order_id): the venue is the same for every event of a run."""
@@ -36,6 +46,16 @@ SLACK = timedelta(seconds=5)
 
 SWEEP_EVERY = 1024
 """Admissions between two sweeps of the keys that left the window (the capacity is checked every time)."""
+
+AHEAD = timedelta(minutes=5)
+"""How far after the local clock an event time may lie and still move the cursor."""
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def plausible(ts: datetime, now: float) -> bool:
+    """Whether event time `ts` may move the backfill cursor: 2000–2100, and at most `AHEAD` after `now`."""
+    return _EARLIEST <= ts < _LATEST and ts.timestamp() <= now + AHEAD.total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +70,14 @@ class Checkpoint:
     """The start of a gap whose backfill never succeeded: the next backfill starts there."""
     memory: Any = None
     """What the venue adapter must remember across runs, as JSON (Novig: the orders it knew open)."""
+    floor: datetime | None = None
+    """The history floor of the first run of this state: no later run prints history older than it."""
 
     def to_json(self) -> dict[str, object]:
         """The JSON object that ``--state`` files and recordings keep."""
         document = {"newest": _iso(self.newest), "resume_from": _iso(self.resume_from), "seen": self.seen}
+        if self.floor is not None:
+            document["floor"] = _iso(self.floor)
         return document if self.memory is None else {**document, "memory": self.memory}
 
     @classmethod
@@ -66,7 +90,17 @@ class Checkpoint:
         if not isinstance(value, dict):
             raise ValueError("the checkpoint is not an object")
         seen = tuple((str(id_), str(order_id)) for id_, order_id in value["seen"])
-        return cls(_time(value["newest"]), seen, _time(value.get("resume_from")), value.get("memory"))
+        newest, resume_from, floor = _time(value["newest"]), _time(value.get("resume_from")), _time(value.get("floor"))
+        return cls(newest, seen, resume_from, value.get("memory"), floor)
+
+    def including(self, printed: Iterable[tuple[datetime | None, str, str]]) -> Checkpoint:
+        """This checkpoint and the events printed after it (the ``--state`` journal: (time, id, order_id))."""
+        newest, seen = self.newest, dict.fromkeys(self.seen)
+        for ts, id_, order_id in printed:
+            seen[(id_, order_id)] = None
+            if ts is not None and (newest is None or ts > newest):
+                newest = ts
+        return Checkpoint(newest, tuple(seen), self.resume_from, self.memory, self.floor)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -78,7 +112,10 @@ def _time(value: object) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"not a time: {value!r}")
-    return datetime.fromisoformat(value)
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"a time without a time zone: {value!r}")
+    return moment
 
 
 class Ledger:
@@ -90,21 +127,52 @@ class Ledger:
         overlap: timedelta = timedelta(seconds=60),
         capacity: int = 200_000,
         checkpoint: Checkpoint | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` (wall-clock seconds) decides which new event times are plausible."""
         self.overlap = overlap
         self.capacity = capacity
         self.newest: datetime | None = None
         self.resume_from: datetime | None = None
         self.resumed = checkpoint is not None
         """Whether a previous run left a checkpoint: this run starts by reading what it missed."""
+        self.floor: datetime | None = None
+        """No history event older than this is admitted; no backfill starts below it."""
+        self.origin: datetime | None = None
+        """The first floor of this ``--state`` file (kept in the checkpoint)."""
+        self.implausible = 0
+        """Events admitted whose time was implausible (kept from moving `newest`)."""
+        self.first_implausible: Event | None = None
+        self._clock = clock
+        self._horizon = _EARLIEST
+        """No event time up to this one is too far ahead (it was the clock + AHEAD when last read)."""
         self._seen: dict[Key, datetime] = {}
         self._admitted = 0
         self._next_sweep = SWEEP_EVERY
         if checkpoint is not None:
             self.newest = checkpoint.newest
             self.resume_from = checkpoint.resume_from
+            self.floor = self.origin = checkpoint.floor
             for key in checkpoint.seen:
                 self._seen[key] = checkpoint.newest  # type: ignore[assignment]
+
+    def set_floor(self, floor: datetime) -> None:
+        """Print no history older than `floor` from now on (the first floor is kept as `origin`).
+
+        The floor is cut to its whole second: a venue that dates events in whole
+        seconds (Kalshi legacy, Novig NBX) gives an event made just after it the second before.
+        """
+        floor = floor.replace(microsecond=0)
+        self.floor = floor
+        if self.origin is None:
+            self.origin = floor
+
+    def remember(self, event: Event) -> None:
+        """Count `event` as printed (read back from ``--output``) without moving `newest`."""
+        key = (event.id, event.order_id)
+        if key not in self._seen:
+            latest = self.newest or datetime.fromtimestamp(self._clock(), UTC)
+            self._seen[key] = min(event.ts, latest + AHEAD)  # an implausible time must not pin the keys
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -116,9 +184,15 @@ class Ledger:
         if key in seen:
             return False
         ts = event.ts
+        if event.source == "history" and self.floor is not None and ts < self.floor:
+            return False  # before the run (or the first run of its state) began
         newest = self.newest
         if newest is None or ts > newest:
-            self.newest = ts
+            if _EARLIEST <= ts <= self._horizon or self._plausible(ts):
+                self.newest = ts
+            else:
+                self._flag(event)
+                ts = newest or datetime.fromtimestamp(self._clock(), UTC)
         elif event.source == "history" and ts < self._window_start():
             return False  # older than the window: printed by an earlier run or connection
         seen[key] = ts
@@ -127,18 +201,44 @@ class Ledger:
             self._sweep()
         return True
 
+    def _plausible(self, ts: datetime) -> bool:
+        """:func:`plausible` by the clock, which moves `_horizon` (a time known plausible) forward."""
+        now = self._clock()
+        self._horizon = min(datetime.fromtimestamp(now, UTC) + AHEAD, _LATEST - timedelta.resolution)
+        return plausible(ts, now)
+
+    def _flag(self, event: Event) -> None:
+        self.implausible += 1
+        if self.first_implausible is None:
+            self.first_implausible = event
+
     def refuses(self, event: Event) -> bool:
         """Whether :meth:`admit` would refuse `event` (without recording it): seen, or history too old."""
         if (event.id, event.order_id) in self._seen:
             return True
-        return event.source == "history" and self.newest is not None and event.ts < self._window_start()
+        if event.source != "history":
+            return False
+        if self.floor is not None and event.ts < self.floor:
+            return True
+        return self.newest is not None and event.ts < self._window_start()
 
     def _sweep(self) -> None:
-        """Forget the keys that left the window (every `SWEEP_EVERY` admissions: cheap per event)."""
-        horizon = self._window_start() - SLACK
+        """Forget the keys that left the window (every `SWEEP_EVERY` admissions: cheap per event).
+
+        The expired keys are found in one pass and then deleted: taking the first
+        key again after each deletion rescans the deleted slots at the dict's front,
+        which made each sweep quadratic (31 µs per admission once keys expire).
+        """
         seen = self._seen
-        while seen and (len(seen) > self.capacity or next(iter(seen.values())) < horizon):
-            del seen[next(iter(seen))]
+        horizon = None if self.newest is None else self._window_start() - SLACK  # None: only implausible times
+        excess = len(seen) - self.capacity
+        expired = []
+        for key, ts in seen.items():
+            if len(expired) >= excess and (horizon is None or ts >= horizon):
+                break
+            expired.append(key)
+        for key in expired:
+            del seen[key]
         self._next_sweep = self._admitted + SWEEP_EVERY
 
     def _window_start(self) -> datetime:
@@ -150,10 +250,12 @@ class Ledger:
     def backfill_from(self, fallback: datetime) -> datetime:
         """Where a backfill after a gap starts: the last event time (or `fallback`) less the overlap.
 
-        An unresolved earlier gap moves the start back to where that gap began.
+        An unresolved earlier gap moves the start back to where that gap began;
+        it never goes below the floor.
         """
         start = (self.newest or fallback) - self.overlap
-        return min(start, self.resume_from) if self.resume_from else start
+        start = min(start, self.resume_from) if self.resume_from else start
+        return max(start, self.floor) if self.floor else start
 
     def owe(self, since: datetime) -> None:
         """Remember that history from `since` could not be read."""
@@ -166,7 +268,12 @@ class Ledger:
     def checkpoint(self) -> Checkpoint:
         """The keys still in the window, for the next run."""
         if self.newest is None:
-            return Checkpoint(None, (), self.resume_from)
+            return Checkpoint(None, (), self.resume_from, floor=self.origin)
         horizon = self._window_start() - SLACK
         keys: Iterable[Key] = (key for key, ts in self._seen.items() if ts >= horizon)
-        return Checkpoint(self.newest, tuple(keys), self.resume_from)
+        return Checkpoint(self.newest, tuple(keys), self.resume_from, floor=self.origin)
+
+    def stamp(self, event: Event) -> datetime | None:
+        """The time `event` counts as printed at: its own, or the newest plausible one for an implausible time."""
+        newest = self.newest
+        return event.ts if newest is None or event.ts <= newest else newest

@@ -7,13 +7,19 @@ come through it, so the demo exercises exactly what a real run does.
 from __future__ import annotations
 
 import asyncio
-import os
+import dataclasses
+import sys
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from fillwatch import recording
+from fillwatch.appending import open_append, read_tail
 from fillwatch.errors import ConfigError, ExitCode
+from fillwatch.events import Event
 from fillwatch.filters import selector
 from fillwatch.follow import follow, warming_up
 from fillwatch.ledger import Ledger
@@ -23,24 +29,26 @@ from fillwatch.net.stream import Authenticate, Record, StreamOptions, watch
 from fillwatch.net.titles import TitleResolver
 from fillwatch.options import RunOptions
 from fillwatch.render import Sink
-from fillwatch.render.jsonl import JsonLinesSink
+from fillwatch.render.jsonl import JsonLinesSink, parse_record
 from fillwatch.render.views import Views, open_views
 from fillwatch.runner import run
 from fillwatch.state import CheckpointSink, StateFile
 from fillwatch.venues.base import Venue
 
-__all__ = ["output_sink", "run_to_end", "tail"]
+__all__ = ["output_sink", "printed_to", "run_to_end", "tail"]
 
 
 def output_sink(output: Path | None, *, raw: bool) -> list[Sink]:
-    """The ``--output`` file's sink (appending), if asked for."""
+    """The ``--output`` file's sink (appending; a torn last line left by ``kill -9`` is cut), if asked for."""
     if output is None:
         return []
     try:
-        fd = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd, cut = open_append(output, 0o644)
     except OSError as exc:
         raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
-    return [JsonLinesSink(fd, owns_fd=True, raw=raw)]
+    if cut:
+        sys.stderr.write(f"fillwatch: warning: cut a torn last line ({cut} bytes) from {output}\n")
+    return [JsonLinesSink(fd, owns_fd=True, raw=raw, name=f"output file {output}")]
 
 
 async def tail(
@@ -65,13 +73,23 @@ async def tail(
                 venue.recall(checkpoint.memory)
             except ValueError as exc:
                 raise ConfigError(f"state file {options.state} is malformed ({exc})") from None
+    since = options.since_time()
     ledger = Ledger(checkpoint=checkpoint)
+    if state is not None and checkpoint is None:  # the first run of this state file: its floor
+        ledger.set_floor(since or datetime.now(UTC))
+    elif checkpoint is not None and options.output is not None:
+        for event in printed_to(options.output, venue.name):  # after kill -9: lines newer than the checkpoint
+            ledger.remember(event)
     extra = output_sink(options.output, raw=options.raw)
     if state is not None:
         extra.append(CheckpointSink(state, ledger, memory=lambda: venue.memory(ledger.refuses)))
     recorder = None
     if options.record is not None:
-        recorder = recording.Recorder(options.record, venue=venue.name, checkpoint=checkpoint)
+        if checkpoint is not None:  # with the lines read back from --output: replay refuses them too
+            checkpoint = dataclasses.replace(ledger.checkpoint(), memory=checkpoint.memory)
+        recorder = recording.Recorder(
+            options.record, venue=venue.name, checkpoint=checkpoint, floor=lambda: ledger.floor
+        )
         extra.append(recorder)
         venue.clock = recorder.clock  # the times the adapter learns are the recorded ones: replay agrees
     views = open_views(
@@ -103,7 +121,7 @@ async def tail(
             live,
             rest,
             ledger,
-            since=options.since_time(),
+            since=since,
             authenticate=authenticate,
             record_history=record_history,
         )
@@ -133,6 +151,20 @@ def _starting_positions(venue: Venue, rest: RestClient, views: Views) -> asyncio
                 views.redraw()
 
     return asyncio.get_running_loop().create_task(read())
+
+
+def printed_to(output: Path, venue: str) -> list[Event]:
+    """The events of `venue` among the last lines of an ``--output`` file (hostile: bad lines skipped)."""
+    events = []
+    for line in read_tail(output):
+        try:
+            fields = orjson.loads(line)
+            event = parse_record(fields) if isinstance(fields, dict) else None
+        except (ValueError, TypeError, ArithmeticError):  # orjson's errors included
+            continue
+        if event is not None and event.venue == venue:
+            events.append(event)
+    return events
 
 
 def _each(hooks: list[Record]) -> Record | None:

@@ -10,13 +10,15 @@ wall-clock receive time ``t`` (Unix seconds)::
     {"t":1767323046.001200,"binary":"AAE="}
     {"t":1767323046.5,"history":"fills","since":"2026-01-02T02:00:00+00:00","page":null,"body":"{\"fills\":[…]}"}
     {"t":1767323047.1,"backfill_failed":"2026-01-02T02:00:00+00:00"}
+    {"t":1767323047.2,"floor":"2026-01-02T03:04:05.900000+00:00"}
     {"t":1767323050.2,"end":{"last":["d91bc706-…","ee587a1c-…"]}}
 
 A run that starts from a ``--state`` checkpoint writes it into the header
 (event ids and times, and the adapter's memory of orders: nothing secret),
 so that replay de-duplicates and reconciles exactly as the run did; a
 backfill that failed part-way is marked, since the run showed none of its
-pages. The end of a session names the last event the run
+pages. The run's history floor (CONTRACT §2) is written when it is set, so
+that replay refuses the same history. The end of a session names the last event the run
 showed, so that replay stops where the run stopped, even in the middle of a
 backfill (``--max-events``, ``--duration``, a signal).
 
@@ -45,7 +47,8 @@ from pathlib import Path
 import orjson
 
 from fillwatch import venues
-from fillwatch.errors import ConfigError
+from fillwatch.appending import append, is_regular, open_append
+from fillwatch.errors import ConfigError, WriteFailed
 from fillwatch.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped, Status
 from fillwatch.files import open_regular
 from fillwatch.follow import BATCH
@@ -53,7 +56,7 @@ from fillwatch.ledger import Checkpoint, Ledger
 from fillwatch.render.jsonl import format_ts, parse_record
 from fillwatch.venues.base import Malformed, Venue
 
-__all__ = ["End", "FailedBackfill", "Frame", "Header", "History", "Recorder", "read", "replay"]
+__all__ = ["End", "FailedBackfill", "Floor", "Frame", "Header", "History", "Recorder", "read", "replay"]
 
 MAGIC = "fillwatch"
 VERSION = 1
@@ -97,6 +100,14 @@ class FailedBackfill:
 
 
 @dataclass(frozen=True, slots=True)
+class Floor:
+    """The run's history floor was set to `at`: no history older than it was shown from here on."""
+
+    t: float
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class End:
     """The end of a session: `last` is the (id, order_id) of the last event shown."""
 
@@ -104,7 +115,7 @@ class End:
     last: tuple[str, str] | None
 
 
-Entry = Header | Frame | History | FailedBackfill | End | Event
+Entry = Header | Frame | History | FailedBackfill | Floor | End | Event
 """One line of a recording, or one event of an event-lines file."""
 
 
@@ -123,17 +134,25 @@ class Recorder:
         venue: str,
         checkpoint: Checkpoint | None = None,
         clock: Callable[[], float] = time.time,
+        floor: Callable[[], datetime | None] = lambda: None,
     ) -> None:
         """Open `path` for appending (created private: mode 600) and write the header.
+
+        `floor` gives the run's history floor (``Ledger.floor``), recorded when it changes.
 
         Raises:
             ConfigError: if the file cannot be opened.
         """
         try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fd, _ = open_append(path, 0o600)  # a torn last line (kill -9) is cut
+            self._regular = is_regular(self._fd)
         except OSError as exc:
             raise ConfigError(f"cannot open recording file {path}: {exc.strerror}") from None
+        self._name = str(path)
+        self._failure: WriteFailed | None = None
         self._clock = clock
+        self._floor = floor
+        self._floor_recorded = None if checkpoint is None else checkpoint.floor
         self._at: float | None = None
         self._last: tuple[str, str] | None = None
         started = format_ts(datetime.fromtimestamp(clock(), UTC))
@@ -165,13 +184,22 @@ class Recorder:
         self._append(entry)
 
     def _append(self, entry: dict[str, object]) -> None:
+        if self._failure is not None:  # a write failed since: the run stops (exit 5)
+            raise self._failure
         self._buffer += orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
         if not self._flush_pending:
             try:
-                asyncio.get_running_loop().call_soon(self.flush)
+                asyncio.get_running_loop().call_soon(self._write_soon)
                 self._flush_pending = True
             except RuntimeError:  # no event loop: write at once
                 self.flush()
+
+    def _write_soon(self) -> None:
+        """:meth:`flush` from the event loop: a failure is kept, raised by the next frame or flush."""
+        try:
+            self.flush()
+        except WriteFailed as exc:
+            self._failure = exc
 
     # The Sink protocol: events and status are not recorded (replay makes them again),
     # except that a backfill failed, which decides what its recorded pages showed.
@@ -180,16 +208,23 @@ class Recorder:
         self._last = (event.id, event.order_id)
 
     def status(self, status: Status) -> None:
+        floor = self._floor()
+        if floor is not None and floor != self._floor_recorded:
+            self._floor_recorded = floor
+            self._append({"t": self._clock(), "floor": floor.isoformat()})
         if isinstance(status, BackfillFailed):
             self._append({"t": self._clock(), "backfill_failed": status.since.isoformat()})
 
     def flush(self) -> None:
         """Write out the buffered lines."""
         self._flush_pending = False
+        if self._failure is not None:
+            raise self._failure
+        if not self._buffer:
+            return
         data = bytes(self._buffer)
         self._buffer.clear()
-        while data:
-            data = data[os.write(self._fd, data) :]
+        append(self._fd, data, name=f"recording file {self._name}", regular=self._regular)
 
     def close(self) -> None:
         """Write out the rest and close the file."""
@@ -236,6 +271,8 @@ def _entry(fields: object) -> Entry:
     if isinstance(fields.get("end"), dict):
         last = fields["end"].get("last")
         return End(t, None if last is None else (str(last[0]), str(last[1])))
+    if isinstance(fields.get("floor"), str):
+        return Floor(t, datetime.fromisoformat(fields["floor"]))
     if isinstance(fields.get("backfill_failed"), str):
         return FailedBackfill(t, datetime.fromisoformat(fields["backfill_failed"]))
     raise ValueError("neither a frame, a history page nor an event")
@@ -266,7 +303,7 @@ def read(path: Path) -> Iterator[Entry]:
                 raise ConfigError(f"{path}:{number}: not a recording or an event line ({reason})") from None
             if isinstance(entry, Header):
                 header_seen = True
-            elif isinstance(entry, (Frame, History, FailedBackfill, End)) and not header_seen:
+            elif isinstance(entry, (Frame, History, FailedBackfill, Floor, End)) and not header_seen:
                 raise ConfigError(f"{path}:{number}: a recorded frame before the recording's header")
             yield entry
 
@@ -289,10 +326,11 @@ async def replay(
     ``parse_history``, exactly as in the live run; each header starts a new
     session with a fresh adapter and a fresh de-duplication ledger (from the
     run's checkpoint, if it had one). The pages of one backfill (pages with
-    the same ``since``, frames in between allowed) are gathered and their
-    events shown in time order before the next event of a frame, as the live
-    run does (:mod:`fillwatch.follow`: a batch at a time, by the same
-    ``BATCH`` rule). Event lines are shown as they are.
+    the same ``since``, frames in between allowed; a kind read again from its
+    first page begins the next backfill, though it starts from the same time)
+    are gathered and their events shown in time order before the next event
+    of a frame, as the live run does (:mod:`fillwatch.follow`: a batch at a
+    time, by the same ``BATCH`` rule). Event lines are shown as they are.
 
     Args:
         entries: from :func:`read`.
@@ -308,12 +346,14 @@ async def replay(
     def recorded_time() -> float:
         return at
 
-    admit: Callable[[Event], bool] | None = None  # the session's ledger
+    ledger: Ledger | None = None  # the session's
+    admit: Callable[[Event], bool] | None = None  # its admit
     skipped = 0
     start: tuple[float, float] | None = None  # (first entry's time, clock then)
     backfill: list[Event] = []  # the events of the backfill being gathered
     backfill_since: datetime | None = None
     held: list[Item] = []  # what the last frame gave: the run may have stopped before showing all of it
+    read_kinds: set[str] = set()  # the kinds of history the gathered backfill read (each once, from page None)
     for count, entry in enumerate(entries, 1):
         if speed is None and count % _YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
@@ -334,12 +374,16 @@ async def replay(
         held.clear()
         if isinstance(entry, FailedBackfill):
             backfill.clear()  # the run showed none of it
+            read_kinds.clear()
             continue
+        if isinstance(entry, History) and entry.page is None and entry.kind in read_kinds:
+            backfill_since = None  # a kind read again: the next backfill, even from the same time (the floor)
         same_backfill = isinstance(entry, History) and entry.since == backfill_since
         if backfill and not isinstance(entry, Frame) and not same_backfill:
             for event in _in_time_order(backfill, admit):
                 yield event
             backfill.clear()
+            read_kinds.clear()
         if isinstance(entry, Header):
             venue = make_venue(entry.venue)
             venue.clock = recorded_time
@@ -348,7 +392,12 @@ async def replay(
                     venue.recall(entry.checkpoint.memory)
                 except ValueError as exc:
                     raise ConfigError(f"a session's checkpoint cannot be read ({exc})") from None
-            admit = Ledger(checkpoint=entry.checkpoint).admit
+            ledger = Ledger(checkpoint=entry.checkpoint)
+            admit = ledger.admit
+            continue
+        if isinstance(entry, Floor):
+            if ledger is not None:
+                ledger.set_floor(entry.at)
             continue
         if speed is not None:
             at = _time_of(entry)
@@ -365,6 +414,9 @@ async def replay(
         if isinstance(entry, History):
             with contextlib.suppress(ValueError):  # not a page: the run could not read it, and showed none of it
                 backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since, entry.page).events)
+            if entry.since != backfill_since:
+                read_kinds.clear()
+            read_kinds.add(entry.kind)
             backfill_since = entry.since
             if len(backfill) >= BATCH:
                 for event in _in_time_order(backfill, admit):

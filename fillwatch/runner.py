@@ -3,8 +3,15 @@
 The runner owns *when* things happen: it hands each item to every sink,
 schedules one flush for the moment the event loop has nothing left to do
 (no further frame already waiting), stops at ``--max-events`` or
-``--duration``, and turns SIGINT/SIGTERM and a closed stdout pipe into an
-orderly stop: everything buffered is written, then the exit code returned.
+``--duration``, and turns SIGHUP/SIGINT/SIGTERM and a closed stdout pipe
+into an orderly stop: everything buffered is written, then the exit code
+returned.
+
+A write that fails (:class:`~fillwatch.errors.WriteFailed`: a full disk, a
+file size limit) stops the run too, with exit 5: the sinks after the one that
+failed are closed with ``abort()`` where they have one (the checkpoint: it
+must not cover lines that were not written), then the error is raised. Sinks
+are flushed in order, and one whose flush fails stops the rest.
 """
 
 from __future__ import annotations
@@ -15,14 +22,21 @@ import gc
 import signal
 from collections.abc import AsyncIterator, Sequence
 
-from fillwatch.errors import ExitCode
+from fillwatch.errors import ExitCode, WriteFailed
 from fillwatch.events import Cancel, Fill, Item
 from fillwatch.filters import Selector
 from fillwatch.render import Sink
 
-__all__ = ["run"]
+__all__ = ["MAX_BURST", "run"]
 
-_SIGNALS = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
+MAX_BURST = 256
+"""Events handed to the sinks between two flushes, at most: what a ``kill -9`` may make stdout repeat."""
+
+_SIGNALS = {
+    signal.SIGHUP: ExitCode.HANGUP,
+    signal.SIGINT: ExitCode.INTERRUPTED,
+    signal.SIGTERM: ExitCode.TERMINATED,
+}
 
 
 async def run(
@@ -43,7 +57,10 @@ async def run(
         duration: stop after this many seconds.
 
     Returns:
-        0 for a bound or a closed pipe, 130/143 for SIGINT/SIGTERM.
+        0 for a bound or a closed pipe, 129/130/143 for SIGHUP/SIGINT/SIGTERM.
+
+    Raises:
+        WriteFailed: a sink could not write (unless a signal had stopped the run before).
     """
     # Everything alive now (modules, the sinks, the adapter) lives as long as
     # the run: keep it out of the collector's full passes, which otherwise
@@ -54,6 +71,7 @@ async def run(
     task = asyncio.current_task()
     assert task is not None
     stopped: list[ExitCode] = []
+    failures: list[tuple[int, WriteFailed]] = []  # (index of the sink, what failed)
     flush_pending = False
 
     def stop(code: ExitCode) -> None:
@@ -61,14 +79,25 @@ async def run(
             stopped.append(code)
             task.cancel()
 
+    def failed(index: int, exc: OSError | WriteFailed) -> None:
+        failure = exc if isinstance(exc, WriteFailed) else WriteFailed(f"cannot write: {exc.strerror or exc}")
+        failures.append((index, failure))
+        stop(ExitCode.WRITE)
+
     def flush() -> None:
         nonlocal flush_pending
         flush_pending = False
-        try:
-            for sink in sinks:
+        if failures:
+            return
+        for index, sink in enumerate(sinks):
+            try:
                 sink.flush()
-        except BrokenPipeError:
-            stop(ExitCode.OK)
+            except BrokenPipeError:
+                stop(ExitCode.OK)
+                return
+            except (WriteFailed, OSError) as exc:
+                failed(index, exc)
+                return
 
     for signum, code in _SIGNALS.items():
         loop.add_signal_handler(signum, stop, code)
@@ -77,14 +106,16 @@ async def run(
         async with contextlib.aclosing(items), asyncio.timeout(duration):
             async for item in items:
                 if isinstance(item, (Fill, Cancel)):
-                    if select is not None and not select(item):
-                        continue
+                    if stopped or (select is not None and not select(item)):
+                        continue  # stopped: a write failed during this burst, its rest is not shown
                     for sink in sinks:
                         sink.event(item)
                     count += 1
                     if count == max_events:
                         break
-                    if not flush_pending:
+                    if count % MAX_BURST == 0:
+                        flush()  # a long burst (a backfill) is written in parts: kill -9 repeats one part at most
+                    elif not flush_pending:
                         flush_pending = True
                         loop.call_soon(flush)
                 else:
@@ -99,7 +130,22 @@ async def run(
     finally:
         for signum in _SIGNALS:
             loop.remove_signal_handler(signum)
-        for sink in sinks:
-            with contextlib.suppress(BrokenPipeError):
-                sink.close()
+        _close(sinks, failures)
+    if failures and not (stopped and stopped[0] in _SIGNALS.values()):
+        raise failures[0][1]
     return stopped[0] if stopped else ExitCode.OK
+
+
+def _close(sinks: Sequence[Sink], failures: list[tuple[int, WriteFailed]]) -> None:
+    """Close every sink; those after a sink that could not write are aborted instead, if they can be."""
+    for index, sink in enumerate(sinks):
+        end = sink.close
+        if failures and index > failures[0][0]:
+            end = getattr(sink, "abort", sink.close)
+        try:
+            end()
+        except BrokenPipeError:
+            pass
+        except (WriteFailed, OSError) as exc:
+            failure = exc if isinstance(exc, WriteFailed) else WriteFailed(f"cannot write: {exc.strerror or exc}")
+            failures.append((index, failure))

@@ -53,8 +53,10 @@ def test_two_runs_with_one_state_file_print_each_event_once(kalshi_sim, key_file
     assert "+ history since" in second.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("kalshi.state")) == [
         "kalshi.state",
+        "kalshi.state.journal",
         "kalshi.state.lock",
     ]
+    assert (tmp_path / "kalshi.state.journal").stat().st_size == 0  # the last save covers it
 
 
 def test_a_second_process_on_the_same_state_file_exits_2(kalshi_sim, key_file: Path, tmp_path: Path) -> None:

@@ -135,7 +135,10 @@ async def test_events_missed_during_drops_come_from_history_exactly_once(seed: i
     assert live <= set(sim.stats.delivered_keys)
     recovered = [i for i in items if isinstance(i, Backfilled)]
     assert len(recovered) == 4
-    assert sum(b.fills + b.cancels for b in recovered) == len(history)
+    # Fills come from history only through backfills, so their reports count each one. Cancels may also
+    # come from an orders read that a market close asked for while a backfill ran (counted by neither,
+    # or by the backfill with the close's `live` source): only fills are counted exactly.
+    assert sum(b.fills for b in recovered) == sum(k[0] == "fill" for k in history)
 
 
 async def test_a_gap_with_a_fill_a_cancel_and_a_market_close_is_recovered() -> None:

@@ -164,8 +164,12 @@ def test_token_expiring_mid_stream_is_renewed_and_nothing_is_lost_or_repeated(no
             continue
         emitted = sim.emitted[made[key]]
         assert line["qty"] == emitted.qty
-        # REST says an order was cancelled, not why: a reason comes with the live CLOSE tick only.
-        assert line["reason"] == (emitted.reason if line["source"] == "live" else None)
+        # REST says an order was cancelled, not why: the reason comes from the CLOSE tick, live, or from
+        # a market fillwatch saw closing when history shows the order later; never a reason not given.
+        if line["source"] == "live":
+            assert line["reason"] == emitted.reason
+        else:
+            assert line["reason"] in (None, emitted.reason)
         # A currency is never guessed: it is the order's own, or null until fillwatch could know it
         # (the simulator's record says what a connected client knew; backfills may learn more).
         assert line["currency"] in (emitted.currency, own)

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from fillwatch.appending import append, is_regular
 from fillwatch.events import Cancel, Event, Fill, Status
 
 __all__ = ["JsonLinesSink", "encode", "encode_with_raw", "format_ts", "parse_record", "record"]
@@ -183,12 +184,20 @@ class JsonLinesSink:
 
     Lines are buffered until :meth:`flush`, which hands them to the kernel in
     as few ``write`` calls as it takes: every line lies whole inside one write,
-    so readers never see a torn line.
+    so readers never see a torn line. A write that fails or falls short raises
+    :class:`~fillwatch.errors.WriteFailed`, and a regular file is cut back to
+    where it was (:func:`fillwatch.appending.append`): it holds whole lines only.
     """
 
-    def __init__(self, fd: int, *, owns_fd: bool = False, raw: bool = False) -> None:
+    def __init__(self, fd: int, *, owns_fd: bool = False, raw: bool = False, name: str = "stdout") -> None:
+        """`name` says what `fd` is in an error message."""
         self._fd = fd
         self._owns_fd = owns_fd
+        self._name = name
+        try:
+            self._regular = is_regular(fd)
+        except OSError:
+            self._regular = False
         self._buffer = bytearray()
         self._encode = encode_with_raw if raw else encode
 
@@ -203,9 +212,7 @@ class JsonLinesSink:
             return
         data = bytes(self._buffer)
         self._buffer.clear()
-        while data:
-            written = os.write(self._fd, data)
-            data = data[written:]
+        append(self._fd, data, name=self._name, regular=self._regular)
 
     def close(self) -> None:
         try:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from fillwatch.events import Backfilled, BackfillFailed, Connected, Disconnected, Event, Skipped, Status
+from fillwatch.events import Backfilled, BackfillFailed, Connected, Disconnected, Event, Implausible, Skipped, Status
 from fillwatch.render.text import sanitize
 
 __all__ = ["StatusSink"]
@@ -69,6 +69,11 @@ class StatusSink:
         if isinstance(status, BackfillFailed):
             lead = f"+ reconnected after {status.downtime:.1f} s; " if status.downtime is not None else ""
             return f"{lead}! history since {_when(status.since)} not read ({sanitize(status.reason)}); will retry"
+        if isinstance(status, Implausible):
+            return (
+                f"! event {sanitize(status.id)} is dated {_when(status.ts)}, more than 5 minutes ahead of this "
+                "clock or outside 2000-2100: printed, but the backfill and checkpoint keep the newest plausible time"
+            )
         if isinstance(status, Disconnected):
             return f"- disconnected: {sanitize(status.reason)}; retrying in {status.retry_in:.1f} s"
         if isinstance(status, Skipped):

@@ -1,7 +1,7 @@
 """A chaos run: a minute of fills while the connection drops at random points.
 
     python -m fillwatch.sim.chaos [--venue kalshi|novig] [--seconds 60] [--rate 40] [--seed 1]
-                                  [--restarts N]
+                                  [--restarts N] [--kill9 N [--stdout-only]]
 
 The simulated venue trades at `rate` events per second on its own clock and
 drops the client's TCP connection after a random 3–25 events on every
@@ -22,6 +22,15 @@ With ``--restarts N`` the client runs with ``--state`` and is stopped
 (SIGTERM) N times at random points, each time started again after a pause of
 0.5–3 s, as cron would: what happened while no client ran must come out of
 the next one, and nothing twice.
+
+With ``--kill9 N`` the client runs with ``--state`` and ``--output`` and is
+killed (SIGKILL: no cleanup at all) N times at random points, each time
+started again after such a pause. The ``--output`` file is what is checked:
+every event once, none missing (CONTRACT §5); the lines stdout repeated (at
+most the last write burst before each kill) are counted apart. With
+``--stdout-only`` there is no ``--output``: stdout is checked for missing
+events, and its repeats are the figure (the guarantee: at most the burst
+being written when each kill came).
 """
 
 from __future__ import annotations
@@ -146,6 +155,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--min-drops", type=int, default=50)
     parser.add_argument("--restarts", type=int, default=0, help="stop and start the client this many times")
+    parser.add_argument("--kill9", type=int, default=0, help="kill -9 and start the client this many times")
+    parser.add_argument("--stdout-only", action="store_true", help="with --kill9: no --output; count stdout repeats")
     args = parser.parse_args()
 
     venue = VENUES[args.venue](args)
@@ -155,33 +166,42 @@ def main() -> int:
     codes: list[int] = []
     with SimThread(venue.sim) as sim, venue.client() as (arguments, env), tempfile.TemporaryDirectory() as scratch:
         command = [sys.executable, "-m", "fillwatch", *arguments, "-f", "jsonl"]
-        if args.restarts:
+        if args.restarts or args.kill9:
             command += ["--state", str(Path(scratch) / "chaos.state")]
+        output = Path(scratch) / "chaos.jsonl"
+        with_output = args.kill9 and not args.stdout_only
+        if with_output:
+            command += ["--output", str(output)]
         environment = {**os.environ, **env}
         client, readers = _start(command, environment, lines, diagnostics)
         started = time.monotonic()
-        stops = sorted(rng.uniform(0.1, 0.9) * args.seconds for _ in range(args.restarts))
+        signals = [signal.SIGTERM] * args.restarts + [signal.SIGKILL] * args.kill9
+        rng.shuffle(signals)
+        stops = sorted(rng.uniform(0.1, 0.9) * args.seconds for _ in signals)
         said = 0  # stderr lines before the running client started
-        for at in stops:
+        for at, signum in zip(stops, signals, strict=True):
             time.sleep(max(0.0, started + at - time.monotonic()))
             _wait_for_a_word(diagnostics, said)
-            codes.append(_stop(client, readers))
+            codes.append(_stop(client, readers, signum))
             time.sleep(rng.uniform(*PAUSE_BETWEEN))  # the venue trades on: only REST history has it
             said = len(diagnostics)
             client, readers = _start(command, environment, lines, diagnostics)
         time.sleep(max(0.0, started + args.seconds - time.monotonic()))
         sim.script.limit = sim.stats.events  # the venue stops trading
+        checked = (lambda: _lines_of(output)) if with_output else (lambda: list(lines))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            printed = {_key(json.loads(line)) for line in list(lines)}
+            printed = {_key(json.loads(line)) for line in checked()}
             if set(venue.required()) <= printed:
                 break
             time.sleep(0.2)
         time.sleep(1.0)  # room for a late duplicate to show
         codes.append(_stop(client, readers))
         elapsed = time.monotonic() - started
+        written = checked()
 
-    events = [json.loads(line) for line in lines]
+    stdout_keys = Counter(_key(json.loads(line)) for line in lines)
+    events = [json.loads(line) for line in written]
     got = Counter(_key(e) for e in events)
     sent = set(venue.required())
     allowed = venue.allowed()
@@ -198,6 +218,7 @@ def main() -> int:
         "drops": sim.stats.drops,
         "connections": sim.stats.connections,
         "restarts": args.restarts,
+        "kill -9": args.kill9,
         "events sent": len(sent),
         "fills": sum(kind == "fill" for kind, _, _ in sent),
         "cancels": sum(kind == "cancel" for kind, _, _ in sent),
@@ -207,7 +228,7 @@ def main() -> int:
         figures["of which market closed"] = closes
         figures["unseen closes printed"] = len(set(got) & allowed)
     figures |= {
-        "lines printed": len(events),
+        "lines in --output" if with_output else "lines printed": len(events),
         "from history": from_history,
         "missing": missing,
         "duplicates": duplicates,
@@ -216,6 +237,12 @@ def main() -> int:
         "failed backfills": failed_backfills,
         "client exits": " ".join(map(str, sorted(set(codes)))),
     }
+    if with_output:
+        figures["stdout lines"] = len(lines)
+        figures["stdout repeats"] = sum(n - 1 for n in stdout_keys.values() if n > 1)
+    if args.stdout_only:
+        figures["duplicates"] = f"{duplicates} (allowed: the bursts being written when killed)"
+        duplicates = 0
     for kind, id_, order_id in sorted(sent - set(got))[:10]:
         print(f"missing {kind} {id_} (order {order_id}): {venue.describe(order_id)}", file=sys.stderr)
     width = max(map(len, figures))
@@ -224,7 +251,7 @@ def main() -> int:
     for event in wrong[:10]:
         print(f"wrong quantity: {event}", file=sys.stderr)
     ok = missing == duplicates == unknown == len(wrong) == 0 and sim.stats.drops >= args.min_drops
-    ok = ok and set(codes) == {143}  # every client stopped by SIGTERM, none failed
+    ok = ok and set(codes) <= {143, -signal.SIGKILL} and codes[-1] == 143  # stopped by us, none failed
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
@@ -238,7 +265,8 @@ def _start(
     assert stdout is not None
     assert stderr is not None
     readers = [
-        threading.Thread(target=lambda: lines.extend(stdout), daemon=True),
+        # A line cut by kill -9 in the middle of a write was never whole on stdout: not counted.
+        threading.Thread(target=lambda: lines.extend(line for line in stdout if line.endswith("\n")), daemon=True),
         threading.Thread(target=lambda: diagnostics.extend(stderr), daemon=True),
     ]
     for reader in readers:
@@ -254,13 +282,22 @@ def _wait_for_a_word(diagnostics: list[str], said: int, limit: float = 10.0) -> 
         time.sleep(0.05)
 
 
-def _stop(client: subprocess.Popen[str], readers: list[threading.Thread]) -> int:
-    """Stop the client as a service manager does (SIGTERM); its exit code once its output is read."""
-    client.send_signal(signal.SIGTERM)
+def _stop(client: subprocess.Popen[str], readers: list[threading.Thread], signum: int = signal.SIGTERM) -> int:
+    """Stop the client as a service manager does (SIGTERM; or SIGKILL); its exit code once its output is read."""
+    client.send_signal(signum)
     code = client.wait(30)
     for reader in readers:
         reader.join(5)
     return code
+
+
+def _lines_of(path: Path) -> list[str]:
+    """The whole lines of the file at `path` (none yet if there is no file)."""
+    try:
+        data = path.read_text()
+    except FileNotFoundError:
+        return []
+    return data.splitlines()[: data.count("\n")]
 
 
 def _key(event: dict[str, str]) -> Key:
