@@ -38,7 +38,20 @@ def test_an_empty_glob_is_refused_with_the_reason() -> None:
 
 @pytest.mark.parametrize(
     ("glob", "column"),
-    [("[", 1), ("KX[", 3), ("KX[FED", 3), ("[]", 1), ("[!]", 1), ("[^]", 1), ("[!", 1), ("[X]A[", 5), ("[]]][", 5)],
+    [
+        ("[", 1),
+        ("KX[", 3),
+        ("KX[FED", 3),
+        ("[]", 1),
+        ("[!]", 1),
+        ("[^]", 1),
+        ("[!", 1),
+        ("[X]A[", 5),
+        ("[]]][", 5),
+        ("A[", 2),
+        ("[X][", 4),
+        ("[A][]", 4),
+    ],
 )
 def test_an_open_bracket_is_refused_naming_its_column(glob: str, column: int) -> None:
     """The refusal names the pattern and the 1-based column of the '[' that opens no complete set."""
@@ -213,3 +226,14 @@ def test_the_watch_is_a_sink_that_passes_everything_through_quietly() -> None:
     w.flush()
     assert said == []
     assert (w.shown, w.hidden) == (0, 0)
+
+
+def test_both_kinds_given_are_both_named() -> None:
+    """The warning names the --kind options as given, each with its flag, after the globs."""
+    clock, said = Clock(), []
+    select = selector(["KX*"], ["fill", "cancel"])
+    assert select is not None
+    w = FilterWatch(select, globs=["KX*"], kinds=["fill", "cancel"], warn=said.append, clock=clock)
+    w(FILL)
+    w.close()
+    assert said == ["--market KX* and --kind fill --kind cancel hid all 1 event in this run"]

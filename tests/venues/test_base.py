@@ -216,6 +216,15 @@ def test_an_iso_time_without_an_offset_is_utc_whatever_the_local_zone() -> None:
     assert ts_from_iso("2026-05-02T18:02:11") == (datetime(2026, 5, 2, 18, 2, 11, tzinfo=UTC), False)
 
 
+@pytest.mark.usefixtures("far_zone")
+@pytest.mark.parametrize("text", ["2026-05-02T18:02:11", "2026-05-02T18:02:11Z", "2026-05-02T20:02:11.5+02:00"])
+def test_an_iso_time_comes_out_in_utc_whatever_the_local_zone(text: str) -> None:
+    """The time read is expressed in UTC (offset 0), never in the machine's local zone."""
+    parsed, _ = ts_from_iso(text)
+    assert parsed.tzinfo is UTC
+    assert parsed.utcoffset() == timedelta(0)
+
+
 @pytest.mark.parametrize(
     ("text", "why"),
     [
