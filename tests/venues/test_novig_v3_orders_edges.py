@@ -267,15 +267,16 @@ def test_at_most_256_events_wait_for_one_order(venue: NovigV3Orders) -> None:
 
 
 def test_at_most_1000_orders_wait_and_the_oldest_is_dropped_first(venue: NovigV3Orders) -> None:
-    """1000 unknown orders can wait; one more drops the oldest waiting order (counted), never a newer one."""
+    """1000 unknown orders can wait; one more drops the oldest waiting order (counted) and waits in its place."""
     lookups = venue.parse(_batch(908, *[_cancel(f"w-{n}") for n in range(1000)]))
     assert lookups == [OrderLookup(f"w-{n}") for n in range(1000)]
     assert venue.parse(_batch(909, _cancel("w-new"))) == [
-        Malformed("too many Novig v3 orders waiting for a lookup; dropped w-0", "")
+        Malformed("too many Novig v3 orders waiting for a lookup; dropped w-0", ""),
+        OrderLookup("w-new"),
     ]
     assert venue.learn_order(_rest("w-0", 5, 5)) == []
-    assert [c.order_id for c in venue.learn_order(_rest("w-1", 5, 5))] == ["w-1"]
-    assert [c.order_id for c in venue.learn_order(_rest("w-999", 5, 5))] == ["w-999"]
+    for order_id in ("w-1", "w-999", "w-new"):
+        assert [c.order_id for c in venue.learn_order(_rest(order_id, 5, 5))] == [order_id]
 
 
 def test_the_book_keeps_the_100000_most_recently_opened_orders(venue: NovigV3Orders) -> None:
