@@ -207,6 +207,19 @@ def test_an_open_then_a_fill_in_one_batch_is_a_taker_fill_of_a_known_order(venue
     assert (fill.taker, fill.market, fill.id) == (True, MARKET, "a-2:45")
 
 
+def test_a_one_contract_fill_before_its_open_is_read(venue: NovigV3Orders) -> None:
+    """A taker fill of a single contract that precedes its order's ``open`` is a fill, and sizes the order."""
+    (fill,) = venue.parse(_batch(908, _fill("b-4", qty=1, remaining=4), _open("b-4", 4)))
+    assert (fill.qty, fill.taker, fill.id) == (1, True, "b-4:4")
+    assert venue.parse(_batch(909, _cancel("b-4"))) == [_cancel_of("b-4", 4, 5, price="0.45")]
+
+
+def test_a_fill_that_empties_an_order_before_its_open_is_still_a_fill(venue: NovigV3Orders) -> None:
+    """Even when a fill leaves nothing and the ``open`` still follows in the batch, the fill is reported."""
+    (fill,) = venue.parse(_batch(908, _fill("b-5", qty=3, remaining=0), _open("b-5", 2)))
+    assert (fill.qty, fill.taker, fill.id, fill.market) == (3, True, "b-5:0", MARKET)
+
+
 # Orders known only from REST ----------------------------------------------------------------------
 
 
@@ -286,12 +299,20 @@ def test_the_book_keeps_the_100000_most_recently_opened_orders(venue: NovigV3Ord
     venue.parse(_batch(2, _open("k-0", 1)))  # reopened: now the most recent
     venue.parse(_batch(3, _open("k-new", 1)))
     assert venue.parse(_batch(4, _cancel("k-1"))) == [OrderLookup("k-1")]
-    assert [c.order_id for c in venue.parse(_batch(5, _cancel("k-0"), _cancel("k-2"), _cancel("k-new")))] == [
-        "k-0", "k-2", "k-new"
-    ]  # fmt: skip
+    cancels = venue.parse(_batch(5, _cancel("k-0"), _cancel("k-2"), _cancel("k-new")))
+    assert [(type(c), c.order_id) for c in cancels] == [(Cancel, "k-0"), (Cancel, "k-2"), (Cancel, "k-new")]
 
 
 # Sequence, recovery and errors --------------------------------------------------------------------
+
+
+def test_a_snapshot_leaving_a_further_jump_asks_again(venue: NovigV3Orders) -> None:
+    """A snapshot that leaves a held batch beyond a second jump applies what it can and asks for another snapshot."""
+    venue.parse(_batch(909, _fill(qty=1, remaining=109)))  # gap: 908 missing, snapshot request nonce 2
+    venue.parse(_batch(911, _cancel()))
+    items = venue.parse(_snapshot(908, _entry(), nonce=2))
+    assert [type(i) for i in items] == [Ack, Recovered, Fill, Gap, Reply]
+    assert items[3:] == [Gap("orders", 910, 911, "batch"), Reply(b'{"nonce":3,"snapshot":{"private":["orders"]}}')]
 
 
 def test_a_snapshot_and_batches_at_seq_zero_and_one_are_read(venue: NovigV3Orders) -> None:

@@ -86,6 +86,7 @@ def test_a_published_signature_does_not_verify_under_the_other_published_key(key
     [
         ("a=%XY", "a=%25XY"),
         ("a=%AX", "a=%25AX"),
+        ("a=%x1", "a=%25x1"),
         ("a=%4", "a=%254"),
         ("a=%", "a=%25"),
         ("%41=%61%62", "A=ab"),
