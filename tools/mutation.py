@@ -37,6 +37,16 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "venues/kalshi": ("fillwatch/venues/kalshi.py", ("tests/venues/test_kalshi*.py",)),
     "venues/novig": ("fillwatch/venues/novig.py", ("tests/venues/test_novig*.py",)),
     "venues/base": ("fillwatch/venues/base.py", ("tests/venues/test_base*.py", "tests/venues/test_hostile.py")),
+    "venues/novig_v3": (
+        "fillwatch/venues/novig_v3.py",
+        ("tests/venues/test_novig_v3.py", "tests/venues/test_novig_v3_orders*.py"),
+    ),
+    "venues/novig_v3_seq": ("fillwatch/venues/novig_v3_seq.py", ("tests/venues/test_novig_v3_seq*.py",)),
+    "venues/novig_v3_control": (
+        "fillwatch/venues/novig_v3_control.py",
+        ("tests/venues/test_novig_v3.py", "tests/venues/test_novig_v3_control*.py"),
+    ),
+    "venues/novig_v3_signing": ("fillwatch/venues/novig_v3_signing.py", ("tests/venues/test_novig_v3_signing*.py",)),
     "render/jsonl": ("fillwatch/render/jsonl.py", ("tests/render/test_jsonl*.py",)),
     "ledger": ("fillwatch/ledger.py", ("tests/test_ledger*.py",)),
     "state": ("fillwatch/state.py", ("tests/test_state*.py",)),

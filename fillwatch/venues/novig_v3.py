@@ -338,17 +338,18 @@ class NovigV3Orders:
 
     def _wait(self, order_id: str, event: dict[str, Any], ts_ms: int, taker: bool) -> list[V3Parsed]:
         """Keep an unknown order's event until :meth:`learn_order`; ask once per order."""
+        items: list[V3Parsed] = []
         events = self._waiting.get(order_id)
         first = events is None
         if first:
-            if len(self._waiting) >= _WAITING_ORDERS:
+            if len(self._waiting) >= _WAITING_ORDERS:  # make room: the oldest waiting order is given up
                 dropped, _ = self._waiting.popitem(last=False)
-                return [Malformed(f"too many Novig v3 orders waiting for a lookup; dropped {dropped}", "")]
+                items.append(Malformed(f"too many Novig v3 orders waiting for a lookup; dropped {dropped}", ""))
             events = self._waiting[order_id] = []
         if len(events) >= _WAITING_EVENTS:
             return [Malformed(f"too many Novig v3 events waiting for order {order_id}", "")]
         events.append((event, ts_ms, taker))
-        return [OrderLookup(order_id)] if first else []
+        return [*items, OrderLookup(order_id)] if first else []
 
     def _open_entry(self, entry: dict[str, Any]) -> tuple[str, _Order]:
         """A snapshot entry or ``open`` event: the order as it rests (``qty`` is what still rests)."""
