@@ -42,11 +42,16 @@ def format_ts(ts: datetime) -> str:
     return prefix + _MILLIS[ts.microsecond // 1000]
 
 
+_SMALLEST_INT, _END_OF_INTS = -(2**63), 2**64  # what orjson writes as an integer: i64 and u64
+
+
 def _number(value: Decimal | None) -> int | float | None:
     if value is None:
         return None
     number = float(value)
-    return int(number) if number.is_integer() else number
+    if number.is_integer() and _SMALLEST_INT <= (whole := int(number)) < _END_OF_INTS:
+        return whole
+    return number  # fractional, or a whole number orjson cannot write as a 64-bit integer
 
 
 def record(event: Event) -> dict[str, object]:
