@@ -173,8 +173,9 @@ def test_a_close_is_dated_by_its_own_time_else_by_the_clock(venue: Novig, tick: 
     """The CLOSE's time is the first readable of timestamp, ts, closedAt, updatedAt (on the tick, then its
     market); an unreadable one is passed over, and with none the clock's millisecond dates the cancels."""
     known_open(venue, "o-1", "CASH", market="m-9")
-    market = {"id": "m-9", **tick.pop("market", {})}
-    assert venue.parse(orjson.dumps({"type": "CLOSE", "market": market, **tick}).decode()) == [READ_ORDERS]
+    fields = {k: v for k, v in tick.items() if k != "market"}
+    market = {"id": "m-9", **tick.get("market", {})}
+    assert venue.parse(orjson.dumps({"type": "CLOSE", "market": market, **fields}).decode()) == [READ_ORDERS]
     row = {"id": "o-1", "outcomeId": "x-1", "marketId": "m-9", "price": 0.5, "qty": 10, "originalQty": 10}
     row |= {"currency": "CASH", "timestamp": "2023-10-05T11:00:00Z", "status": "CLOSED"}
     (cancel,) = venue.parse_history("orders", orjson.dumps([row]), EPOCH, None).events
