@@ -168,6 +168,8 @@ async def rest_bodies(sim: KalshiSim, key: rsa.RSAPrivateKey) -> list[tuple[str,
         for market in MARKETS:
             response = await get(f"{sim.api_url}/markets/{market}")
             bodies.append(("GetMarketResponse", response.status_code, response.json()))
+        response = await get(f"{sim.api_url}/portfolio/positions")
+        bodies.append(("GetPositionsResponse", response.status_code, response.json()))
         for url, params, signed in (
             (f"{sim.api_url}/markets/NOPE-26", None, True),
             (f"{sim.api_url}/portfolio/fills", None, False),
@@ -210,7 +212,7 @@ async def test_data_frames_carry_no_field_the_asyncapi_does_not_name(venue_key: 
 
 
 async def test_every_rest_body_matches_the_openapi(venue_key: rsa.RSAPrivateKey) -> None:
-    """Fills and orders pages, markets and each error answer validate against OpenAPI 3.34.0."""
+    """Fills and orders pages, markets, positions and each error answer validate against OpenAPI 3.34.0."""
     async with KalshiSim(Script(rate=0, seed=43, limit=150), key=venue_key) as sim:
         async with await open_ws(sim, venue_key) as ws:
             await exchange(ws, {"id": 1, "cmd": "subscribe", "params": {"channels": ["fill"]}}, 1)
@@ -234,6 +236,7 @@ async def test_every_rest_body_matches_the_openapi(venue_key: rsa.RSAPrivateKey)
     assert set(statuses) == {200, 400, 401, 404, 429, 503}
     assert sum(len(b.get("fills", [])) for _, _, b in bodies) == sum(k == "fill" for k, _, _ in sim.emitted)
     assert any(b.get("orders") for _, _, b in bodies)
+    assert any(b.get("market_positions") for _, _, b in bodies)  # the positions the feed's fills left
 
 
 async def test_a_terminal_channel_error_matches_the_asyncapi(venue_key: rsa.RSAPrivateKey) -> None:

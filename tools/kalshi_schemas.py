@@ -38,7 +38,7 @@ ASYNCAPI = {
     "list_subscriptions": "listSubscriptionsCommandPayload",
     "update_subscription": "updateSubscriptionCommandPayload",
 }
-OPENAPI = ("GetFillsResponse", "GetOrdersResponse", "GetMarketResponse", "ErrorResponse")
+OPENAPI = ("GetFillsResponse", "GetOrdersResponse", "GetMarketResponse", "GetPositionsResponse", "ErrorResponse")
 
 
 def resolve(node: Any, schemas: dict[str, Any]) -> Any:
