@@ -22,10 +22,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-try:  # typer up to 0.2x depends on Click; later versions carry their own copy
-    from click import exceptions as click_errors
-except ImportError:  # pragma: no cover - which one depends on the installed typer
-    from typer._click import exceptions as click_errors  # type: ignore[no-redef]
+try:  # the Click that typer raises from: recent typers carry their own copy (a Click installed beside it is not it)
+    from typer._click import exceptions as click_errors
+except ImportError:  # typer up to 0.2x depends on Click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from fillwatch import __version__
 from fillwatch.config import check_url
