@@ -66,7 +66,7 @@ def test_from_json_makes_keys_text() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ([], "not an object"),
+        ([], "^the checkpoint is not an object$"),
         ({"newest": 1700000000, "seen": []}, "not a time: 1700000000"),
         ({"newest": "2026-11-21T12:00:00", "seen": []}, "a time without a time zone: '2026-11-21T12:00:00'"),
         ({"newest": None, "seen": [], "floor": "2026-11-21T12:00:00"}, "without a time zone"),
@@ -103,6 +103,13 @@ def test_including_adds_journal_entries_and_moves_newest_forward_only() -> None:
     )
     assert base.including([(T0 - timedelta(seconds=1), "t9", "o")]).newest == T0
     assert base.including([(T0, "t9", "o")]).newest == T0
+
+
+def test_an_entry_at_the_newest_time_leaves_newest_as_it_was() -> None:
+    """A journal entry at the same instant as newest, written with another offset, does not replace it."""
+    same = T0.astimezone(timezone(timedelta(hours=1)))
+    merged = Checkpoint(T0, ()).including([(same, "t1", "o")])
+    assert merged.to_json()["newest"] == "2026-11-21T12:00:00+00:00"
 
 
 def test_including_into_an_empty_checkpoint_takes_the_first_time() -> None:
@@ -151,6 +158,16 @@ def test_a_ledger_from_a_checkpoint_knows_its_keys_and_times() -> None:
     for n in range(3, 2000):
         ledger.admit(fill(n, seconds=1000 + n / 1000))
     assert ledger.admit(fill(1, seconds=0))  # its key was swept: the checkpoint's keys date at its newest
+
+
+def test_a_settled_gap_leaves_no_resume_point() -> None:
+    """After settle(), the checkpoint has no resume point and serialises it as null."""
+    ledger = Ledger(clock=lambda: LATE)
+    ledger.admit(fill(1, seconds=0))
+    ledger.owe(T0 - timedelta(seconds=30))
+    ledger.settle()
+    assert ledger.checkpoint().resume_from is None
+    assert ledger.checkpoint().to_json()["resume_from"] is None
 
 
 def test_remember_counts_as_printed_without_moving_newest() -> None:

@@ -107,6 +107,16 @@ def test_a_clock_near_2100_never_makes_2100_plausible() -> None:
     assert ledger.implausible == 1
 
 
+def test_2000_01_01_is_never_too_far_ahead_whatever_the_clock() -> None:
+    """The horizon starts at 2000-01-01: an event dated exactly then becomes newest even with a clock
+    stuck at 1970 (a machine without a real-time clock), without reading it."""
+    clock = Clock(0.0)
+    ledger = Ledger(clock=clock)
+    assert ledger.admit(at(1, datetime(2000, 1, 1, tzinfo=UTC)))
+    assert ledger.newest == datetime(2000, 1, 1, tzinfo=UTC)
+    assert (ledger.implausible, clock.reads) == (0, 0)
+
+
 def test_a_poisoned_checkpoint_newest_is_not_flagged_again() -> None:
     """A state file left by an old version with `newest` in 2100: an event at exactly that time is
     admitted as an old one, not flagged as implausible; a later one is flagged."""
@@ -290,6 +300,17 @@ def test_the_capacity_is_exact_and_the_oldest_keys_go_first() -> None:
     assert not ledger.admit(fill(1, seconds=1))
     assert ledger.admit(fill(0, seconds=0))  # evicted: admitted again (and evicts t1)
     assert len(ledger) == 10
+
+
+def test_reaching_the_capacity_forgets_nothing_passing_it_sweeps() -> None:
+    """With capacity 100 and one event a second, the 100th key forgets nothing (even keys out of the
+    window); the 101st sweeps every key older than the window and its slack."""
+    ledger = Ledger(overlap=timedelta(seconds=60), capacity=100, clock=Clock(LATE))
+    for n in range(100):
+        ledger.admit(fill(n, seconds=n))
+    assert len(ledger) == 100
+    ledger.admit(fill(100, seconds=100))
+    assert len(ledger) == 66  # 35 s … 100 s
 
 
 def test_a_sweep_with_only_implausible_times_forgets_only_the_excess() -> None:

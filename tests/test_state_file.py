@@ -8,7 +8,10 @@ mechanisms (a missing directory, a directory where a file should be, a value orj
 from __future__ import annotations
 
 import os
+import resource
+import signal
 import stat
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -205,8 +208,9 @@ def test_load_reports_a_malformed_checkpoint(tmp_path: Path) -> None:
 def test_load_of_a_directory_or_bad_json_cannot_be_read(tmp_path: Path) -> None:
     """A state path that is a directory is refused; bad JSON says it cannot be read."""
     (tmp_path / "s.json").mkdir()
-    with pytest.raises(ConfigError, match="not a regular file"):
+    with pytest.raises(ConfigError) as caught:
         state_in(tmp_path).load()
+    assert str(caught.value) == f"state file {tmp_path / 's.json'} is a directory, not a regular file"
     other = tmp_path / "other"
     other.mkdir()
     (other / "s.json").write_bytes(b'{"version": 1,')
@@ -302,3 +306,97 @@ def test_the_temporary_file_is_made_beside_the_state_file(tmp_path: Path, monkey
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-tmp"))
     state_in(tmp_path).save(Checkpoint(T0, ()))
     assert state_in(tmp_path).load() == Checkpoint(T0, ())
+
+
+def test_a_journal_write_cut_short_leaves_whole_lines_and_names_the_journal(tmp_path: Path) -> None:
+    """A burst that the file size limit cuts short is cut back to the journal's earlier length, and the
+    error names the journal and the lines lost (RLIMIT_FSIZE, SIGXFSZ ignored, for this call only)."""
+    state = state_in(tmp_path)
+    state.journal(entry(T0, "t1"))
+    journal = tmp_path / "s.json.journal"
+    burst = entry(T0, "t2") + entry(T0, "t3") + entry(T0, "t4")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (journal.stat().st_size + 10, hard))
+        with pytest.raises(WriteFailed) as caught:
+            state.journal(burst)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    assert str(caught.value) == f"cannot write to state journal {journal}: File too large (3 lines not written)"
+    assert journal.read_bytes() == entry(T0, "t1")
+    state.journal(entry(T0, "t5"))
+    assert journal.read_bytes() == entry(T0, "t1") + entry(T0, "t5")
+    state.unlock()
+
+
+# While a save writes its temporary file, another process may remove it. Audit events let a test act
+# at that moment: tempfile.mkstemp names the file (before creating it), and the "open" event of
+# os.fdopen on its descriptor comes once it exists.
+_NAMES: list[str] = []
+_VANISH: list[bool] = []
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if event == "tempfile.mkstemp" and _VANISH:
+        _NAMES.append(str(args[0]))
+    elif event == "open" and isinstance(args[0], int) and _VANISH and _VANISH[0] and _NAMES:
+        os.unlink(_NAMES[-1])
+
+
+_HOOKED: list[bool] = []
+
+
+def watch_temporary(*, vanish: bool) -> None:
+    """Record the names of temporary files made from now on; with `vanish`, remove each once it exists."""
+    if not _HOOKED:
+        sys.addaudithook(_audit)  # cannot be removed; inert while _VANISH is empty
+        _HOOKED.append(True)
+    _NAMES.clear()
+    _VANISH.append(vanish)
+
+
+def test_the_temporary_file_is_hidden_beside_the_state_file(tmp_path: Path) -> None:
+    """The temporary file of a save is `.NAME.<random>` in the state file's directory: a leftover after
+    kill -9 is hidden and never taken for the state file."""
+    watch_temporary(vanish=False)
+    try:
+        state_in(tmp_path).save(Checkpoint(T0, ()))
+    finally:
+        _VANISH.clear()
+    made = list(_NAMES)
+    assert len(made) == 1
+    assert Path(made[0]).parent == tmp_path
+    assert Path(made[0]).name.startswith(".s.json.")
+    assert not Path(made[0]).exists()
+
+
+def test_a_temporary_file_removed_by_someone_else_is_a_write_failure(tmp_path: Path) -> None:
+    """If the temporary file vanishes before the rename, the save fails with one WriteFailed line
+    (the cleanup of the vanished file is not an error) and the old file stays."""
+    state = state_in(tmp_path)
+    state.save(Checkpoint(T0, (("t1", "o"),)))
+    watch_temporary(vanish=True)
+    try:
+        with pytest.raises(WriteFailed) as caught:
+            state.save(Checkpoint(T0, ()))
+    finally:
+        _VANISH.clear()
+    assert len(_NAMES) == 1
+    assert str(caught.value) == f"cannot write the state file {tmp_path / 's.json'}: No such file or directory"
+    assert state.load() == Checkpoint(T0, (("t1", "o"),))
+
+
+def test_an_encoding_error_stays_itself_when_the_temporary_file_is_gone(tmp_path: Path) -> None:
+    """A memory orjson cannot encode raises orjson's own error, even if the temporary file has vanished
+    by the time it is cleaned up."""
+    state = state_in(tmp_path)
+    watch_temporary(vanish=True)
+    try:
+        with pytest.raises(orjson.JSONEncodeError, match=r"^Type is not JSON serializable: object$"):
+            state.save(Checkpoint(T0, (), memory={"bad": object()}))
+    finally:
+        _VANISH.clear()
+    assert len(_NAMES) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
