@@ -84,3 +84,12 @@ def test_the_novig_simulator_serves_fillwatch_novig() -> None:
         )
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 3
+
+
+def test_the_tool_speaks_the_current_schema_unless_told_otherwise() -> None:
+    """`python -m fillwatch.sim` sends Kalshi's current schema by default (issue 18); legacy fields only on request."""
+    from fillwatch.sim.__main__ import parser, script_fields
+    from fillwatch.sim.kalshi import Script
+
+    assert script_fields(parser().parse_args([]), Script)["schema"] == "current"
+    assert script_fields(parser().parse_args(["--schema", "mixed"]), Script)["schema"] == "mixed"

@@ -36,6 +36,7 @@ EQUIVALENTS = ROOT / "docs" / "equivalent-mutants.txt"
 MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "venues/kalshi": ("fillwatch/venues/kalshi.py", ("tests/venues/test_kalshi*.py",)),
     "venues/novig": ("fillwatch/venues/novig.py", ("tests/venues/test_novig*.py",)),
+    "venues/base": ("fillwatch/venues/base.py", ("tests/venues/test_base*.py", "tests/venues/test_hostile.py")),
     "render/jsonl": ("fillwatch/render/jsonl.py", ("tests/render/test_jsonl*.py",)),
     "ledger": ("fillwatch/ledger.py", ("tests/test_ledger*.py",)),
     "state": ("fillwatch/state.py", ("tests/test_state*.py",)),

@@ -45,7 +45,12 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--port", type=int, default=0, help="WebSocket port; REST listens on PORT+1 (default: any free)")
     cli.add_argument("--rate", type=float, default=3.0, help="events per second (0: as fast as possible)")
     cli.add_argument("--seed", type=int, default=None, help="make the activity repeatable")
-    cli.add_argument("--schema", choices=("current", "legacy", "mixed"), default="mixed", help="Kalshi message fields")
+    cli.add_argument(
+        "--schema",
+        choices=("current", "legacy", "mixed"),
+        default="current",
+        help="Kalshi message fields: the current schema (default), the legacy one, or a mix for client tests",
+    )
     cli.add_argument("--key-out", type=Path, help="Kalshi: write the throwaway private key here (PEM, mode 600)")
     cli.add_argument("--client-secret", help="Novig: the client secret to accept (default: a random one)")
     faults = cli.add_argument_group("faults")

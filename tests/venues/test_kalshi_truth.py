@@ -8,7 +8,6 @@ protocols/kalshi.md §9; each test names its source.
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -19,6 +18,7 @@ from fillwatch.events import Cancel, Fill
 from fillwatch.render.jsonl import record
 from fillwatch.venues.base import Malformed, Rejected, Resync
 from fillwatch.venues.kalshi import Kalshi, sign
+from tests.venues.kalshi_shapes import SINCE, rest_order
 
 # protocols/kalshi.md §9: a REST fill captured from the live API (pykalshi 2.0.0 FILL_SELL_NO),
 # from an order that sold YES at 0.18.
@@ -102,41 +102,9 @@ def user_order(**changes: Any) -> dict[str, Any]:
     return {"type": "user_order", "sid": 22, "msg": {k: v for k, v in msg.items() if v is not ...}}
 
 
-def rest_order(**changes: Any) -> dict[str, Any]:
-    """openapi.yaml (kalshi-sdk 22.4.0) ``Order``, every required field: the same cancelled order over REST."""
-    row = {
-        "order_id": "ee587a1c-8b87-4dcf-b721-9f6f790619fa",
-        "user_id": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
-        "client_order_id": "my-order-1",
-        "ticker": "FED-23DEC-T3.00",
-        "side": "yes",
-        "action": "buy",
-        "outcome_side": "yes",
-        "book_side": "bid",
-        "type": "limit",
-        "status": "canceled",
-        "yes_price_dollars": "0.3500",
-        "no_price_dollars": "0.6500",
-        "fill_count_fp": "6.00",
-        "remaining_count_fp": "0.00",
-        "initial_count_fp": "10.00",
-        "taker_fees_dollars": "0.000000",
-        "maker_fees_dollars": "0.020000",
-        "taker_fill_cost_dollars": "0.000000",
-        "maker_fill_cost_dollars": "2.100000",
-        "created_time": "2024-12-01T10:00:00Z",
-        "last_update_time": "2024-12-01T10:01:00.500Z",
-        **changes,
-    }
-    return {k: v for k, v in row.items() if v is not ...}
-
-
 @pytest.fixture
 def venue() -> Kalshi:
     return Kalshi.for_parsing()
-
-
-SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def live(venue: Kalshi, message: dict[str, Any]) -> dict[str, object]:
