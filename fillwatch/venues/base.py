@@ -276,8 +276,8 @@ def ts_from_s(s: object) -> datetime:
     return _EPOCH + timedelta(seconds=s)
 
 
-def ts_from_iso(text: object) -> tuple[datetime, bool]:
-    """A UTC datetime from RFC 3339 text, and whether it had a fraction of a second."""
+def ts_from_iso(text: object) -> datetime:
+    """A UTC datetime from RFC 3339 text."""
     if not isinstance(text, str) or len(text) > _LONGEST:
         raise ValueError(f"not a timestamp: {shown(text)}")
     try:
@@ -289,7 +289,7 @@ def ts_from_iso(text: object) -> tuple[datetime, bool]:
         raise ValueError(f"not a timestamp: {text!r}") from None
     if not _EARLIEST <= parsed <= _LATEST:
         raise ValueError(f"time out of range: {text!r}")
-    return parsed, "." in text
+    return parsed
 
 
 def shown(value: object) -> str:

@@ -398,7 +398,7 @@ def _history_fill(row: dict[str, Any]) -> Fill:
     else:
         yes_price = to_decimal(row["yes_price_dollars"])
         price = _ONE - yes_price if side == "no" else yes_price
-    ts = ts_from_iso(row["created_time"])[0] if row.get("created_time") else ts_from_s(row["ts"])
+    ts = ts_from_iso(row["created_time"]) if row.get("created_time") else ts_from_s(row["ts"])
     fee, taker = row.get("fee_cost"), row.get("is_taker")
     return Fill(
         venue="kalshi",
@@ -535,7 +535,7 @@ def _cancel_time(msg: dict[str, Any], clock: Callable[[], float]) -> datetime:
     if msg.get("last_updated_ts_ms") is not None:
         return ts_from_ms(msg["last_updated_ts_ms"])
     if msg.get("last_update_time"):
-        return ts_from_iso(msg["last_update_time"])[0]
+        return ts_from_iso(msg["last_update_time"])
     if msg.get("created_ts_ms") is not None:
         return ts_from_ms(msg["created_ts_ms"])
     return datetime.fromtimestamp(round(clock(), 3), UTC)

@@ -148,7 +148,7 @@ class Novig:
         self._currency: OrderedDict[str, str] = OrderedDict()
         self._touched: set[str] = set()
         """Markets of live fills of orders not known open, since the last complete orders read."""
-        self._closing: dict[str, tuple[datetime, bool]] = {}
+        self._closing: dict[str, datetime] = {}
         """Markets whose CLOSE asked for an orders read that has not completed yet, and the close's time."""
         self._closed_markets: OrderedDict[str, None] = OrderedDict()
         """Markets seen closing on the stream: orders on them that REST shows ended were closed."""
@@ -252,7 +252,7 @@ class Novig:
 
     def _fill_event(self, data: dict[str, Any], *, source: str, currency: str | None) -> Fill:
         order_id = _text(data["orderId"])
-        ts, has_ms = ts_from_iso(data["createdAt"])
+        ts = ts_from_iso(data["createdAt"])
         taker, wash = data.get("isTaker"), data.get("isWash")
         fee = data.get("fee")
         currency = currency or self._currency_of(order_id)
@@ -266,7 +266,6 @@ class Novig:
             price=to_decimal(data["price"]),
             qty=to_decimal(data["qty"]),
             ts=ts,
-            ts_has_ms=has_ms,
             taker=taker if isinstance(taker, bool) else None,
             fee=_fee(fee, currency),
             wash=wash if isinstance(wash, bool) else None,
@@ -295,13 +294,13 @@ class Novig:
         *,
         source: str,
         ts_key: str = "timestamp",
-        ts: tuple[datetime, bool] | None = None,
+        ts: datetime | None = None,
         reason: str | None = None,
     ) -> Cancel:
         order_id = _text(data["id"])
         currency = data.get("currency")
         known = currency in _CURRENCIES
-        when, has_ms = ts or ts_from_iso(data[ts_key])
+        when = ts if ts is not None else ts_from_iso(data[ts_key])
         original = data.get("originalQty")
         cancel = Cancel(
             venue="novig",
@@ -313,7 +312,6 @@ class Novig:
             price=to_decimal(data["price"]),
             qty=to_decimal(data["qty"]),
             ts=when,
-            ts_has_ms=has_ms,
             original_qty=None if original is None else to_decimal(original),
             currency=currency if known else self._currency_of(order_id),
             source=source,  # type: ignore[arg-type]
@@ -431,7 +429,7 @@ class Novig:
             ValueError: `memory` is not what :meth:`memory` makes.
         """
         try:
-            seen_until = ts_from_iso(memory["orders_seen_until"])[0]
+            seen_until = ts_from_iso(memory["orders_seen_until"])
             orders: dict[str, _Order] = {}
             for order_id, market, currency, placed in memory["open"]:
                 if currency not in _CURRENCIES:
@@ -529,7 +527,7 @@ class Novig:
         times: list[datetime] = []
         for item in items:
             try:  # read all of the order first: an unreadable one is skipped, and changes nothing
-                order_id, placed = _text(item["id"]), ts_from_iso(item["timestamp"])[0]
+                order_id, placed = _text(item["id"]), ts_from_iso(item["timestamp"])
                 order, resting = self._read_order(item, currency, placed)
                 known = self._open.get(order_id)
                 new = (
@@ -587,7 +585,7 @@ class Novig:
         elif ts_key := next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), None):
             cancel = self._cancel_event(data, source="history", ts_key=ts_key, reason=reason)
         else:
-            learned = datetime.fromtimestamp(round(self.clock(), 3), UTC), True
+            learned = datetime.fromtimestamp(round(self.clock(), 3), UTC)
             cancel = self._cancel_event(data, source="history", ts=learned, reason=reason)
         _remember(self._reported, cancel.order_id)
         return cancel
@@ -679,7 +677,7 @@ def _fee(fee: object, currency: str | None) -> Decimal | None:
     return value / _MCU_PER_CASH if currency == "CASH" else value
 
 
-def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> tuple[datetime, bool]:
+def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> datetime:
     """The tick's own time if it has one that can be read, else when fillwatch learned of it.
 
     An optional time that cannot be read does not cost the close: that would cost its cancels.
@@ -689,7 +687,7 @@ def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> tuple[dateti
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 return ts_from_iso(value)
-    return datetime.fromtimestamp(round(clock(), 3), UTC), True
+    return datetime.fromtimestamp(round(clock(), 3), UTC)
 
 
 def _json_or_none(body: bytes) -> Any:
@@ -700,7 +698,7 @@ def _json_or_none(body: bytes) -> Any:
 
 
 def _time_or_none(value: object) -> datetime | None:
-    return None if value is None else ts_from_iso(value)[0]
+    return None if value is None else ts_from_iso(value)
 
 
 def _text(value: object) -> str:
