@@ -36,6 +36,7 @@ __all__ = [
     "excerpt",
     "shown",
     "to_decimal",
+    "ts_from_clock",
     "ts_from_iso",
     "ts_from_ms",
     "ts_from_s",
@@ -255,6 +256,11 @@ def checked(event: E) -> E:
     if event.qty <= _ZERO:
         raise ValueError(f"quantity {event.qty} not above 0")
     return event
+
+
+def ts_from_clock(clock: Callable[[], float]) -> datetime:
+    """Now by `clock` (wall-clock seconds) to the millisecond, rounded: the time of an event the venue does not date."""
+    return datetime.fromtimestamp(round(clock(), 3), UTC)
 
 
 def ts_from_ms(ms: object) -> datetime:

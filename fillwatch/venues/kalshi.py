@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 from urllib.parse import quote, urlsplit
@@ -41,6 +41,7 @@ from fillwatch.venues.base import (
     excerpt,
     shown,
     to_decimal,
+    ts_from_clock,
     ts_from_iso,
     ts_from_ms,
     ts_from_s,
@@ -538,7 +539,7 @@ def _cancel_time(msg: dict[str, Any], clock: Callable[[], float]) -> datetime:
         return ts_from_iso(msg["last_update_time"])
     if msg.get("created_ts_ms") is not None:
         return ts_from_ms(msg["created_ts_ms"])
-    return datetime.fromtimestamp(round(clock(), 3), UTC)
+    return ts_from_clock(clock)
 
 
 def _field_error(exc: Exception) -> str:

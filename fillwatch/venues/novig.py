@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -49,6 +49,7 @@ from fillwatch.venues.base import (
     excerpt,
     shown,
     to_decimal,
+    ts_from_clock,
     ts_from_iso,
 )
 
@@ -585,7 +586,7 @@ class Novig:
         elif ts_key := next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), None):
             cancel = self._cancel_event(data, source="history", ts_key=ts_key, reason=reason)
         else:
-            learned = datetime.fromtimestamp(round(self.clock(), 3), UTC)
+            learned = ts_from_clock(self.clock)
             cancel = self._cancel_event(data, source="history", ts=learned, reason=reason)
         _remember(self._reported, cancel.order_id)
         return cancel
@@ -687,7 +688,7 @@ def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> datetime:
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 return ts_from_iso(value)
-    return datetime.fromtimestamp(round(clock(), 3), UTC)
+    return ts_from_clock(clock)
 
 
 def _json_or_none(body: bytes) -> Any:
