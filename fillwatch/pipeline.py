@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from fillwatch.net.titles import TitleResolver
 from fillwatch.options import RunOptions
 from fillwatch.render import Sink
 from fillwatch.render.jsonl import JsonLinesSink, parse_record
-from fillwatch.render.views import Views, open_views
+from fillwatch.render.views import Views, open_views, warning
 from fillwatch.runner import run
 from fillwatch.state import CheckpointSink, StateFile
 from fillwatch.venues.base import Venue
@@ -47,7 +46,7 @@ def output_sink(output: Path | None, *, raw: bool) -> list[Sink]:
     except OSError as exc:
         raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
     if cut:
-        sys.stderr.write(f"fillwatch: warning: cut a torn last line ({cut} bytes) from {output}\n")
+        warning(f"cut a torn last line ({cut} bytes) from {output}")
     return [JsonLinesSink(fd, owns_fd=True, raw=raw, name=f"output file {output}")]
 
 
