@@ -32,6 +32,7 @@ from fillwatch.venues.base import (
     Resync,
     decode,
     excerpt,
+    shown,
     to_decimal,
     ts_from_ms,
 )
@@ -368,14 +369,14 @@ class NovigV3Orders:
 def _text(value: object) -> str:
     """A required, non-empty string field."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
 
 
 def _count(value: object, minimum: int) -> int:
     """A whole number of contracts (or a ``seq``): a JSON integer, not a bool or a float."""
     if type(value) is not int or not minimum <= value <= _MAX_INT:
-        raise ValueError(f"expected an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"expected an integer >= {minimum}, got {shown(value)}")
     return value
 
 
@@ -383,7 +384,7 @@ def _price(value: object) -> Decimal:
     """A 0–1 probability from its decimal string (1–3 decimals seen; any exact form accepted)."""
     price = to_decimal(value)
     if not price.is_finite() or not 0 <= price <= 1:
-        raise ValueError(f"price out of range: {value!r}")
+        raise ValueError(f"price out of range: {shown(value)}")
     return price
 
 
