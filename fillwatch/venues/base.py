@@ -34,6 +34,7 @@ __all__ = [
     "checked",
     "decode",
     "excerpt",
+    "field_error",
     "shown",
     "to_decimal",
     "ts_from_clock",
@@ -296,6 +297,12 @@ def ts_from_iso(text: object) -> datetime:
     if not _EARLIEST <= parsed <= _LATEST:
         raise ValueError(f"time out of range: {text!r}")
     return parsed
+
+
+def field_error(exc: Exception) -> str:
+    """What was wrong with a message's field, in a few words: a hostile value in it is cut short."""
+    text = f"missing {exc.args[0]!s}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+    return text if len(text) <= 100 else text[:100] + "…"
 
 
 def shown(value: object) -> str:

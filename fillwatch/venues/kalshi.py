@@ -39,6 +39,7 @@ from fillwatch.venues.base import (
     checked,
     decode,
     excerpt,
+    field_error,
     shown,
     to_decimal,
     ts_from_clock,
@@ -176,7 +177,7 @@ class Kalshi:
                     checked(item)
             return parsed
         except UNREADABLE as exc:
-            return [Malformed(f"bad {kind} message ({_field_error(exc)})", excerpt(frame))]
+            return [Malformed(f"bad {kind} message ({field_error(exc)})", excerpt(frame))]
 
     def history_request(self, kind: str, since: datetime, page: str | None, now_ms: int) -> Request:
         """One signed page request: fills, or cancelled orders, from `since` (§6.1, §6.3).
@@ -540,9 +541,3 @@ def _cancel_time(msg: dict[str, Any], clock: Callable[[], float]) -> datetime:
     if msg.get("created_ts_ms") is not None:
         return ts_from_ms(msg["created_ts_ms"])
     return ts_from_clock(clock)
-
-
-def _field_error(exc: Exception) -> str:
-    """What was wrong, in a few words: a hostile value in the message is cut short."""
-    text = f"missing {exc.args[0]!s}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
-    return text if len(text) <= 100 else text[:100] + "…"

@@ -47,6 +47,7 @@ from fillwatch.venues.base import (
     checked,
     decode,
     excerpt,
+    field_error,
     shown,
     to_decimal,
     ts_from_clock,
@@ -233,7 +234,7 @@ class Novig:
             if event == "error":
                 return [self._parse_error(data, frame)]
         except UNREADABLE as exc:
-            return [Malformed(f"bad {event or 'tick'} event ({_field_error(exc)})", excerpt(frame))]
+            return [Malformed(f"bad {event or 'tick'} event ({field_error(exc)})", excerpt(frame))]
         return ()  # unknown events (a future "place", say) are ignored (§8)
 
     def _parse_fill(self, data: dict[str, Any]) -> Fill:
@@ -438,7 +439,7 @@ class Novig:
                 orders[_text(order_id)] = _Order(_text(market), currency, _time_or_none(placed))
             ended = [_text(k) for k in memory["ended"]]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a Novig order memory ({_field_error(exc)})") from None
+            raise ValueError(f"not a Novig order memory ({field_error(exc)})") from None
         self._open = orders
         for order_id, order in orders.items():
             self._remember_currency(order_id, order.currency)
@@ -707,9 +708,3 @@ def _text(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
-
-
-def _field_error(exc: Exception) -> str:
-    """What was wrong, in a few words: a hostile value in the message is cut short."""
-    text = f"missing {exc.args[0]!s}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
-    return text if len(text) <= 100 else text[:100] + "…"

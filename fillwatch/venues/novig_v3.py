@@ -32,6 +32,7 @@ from fillwatch.venues.base import (
     Resync,
     decode,
     excerpt,
+    field_error,
     shown,
     to_decimal,
     ts_from_ms,
@@ -151,7 +152,7 @@ class NovigV3Orders:
             if "deltas" in orders:
                 return self._offer(orders, message.get("ts"), text)
         except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation, OverflowError) as exc:
-            return [Malformed(f"bad Novig v3 frame ({_why(exc)})", excerpt(frame))]
+            return [Malformed(f"bad Novig v3 frame ({field_error(exc)})", excerpt(frame))]
         return []
 
     def learn_order(self, body: bytes) -> Sequence[V3Parsed]:
@@ -167,7 +168,7 @@ class NovigV3Orders:
                 _count(row["qty"], 1),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, InvalidOperation) as exc:
-            return [Malformed(f"bad Novig v3 order ({_why(exc)})", excerpt(body))]
+            return [Malformed(f"bad Novig v3 order ({field_error(exc)})", excerpt(body))]
         items: list[V3Parsed] = []
         for event, ts_ms, taker in self._waiting.pop(order_id, []):
             items.extend(self._event(event, ts_ms, order_id, order, taker=taker))
@@ -207,7 +208,7 @@ class NovigV3Orders:
             try:
                 order_id, order = self._open_entry(entry)
             except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-                items.append(Malformed(f"bad Novig v3 open order ({_why(exc)})", excerpt(text)))
+                items.append(Malformed(f"bad Novig v3 open order ({field_error(exc)})", excerpt(text)))
                 continue
             known = self._orders.get(order_id)
             order.original = known.original if known else None  # qty is what still rests, not the size
@@ -261,7 +262,7 @@ class NovigV3Orders:
             try:
                 items.extend(self._batch_event(event, batch.ts_ms, opens, resting_before))
             except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-                items.append(Malformed(f"bad Novig v3 order event ({_why(exc)})", excerpt(batch.frame)))
+                items.append(Malformed(f"bad Novig v3 order event ({field_error(exc)})", excerpt(batch.frame)))
         return items
 
     def _batch_event(self, event: Any, ts_ms: int, opens: dict[Any, Any], resting_before: set[Any]) -> list[V3Parsed]:
@@ -386,9 +387,3 @@ def _price(value: object) -> Decimal:
     if not price.is_finite() or not 0 <= price <= 1:
         raise ValueError(f"price out of range: {shown(value)}")
     return price
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing {exc.args[0]}"
-    return str(exc) or type(exc).__name__
