@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeAlias
 
 import orjson
 
 from fillwatch.events import Cancel, Fill
 from fillwatch.venues.base import (
+    UNREADABLE,
     Ack,
     Malformed,
     Parsed,
@@ -151,7 +152,7 @@ class NovigV3Orders:
                 return self._snapshot(orders, text)
             if "deltas" in orders:
                 return self._offer(orders, message.get("ts"), text)
-        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation, OverflowError) as exc:
+        except UNREADABLE as exc:
             return [Malformed(f"bad Novig v3 frame ({field_error(exc)})", excerpt(frame))]
         return []
 
@@ -167,7 +168,7 @@ class NovigV3Orders:
                 _count(row["remaining"], 0),
                 _count(row["qty"], 1),
             )
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        except UNREADABLE as exc:
             return [Malformed(f"bad Novig v3 order ({field_error(exc)})", excerpt(body))]
         items: list[V3Parsed] = []
         for event, ts_ms, taker in self._waiting.pop(order_id, []):
@@ -207,7 +208,7 @@ class NovigV3Orders:
         for entry in orders["open"]:
             try:
                 order_id, order = self._open_entry(entry)
-            except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+            except UNREADABLE as exc:
                 items.append(Malformed(f"bad Novig v3 open order ({field_error(exc)})", excerpt(text)))
                 continue
             known = self._orders.get(order_id)
@@ -261,7 +262,7 @@ class NovigV3Orders:
         for event in batch.events:
             try:
                 items.extend(self._batch_event(event, batch.ts_ms, opens, resting_before))
-            except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+            except UNREADABLE as exc:
                 items.append(Malformed(f"bad Novig v3 order event ({field_error(exc)})", excerpt(batch.frame)))
         return items
 
