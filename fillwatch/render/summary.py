@@ -23,16 +23,11 @@ from fillwatch.render.console import BUY, DIM, SELL
 from fillwatch.render.layout import elide, fit, money
 from fillwatch.render.positions import MarketPosition
 from fillwatch.render.session import Session
-from fillwatch.render.text import is_bare_id, price, sanitize, signed
+from fillwatch.render.text import count, is_bare_id, price, sanitize, signed
 
 __all__ = ["SessionSink", "Totals", "basis", "count", "fit", "format_duration", "summary"]
 
 Titles = Mapping[tuple[str, str], str]
-
-
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """``1 cancel``, ``2 cancels``: a number with its noun agreeing."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def basis(session: Session) -> str:

@@ -35,8 +35,8 @@ from fillwatch.render.console import DIM, TAKER, row_style
 from fillwatch.render.layout import elide, fit
 from fillwatch.render.positions import contracts, currency_label
 from fillwatch.render.session import Session
-from fillwatch.render.summary import Totals, basis, count
-from fillwatch.render.text import TimeOfDay, is_bare_id, number, sanitize, signed
+from fillwatch.render.summary import Totals, basis
+from fillwatch.render.text import TimeOfDay, count, is_bare_id, number, sanitize, signed
 
 __all__ = ["FillBoard", "LiveTableSink"]
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-__all__ = ["TimeOfDay", "is_bare_id", "number", "price", "sanitize", "signed"]
+__all__ = ["TimeOfDay", "count", "is_bare_id", "number", "price", "sanitize", "signed"]
 
 # C0 and C1 control characters, DEL included: ESC would let a market name move
 # the cursor, recolour or retitle the terminal. And the Unicode bidi embeddings,
@@ -30,6 +30,11 @@ def sanitize(text: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match[0])
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 cancel``, ``2 cancels``: a number with its noun agreeing."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def number(value: Decimal) -> str:
