@@ -98,9 +98,9 @@ def _root(
 
 
 def _warn(message: str) -> None:
-    from fillwatch.render.status import stamp
+    from fillwatch.render.views import warning
 
-    sys.stderr.write(stamp(f"fillwatch: warning: {message}\n"))
+    warning(message)
 
 
 def _check_output(output: object) -> None:

@@ -52,8 +52,6 @@ class Fill:
     price: Decimal
     qty: Decimal
     ts: datetime
-    ts_has_ms: bool = True
-    """Whether the venue gave sub-second precision (no longer read: `ts` always has milliseconds)."""
     taker: bool | None = None
     fee: Decimal | None = None
     position: Decimal | None = None
@@ -79,7 +77,6 @@ class Cancel:
     price: Decimal
     qty: Decimal
     ts: datetime
-    ts_has_ms: bool = True
     original_qty: Decimal | None = None
     currency: str | None = None
     source: Source = "live"

@@ -36,7 +36,7 @@ from typing import Any
 
 from fillwatch.events import Event
 
-__all__ = ["AHEAD", "Checkpoint", "Ledger", "plausible"]
+__all__ = ["AHEAD", "Checkpoint", "Ledger", "aware_time", "plausible"]
 
 Key = tuple[str, str]
 """(id, order_id): the venue is the same for every event of a run."""
@@ -90,7 +90,8 @@ class Checkpoint:
         if not isinstance(value, dict):
             raise ValueError("the checkpoint is not an object")
         seen = tuple((str(id_), str(order_id)) for id_, order_id in value["seen"])
-        newest, resume_from, floor = _time(value["newest"]), _time(value.get("resume_from")), _time(value.get("floor"))
+        newest, resume_from = aware_time(value["newest"]), aware_time(value.get("resume_from"))
+        floor = aware_time(value.get("floor"))
         return cls(newest, seen, resume_from, value.get("memory"), floor)
 
     def including(self, printed: Iterable[tuple[datetime | None, str, str]]) -> Checkpoint:
@@ -107,7 +108,8 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _time(value: object) -> datetime | None:
+def aware_time(value: object) -> datetime | None:
+    """A stored ISO 8601 time with its zone (None stays None); one without a zone is refused."""
     if value is None:
         return None
     if not isinstance(value, str):

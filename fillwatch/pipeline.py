@@ -100,7 +100,7 @@ async def tail(
         quiet=options.quiet,
         raw=options.raw,
         extra=extra,
-        since=options.since_time(),
+        since=since,
     )
     stream = StreamOptions(
         url=url, max_retries=options.max_retries, stall_timeout=options.stall_timeout, raw=options.raw

@@ -52,7 +52,7 @@ from fillwatch.errors import ConfigError, WriteFailed
 from fillwatch.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped, Status
 from fillwatch.files import open_regular
 from fillwatch.follow import BATCH
-from fillwatch.ledger import Checkpoint, Ledger
+from fillwatch.ledger import Checkpoint, Ledger, aware_time
 from fillwatch.render.jsonl import format_ts, parse_record
 from fillwatch.venues.base import Malformed, Venue
 
@@ -265,17 +265,25 @@ def _entry(fields: object) -> Entry:
             body = fields["body"].encode()
         else:
             body = base64.b64decode(fields["body_b64"], validate=True)
-        since = datetime.fromisoformat(fields["since"])
+        since = _aware(fields["since"])
         page = fields.get("page")
         return History(t, fields["history"], body, since, page if isinstance(page, str) else None)
     if isinstance(fields.get("end"), dict):
         last = fields["end"].get("last")
         return End(t, None if last is None else (str(last[0]), str(last[1])))
     if isinstance(fields.get("floor"), str):
-        return Floor(t, datetime.fromisoformat(fields["floor"]))
+        return Floor(t, _aware(fields["floor"]))
     if isinstance(fields.get("backfill_failed"), str):
-        return FailedBackfill(t, datetime.fromisoformat(fields["backfill_failed"]))
+        return FailedBackfill(t, _aware(fields["backfill_failed"]))
     raise ValueError("neither a frame, a history page nor an event")
+
+
+def _aware(value: object) -> datetime:
+    """A recorded time, which must carry its zone: a naive one compares with no event time."""
+    moment = aware_time(value)
+    if moment is None:
+        raise ValueError("a time is missing")
+    return moment
 
 
 def read(path: Path) -> Iterator[Entry]:

@@ -80,8 +80,7 @@ async def run(
             task.cancel()
 
     def failed(index: int, exc: OSError | WriteFailed) -> None:
-        failure = exc if isinstance(exc, WriteFailed) else WriteFailed(f"cannot write: {exc.strerror or exc}")
-        failures.append((index, failure))
+        failures.append((index, _write_failed(exc)))
         stop(ExitCode.WRITE)
 
     def flush() -> None:
@@ -147,5 +146,9 @@ def _close(sinks: Sequence[Sink], failures: list[tuple[int, WriteFailed]]) -> No
         except BrokenPipeError:
             pass
         except (WriteFailed, OSError) as exc:
-            failure = exc if isinstance(exc, WriteFailed) else WriteFailed(f"cannot write: {exc.strerror or exc}")
-            failures.append((index, failure))
+            failures.append((index, _write_failed(exc)))
+
+
+def _write_failed(exc: OSError | WriteFailed) -> WriteFailed:
+    """A sink's failed write as the run reports it (exit 5)."""
+    return exc if isinstance(exc, WriteFailed) else WriteFailed(f"cannot write: {exc.strerror or exc}")

@@ -374,6 +374,20 @@ def test_a_torn_last_line_left_by_kill_9_is_cut(kalshi_sim, key_file: Path, tmp_
     assert len(whole_lines(out)) == 6
 
 
+def test_the_torn_line_warning_carries_its_time_in_a_log(kalshi_sim, key_file: Path, tmp_path: Path) -> None:
+    """The warning of a cut torn line is stamped with its time on a non-terminal, like every other diagnostic."""
+    sim = kalshi_sim(Script(rate=100, seed=49))
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b'{"kind":"fill","venue":"kal')
+    args = kalshi_args(sim, key_file, "--output", str(out), "--max-events", "1")
+    result = fillwatch(args, env={"FILLWATCH_LOG_TIMES": "always"})
+    assert result.returncode == 0, result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "cut a torn last line" in line)
+    assert re.fullmatch(
+        rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z fillwatch: warning: cut a .* from {re.escape(str(out))}", warning
+    )
+
+
 async def test_a_long_burst_is_written_in_parts_of_at_most_256_lines() -> None:
     """A backfill of 1,000 events handed over at once is flushed every 256 events, so a kill -9
     in the middle of it can make stdout repeat 256 lines at most."""

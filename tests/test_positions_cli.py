@@ -9,6 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from fillwatch.net.http import RestClient
+from fillwatch.net.positions import MAX_PAGES, read_positions
+from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.sim.kalshi import KalshiSim, Script
 from fillwatch.venues.kalshi import Kalshi
 from tests.conftest import fillwatch
@@ -54,3 +57,18 @@ def test_the_summary_starts_from_the_accounts_positions(kalshi_sim, key_file: Pa
     assert rows["KXB"][0] == "-15"
     assert any(path.endswith("/portfolio/positions") for path, _ in sim.stats.rest_requests)
     assert re.search(r"^total +0\.00 +0\.01 +1 +0$", result.stderr, re.MULTILINE)
+
+
+async def test_positions_that_never_end_are_not_read_at_all(venue_key) -> None:
+    """A venue that hands out a next cursor on every page: no starting positions (as a failed read), not a part."""
+    requests: list[str | None] = []
+
+    async def endless(request: HttpRequest) -> HttpResponse:
+        requests.append(request.query.get("cursor"))
+        page = {"market_positions": [{"ticker": f"KX{len(requests)}", "position_fp": "1.00"}], "cursor": "more"}
+        return json_response(200, page)
+
+    async with HttpServer(endless) as server, RestClient() as client:
+        found = await read_positions(Kalshi("k", venue_key, api_url=server.url), client)
+    assert found is None
+    assert len(requests) == MAX_PAGES

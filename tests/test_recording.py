@@ -200,6 +200,19 @@ def test_files_that_are_not_recordings_are_usage_errors(tmp_path: Path, content:
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize("field", ["floor", "backfill_failed", "since"])
+def test_a_recorded_time_without_a_time_zone_is_a_usage_error(tmp_path: Path, field: str) -> None:
+    """A floor, failed backfill or page time without a zone (comparable with no event time): exit 2, naming the line."""
+    path = tmp_path / "rec.jsonl"
+    entry = {"t": 1, field: "2020-01-01T00:00:00"}
+    if field == "since":
+        entry |= {"history": "fills", "page": None, "body": "{}"}
+    header = {"recording": "fillwatch", "version": 1, "venue": "kalshi"}
+    path.write_bytes(orjson.dumps(header) + b"\n" + orjson.dumps(entry) + b"\n")
+    with pytest.raises(ConfigError, match=r"rec\.jsonl:2: not a recording or an event line .*time zone"):
+        list(read(path))
+
+
 async def test_unknown_venues_and_missing_files_are_usage_errors(tmp_path: Path) -> None:
     """A header naming a venue fillwatch does not know, or no file at all: exit 2."""
     path = tmp_path / "rec.jsonl"

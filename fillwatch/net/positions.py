@@ -28,7 +28,7 @@ MAX_PAGES = 20
 async def read_positions(
     venue: Any, client: RestClient, *, clock: Callable[[], float] = time.time
 ) -> list[tuple[str, Decimal]] | None:
-    """Every (market, position) the venue reports, or None when it cannot be read.
+    """Every (market, position) the venue reports, or None when it cannot be read (or not in MAX_PAGES pages).
 
     `venue` has ``positions_request(cursor, now_ms)`` and ``parse_positions(body)``.
     """
@@ -43,5 +43,6 @@ async def read_positions(
             return None
         found += rows
         if cursor is None:
-            break
-    return found
+            return found
+    log.debug("starting positions not read: still more after %d pages", MAX_PAGES)
+    return None  # a part would make some markets' positions true and others not

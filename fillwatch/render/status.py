@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from fillwatch.events import Backfilled, BackfillFailed, Connected, Disconnected, Event, Implausible, Skipped, Status
-from fillwatch.render.text import sanitize
+from fillwatch.render.text import count, sanitize
 
 __all__ = ["StatusSink"]
 
@@ -61,8 +61,8 @@ class StatusSink:
                 return f"+ connected to {self._venue} ({sanitize(status.url)})"
             return None  # said with the backfill's outcome, which follows at once
         if isinstance(status, Backfilled):
-            recovered = f"{_count(status.fills, 'fill')} and {_count(status.cancels, 'cancel')}"
-            unreadable = f" ({_count(status.skipped, 'unreadable row')} skipped)" if status.skipped else ""
+            recovered = f"{count(status.fills, 'fill')} and {count(status.cancels, 'cancel')}"
+            unreadable = f" ({count(status.skipped, 'unreadable row')} skipped)" if status.skipped else ""
             if status.downtime is not None:
                 return f"+ reconnected after {status.downtime:.1f} s, {recovered} recovered{unreadable}"
             return f"+ history since {_when(status.since)}: {recovered}{unreadable} ({status.seconds:.1f} s)"
@@ -123,10 +123,6 @@ def stamp(line: str, *, stream: object = None, wall_clock: Callable[[], float] =
         return line
     moment = datetime.fromtimestamp(wall_clock(), UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") + " " + line
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _when(moment: datetime) -> str:

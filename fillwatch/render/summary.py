@@ -9,7 +9,6 @@ table mode the summary appears below the live table's final frame.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -24,16 +23,11 @@ from fillwatch.render.console import BUY, DIM, SELL
 from fillwatch.render.layout import elide, fit, money
 from fillwatch.render.positions import MarketPosition
 from fillwatch.render.session import Session
-from fillwatch.render.text import price, sanitize, signed
+from fillwatch.render.text import count, is_bare_id, price, sanitize, signed
 
 __all__ = ["SessionSink", "Totals", "basis", "count", "fit", "format_duration", "summary"]
 
 Titles = Mapping[tuple[str, str], str]
-
-
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """``1 cancel``, ``2 cancels``: a number with its noun agreeing."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def basis(session: Session) -> str:
@@ -125,7 +119,7 @@ class Totals:
 
     def _ticker(self, position: MarketPosition, title: str | None) -> str:
         """The market (its title instead of a bare id), with the outcome's name after it off binary markets."""
-        ticker = sanitize(title if title and _ID.fullmatch(position.market) else position.market)
+        ticker = sanitize(title if title and is_bare_id(position.market) else position.market)
         if position.outcome is None:
             return ticker
         outcome = self._outcomes.get((position.venue, position.outcome)) or position.outcome
@@ -137,7 +131,7 @@ class Totals:
         shown = markets if self._limit is None else markets[: self._limit]
         titles = [self._titles.get((p.venue, p.market)) for p in shown]
         rows = [(self._ticker(p, title), self._cells(p)) for p, title in zip(shown, titles, strict=True)]
-        titles = [None if _ID.fullmatch(p.market) else title for p, title in zip(shown, titles, strict=True)]
+        titles = [None if is_bare_id(p.market) else title for p, title in zip(shown, titles, strict=True)]
         totals = self._total_rows() if markets else []
         everything = rows + totals
         widths = [
@@ -167,10 +161,6 @@ class Totals:
         for label, cells in totals:
             yield Segment(fit(label, room), _HEADING)
             yield from _numbers(cells, widths)
-
-
-_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-"""A bare id (Novig's markets and outcomes): shown as its title or name when known."""
 
 
 def _wanted(ticker: str, title: str | None) -> int:

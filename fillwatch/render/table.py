@@ -17,7 +17,6 @@ nothing happens it still redraws once a second, so the frame age keeps time.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -36,8 +35,8 @@ from fillwatch.render.console import DIM, TAKER, row_style
 from fillwatch.render.layout import elide, fit
 from fillwatch.render.positions import contracts, currency_label
 from fillwatch.render.session import Session
-from fillwatch.render.summary import Totals, basis, count
-from fillwatch.render.text import TimeOfDay, number, sanitize, signed
+from fillwatch.render.summary import Totals, basis
+from fillwatch.render.text import TimeOfDay, count, is_bare_id, number, sanitize, signed
 
 __all__ = ["FillBoard", "LiveTableSink"]
 
@@ -52,7 +51,6 @@ _STATE = {
 }
 OVERDUE = 12.0
 """Seconds without a frame after which a connection shows amber: Kalshi pings every 10 s."""
-_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 SIDE_MAX = 16
 """Outcome names get at most this much room in the side column."""
 HISTORY_MARK = "h"
@@ -191,7 +189,7 @@ class _Row:
         return out
 
     def _market(self, width: int, title: str | None) -> list[Segment]:
-        if title and _ID.fullmatch(self.market):  # a bare id (Novig's UUIDs) tells a reader nothing: the title
+        if title and is_bare_id(self.market):  # a bare id (Novig's UUIDs) tells a reader nothing: the title
             return [Segment(fit(sanitize(title), width), self.style)]
         ticker = elide(self.market, width)
         room = width - cell_len(ticker) - 2

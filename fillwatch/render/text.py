@@ -6,7 +6,7 @@ import re
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-__all__ = ["TimeOfDay", "number", "price", "sanitize", "signed"]
+__all__ = ["TimeOfDay", "count", "is_bare_id", "number", "price", "sanitize", "signed"]
 
 # C0 and C1 control characters, DEL included: ESC would let a market name move
 # the cursor, recolour or retitle the terminal. And the Unicode bidi embeddings,
@@ -14,6 +14,12 @@ __all__ = ["TimeOfDay", "number", "price", "sanitize", "signed"]
 # reorder the rest of the line as shown ("Trojan Source").
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _PRICE = Decimal("0.0001")
+_BARE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def is_bare_id(text: str) -> bool:
+    """Whether `text` is a bare id (Novig's market and outcome UUIDs): it tells a reader nothing, a title does."""
+    return _BARE_ID.fullmatch(text) is not None
 
 
 def sanitize(text: str) -> str:
@@ -24,6 +30,11 @@ def sanitize(text: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match[0])
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 cancel``, ``2 cancels``: a number with its noun agreeing."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def number(value: Decimal) -> str:

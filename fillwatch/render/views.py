@@ -28,13 +28,12 @@ from fillwatch.render.table import FillBoard, LiveTableSink
 
 __all__ = ["Format", "Views", "open_views", "resolve_format"]
 
-Format: TypeAlias = Literal["auto", "table", "lines", "jsonl", "json"]
+Format: TypeAlias = Literal["auto", "table", "lines", "jsonl"]
 
 
 def resolve_format(fmt: Format, *, stdout_is_tty: bool) -> Format:
-    """``auto`` is ``table`` on a terminal and ``jsonl`` otherwise; ``json`` is ``jsonl`` (CONTRACT §2)."""
-    if fmt == "json":
-        return "jsonl"
+    """``auto`` is ``table`` on a terminal and ``jsonl`` otherwise (CONTRACT §2); ``json`` is read as ``jsonl``
+    before this (:func:`fillwatch.options.output_format`)."""
     if fmt == "auto":
         return "table" if stdout_is_tty else "jsonl"
     return fmt

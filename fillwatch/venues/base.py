@@ -34,8 +34,10 @@ __all__ = [
     "checked",
     "decode",
     "excerpt",
+    "field_error",
     "shown",
     "to_decimal",
+    "ts_from_clock",
     "ts_from_iso",
     "ts_from_ms",
     "ts_from_s",
@@ -257,6 +259,11 @@ def checked(event: E) -> E:
     return event
 
 
+def ts_from_clock(clock: Callable[[], float]) -> datetime:
+    """Now by `clock` (wall-clock seconds) to the millisecond, rounded: the time of an event the venue does not date."""
+    return datetime.fromtimestamp(round(clock(), 3), UTC)
+
+
 def ts_from_ms(ms: object) -> datetime:
     """A UTC datetime from integer Unix milliseconds, exactly."""
     if type(ms) is not int:  # JSON gives int, float, bool or str: only int will do (bool is an int subclass)
@@ -276,8 +283,8 @@ def ts_from_s(s: object) -> datetime:
     return _EPOCH + timedelta(seconds=s)
 
 
-def ts_from_iso(text: object) -> tuple[datetime, bool]:
-    """A UTC datetime from RFC 3339 text, and whether it had a fraction of a second."""
+def ts_from_iso(text: object) -> datetime:
+    """A UTC datetime from RFC 3339 text."""
     if not isinstance(text, str) or len(text) > _LONGEST:
         raise ValueError(f"not a timestamp: {shown(text)}")
     try:
@@ -289,7 +296,13 @@ def ts_from_iso(text: object) -> tuple[datetime, bool]:
         raise ValueError(f"not a timestamp: {text!r}") from None
     if not _EARLIEST <= parsed <= _LATEST:
         raise ValueError(f"time out of range: {text!r}")
-    return parsed, "." in text
+    return parsed
+
+
+def field_error(exc: Exception) -> str:
+    """What was wrong with a message's field, in a few words: a hostile value in it is cut short."""
+    text = f"missing {exc.args[0]!s}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+    return text if len(text) <= 100 else text[:100] + "…"
 
 
 def shown(value: object) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 from urllib.parse import quote, urlsplit
@@ -39,8 +39,10 @@ from fillwatch.venues.base import (
     checked,
     decode,
     excerpt,
+    field_error,
     shown,
     to_decimal,
+    ts_from_clock,
     ts_from_iso,
     ts_from_ms,
     ts_from_s,
@@ -175,7 +177,7 @@ class Kalshi:
                     checked(item)
             return parsed
         except UNREADABLE as exc:
-            return [Malformed(f"bad {kind} message ({_field_error(exc)})", excerpt(frame))]
+            return [Malformed(f"bad {kind} message ({field_error(exc)})", excerpt(frame))]
 
     def history_request(self, kind: str, since: datetime, page: str | None, now_ms: int) -> Request:
         """One signed page request: fills, or cancelled orders, from `since` (§6.1, §6.3).
@@ -398,7 +400,7 @@ def _history_fill(row: dict[str, Any]) -> Fill:
     else:
         yes_price = to_decimal(row["yes_price_dollars"])
         price = _ONE - yes_price if side == "no" else yes_price
-    ts = ts_from_iso(row["created_time"])[0] if row.get("created_time") else ts_from_s(row["ts"])
+    ts = ts_from_iso(row["created_time"]) if row.get("created_time") else ts_from_s(row["ts"])
     fee, taker = row.get("fee_cost"), row.get("is_taker")
     return Fill(
         venue="kalshi",
@@ -535,13 +537,7 @@ def _cancel_time(msg: dict[str, Any], clock: Callable[[], float]) -> datetime:
     if msg.get("last_updated_ts_ms") is not None:
         return ts_from_ms(msg["last_updated_ts_ms"])
     if msg.get("last_update_time"):
-        return ts_from_iso(msg["last_update_time"])[0]
+        return ts_from_iso(msg["last_update_time"])
     if msg.get("created_ts_ms") is not None:
         return ts_from_ms(msg["created_ts_ms"])
-    return datetime.fromtimestamp(round(clock(), 3), UTC)
-
-
-def _field_error(exc: Exception) -> str:
-    """What was wrong, in a few words: a hostile value in the message is cut short."""
-    text = f"missing {exc.args[0]!s}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
-    return text if len(text) <= 100 else text[:100] + "…"
+    return ts_from_clock(clock)

@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -47,8 +47,10 @@ from fillwatch.venues.base import (
     checked,
     decode,
     excerpt,
+    field_error,
     shown,
     to_decimal,
+    ts_from_clock,
     ts_from_iso,
 )
 
@@ -148,7 +150,7 @@ class Novig:
         self._currency: OrderedDict[str, str] = OrderedDict()
         self._touched: set[str] = set()
         """Markets of live fills of orders not known open, since the last complete orders read."""
-        self._closing: dict[str, tuple[datetime, bool]] = {}
+        self._closing: dict[str, datetime] = {}
         """Markets whose CLOSE asked for an orders read that has not completed yet, and the close's time."""
         self._closed_markets: OrderedDict[str, None] = OrderedDict()
         """Markets seen closing on the stream: orders on them that REST shows ended were closed."""
@@ -232,7 +234,7 @@ class Novig:
             if event == "error":
                 return [self._parse_error(data, frame)]
         except UNREADABLE as exc:
-            return [Malformed(f"bad {event or 'tick'} event ({_field_error(exc)})", excerpt(frame))]
+            return [Malformed(f"bad {event or 'tick'} event ({field_error(exc)})", excerpt(frame))]
         return ()  # unknown events (a future "place", say) are ignored (§8)
 
     def _parse_fill(self, data: dict[str, Any]) -> Fill:
@@ -252,7 +254,7 @@ class Novig:
 
     def _fill_event(self, data: dict[str, Any], *, source: str, currency: str | None) -> Fill:
         order_id = _text(data["orderId"])
-        ts, has_ms = ts_from_iso(data["createdAt"])
+        ts = ts_from_iso(data["createdAt"])
         taker, wash = data.get("isTaker"), data.get("isWash")
         fee = data.get("fee")
         currency = currency or self._currency_of(order_id)
@@ -266,7 +268,6 @@ class Novig:
             price=to_decimal(data["price"]),
             qty=to_decimal(data["qty"]),
             ts=ts,
-            ts_has_ms=has_ms,
             taker=taker if isinstance(taker, bool) else None,
             fee=_fee(fee, currency),
             wash=wash if isinstance(wash, bool) else None,
@@ -295,13 +296,13 @@ class Novig:
         *,
         source: str,
         ts_key: str = "timestamp",
-        ts: tuple[datetime, bool] | None = None,
+        ts: datetime | None = None,
         reason: str | None = None,
     ) -> Cancel:
         order_id = _text(data["id"])
         currency = data.get("currency")
         known = currency in _CURRENCIES
-        when, has_ms = ts or ts_from_iso(data[ts_key])
+        when = ts if ts is not None else ts_from_iso(data[ts_key])
         original = data.get("originalQty")
         cancel = Cancel(
             venue="novig",
@@ -313,7 +314,6 @@ class Novig:
             price=to_decimal(data["price"]),
             qty=to_decimal(data["qty"]),
             ts=when,
-            ts_has_ms=has_ms,
             original_qty=None if original is None else to_decimal(original),
             currency=currency if known else self._currency_of(order_id),
             source=source,  # type: ignore[arg-type]
@@ -431,7 +431,7 @@ class Novig:
             ValueError: `memory` is not what :meth:`memory` makes.
         """
         try:
-            seen_until = ts_from_iso(memory["orders_seen_until"])[0]
+            seen_until = ts_from_iso(memory["orders_seen_until"])
             orders: dict[str, _Order] = {}
             for order_id, market, currency, placed in memory["open"]:
                 if currency not in _CURRENCIES:
@@ -439,7 +439,7 @@ class Novig:
                 orders[_text(order_id)] = _Order(_text(market), currency, _time_or_none(placed))
             ended = [_text(k) for k in memory["ended"]]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a Novig order memory ({_field_error(exc)})") from None
+            raise ValueError(f"not a Novig order memory ({field_error(exc)})") from None
         self._open = orders
         for order_id, order in orders.items():
             self._remember_currency(order_id, order.currency)
@@ -529,7 +529,7 @@ class Novig:
         times: list[datetime] = []
         for item in items:
             try:  # read all of the order first: an unreadable one is skipped, and changes nothing
-                order_id, placed = _text(item["id"]), ts_from_iso(item["timestamp"])[0]
+                order_id, placed = _text(item["id"]), ts_from_iso(item["timestamp"])
                 order, resting = self._read_order(item, currency, placed)
                 known = self._open.get(order_id)
                 new = (
@@ -587,7 +587,7 @@ class Novig:
         elif ts_key := next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), None):
             cancel = self._cancel_event(data, source="history", ts_key=ts_key, reason=reason)
         else:
-            learned = datetime.fromtimestamp(round(self.clock(), 3), UTC), True
+            learned = ts_from_clock(self.clock)
             cancel = self._cancel_event(data, source="history", ts=learned, reason=reason)
         _remember(self._reported, cancel.order_id)
         return cancel
@@ -679,7 +679,7 @@ def _fee(fee: object, currency: str | None) -> Decimal | None:
     return value / _MCU_PER_CASH if currency == "CASH" else value
 
 
-def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> tuple[datetime, bool]:
+def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> datetime:
     """The tick's own time if it has one that can be read, else when fillwatch learned of it.
 
     An optional time that cannot be read does not cost the close: that would cost its cancels.
@@ -689,7 +689,7 @@ def _tick_time(tick: dict[str, Any], clock: Callable[[], float]) -> tuple[dateti
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 return ts_from_iso(value)
-    return datetime.fromtimestamp(round(clock(), 3), UTC), True
+    return ts_from_clock(clock)
 
 
 def _json_or_none(body: bytes) -> Any:
@@ -700,7 +700,7 @@ def _json_or_none(body: bytes) -> Any:
 
 
 def _time_or_none(value: object) -> datetime | None:
-    return None if value is None else ts_from_iso(value)[0]
+    return None if value is None else ts_from_iso(value)
 
 
 def _text(value: object) -> str:
@@ -708,9 +708,3 @@ def _text(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
-
-
-def _field_error(exc: Exception) -> str:
-    """What was wrong, in a few words: a hostile value in the message is cut short."""
-    text = f"missing {exc.args[0]!s}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
-    return text if len(text) <= 100 else text[:100] + "…"

@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeAlias
 
 import orjson
 
 from fillwatch.events import Cancel, Fill
 from fillwatch.venues.base import (
+    UNREADABLE,
     Ack,
     Malformed,
     Parsed,
@@ -32,6 +33,8 @@ from fillwatch.venues.base import (
     Resync,
     decode,
     excerpt,
+    field_error,
+    shown,
     to_decimal,
     ts_from_ms,
 )
@@ -149,8 +152,8 @@ class NovigV3Orders:
                 return self._snapshot(orders, text)
             if "deltas" in orders:
                 return self._offer(orders, message.get("ts"), text)
-        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation, OverflowError) as exc:
-            return [Malformed(f"bad Novig v3 frame ({_why(exc)})", excerpt(frame))]
+        except UNREADABLE as exc:
+            return [Malformed(f"bad Novig v3 frame ({field_error(exc)})", excerpt(frame))]
         return []
 
     def learn_order(self, body: bytes) -> Sequence[V3Parsed]:
@@ -165,8 +168,8 @@ class NovigV3Orders:
                 _count(row["remaining"], 0),
                 _count(row["qty"], 1),
             )
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, InvalidOperation) as exc:
-            return [Malformed(f"bad Novig v3 order ({_why(exc)})", excerpt(body))]
+        except UNREADABLE as exc:
+            return [Malformed(f"bad Novig v3 order ({field_error(exc)})", excerpt(body))]
         items: list[V3Parsed] = []
         for event, ts_ms, taker in self._waiting.pop(order_id, []):
             items.extend(self._event(event, ts_ms, order_id, order, taker=taker))
@@ -205,8 +208,8 @@ class NovigV3Orders:
         for entry in orders["open"]:
             try:
                 order_id, order = self._open_entry(entry)
-            except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-                items.append(Malformed(f"bad Novig v3 open order ({_why(exc)})", excerpt(text)))
+            except UNREADABLE as exc:
+                items.append(Malformed(f"bad Novig v3 open order ({field_error(exc)})", excerpt(text)))
                 continue
             known = self._orders.get(order_id)
             order.original = known.original if known else None  # qty is what still rests, not the size
@@ -259,8 +262,8 @@ class NovigV3Orders:
         for event in batch.events:
             try:
                 items.extend(self._batch_event(event, batch.ts_ms, opens, resting_before))
-            except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-                items.append(Malformed(f"bad Novig v3 order event ({_why(exc)})", excerpt(batch.frame)))
+            except UNREADABLE as exc:
+                items.append(Malformed(f"bad Novig v3 order event ({field_error(exc)})", excerpt(batch.frame)))
         return items
 
     def _batch_event(self, event: Any, ts_ms: int, opens: dict[Any, Any], resting_before: set[Any]) -> list[V3Parsed]:
@@ -368,14 +371,14 @@ class NovigV3Orders:
 def _text(value: object) -> str:
     """A required, non-empty string field."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {shown(value)}")
     return value
 
 
 def _count(value: object, minimum: int) -> int:
     """A whole number of contracts (or a ``seq``): a JSON integer, not a bool or a float."""
     if type(value) is not int or not minimum <= value <= _MAX_INT:
-        raise ValueError(f"expected an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"expected an integer >= {minimum}, got {shown(value)}")
     return value
 
 
@@ -383,11 +386,5 @@ def _price(value: object) -> Decimal:
     """A 0–1 probability from its decimal string (1–3 decimals seen; any exact form accepted)."""
     price = to_decimal(value)
     if not price.is_finite() or not 0 <= price <= 1:
-        raise ValueError(f"price out of range: {value!r}")
+        raise ValueError(f"price out of range: {shown(value)}")
     return price
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing {exc.args[0]}"
-    return str(exc) or type(exc).__name__

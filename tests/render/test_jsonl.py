@@ -78,7 +78,7 @@ def test_money_is_written_as_exact_json_numbers() -> None:
 
 def test_timestamp_always_has_three_fractional_digits() -> None:
     """`ts` is always YYYY-MM-DDTHH:MM:SS.mmmZ, so whole seconds sort before the fractions of that second."""
-    whole = replace(CANCEL, ts=datetime(2026, 1, 2, 3, 4, 20, tzinfo=UTC), ts_has_ms=False)
+    whole = replace(CANCEL, ts=datetime(2026, 1, 2, 3, 4, 20, tzinfo=UTC))
     later = replace(FILL, ts=datetime(2026, 1, 2, 3, 4, 20, 848000, tzinfo=UTC))
     stamps = [orjson.loads(encode(event))["ts"] for event in (later, whole)]
     assert stamps == ["2026-01-02T03:04:20.848Z", "2026-01-02T03:04:20.000Z"]

@@ -439,3 +439,17 @@ def test_a_bad_event_says_what_is_wrong(venue: NovigV3Orders, event: dict, reaso
     """A bad event is one Malformed whose reason names the field's problem, with the batch's start."""
     frame = _batch(908, event)
     assert venue.parse(frame) == [Malformed(f"bad Novig v3 order event ({reason})", _start(frame))]
+
+
+_HUGE = (list(range(100_000)), {"k": "v" * 100_000})
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [(field, bad) for field in ("outcomeId", "price", "remaining") for bad in _HUGE] + [("remaining", "x" * 100_000)],
+)
+def test_a_huge_bad_value_is_named_in_a_few_words(venue: NovigV3Orders, field: str, bad: object) -> None:
+    """A hostile value in a bad field is cut short in the reason, as in every other adapter (base.shown)."""
+    (item,) = venue.parse(_batch(908, {**_fill(), field: bad}))
+    assert isinstance(item, Malformed)
+    assert len(item.reason) < 120, item.reason[:200]
