@@ -158,3 +158,10 @@ def test_whole_numbers_within_64_bits_stay_integers() -> None:
     written = orjson.loads(encode(replace(FILL, qty=Decimal(2**53), position=Decimal(-(2**53)))))
     assert (written["qty"], written["position"]) == (2**53, -(2**53))
     assert isinstance(written["qty"], int)
+
+
+def test_the_smallest_64_bit_integer_is_still_an_integer() -> None:
+    """−2**63, the end of orjson's signed range, is written as the integer it is (one less is a float)."""
+    written = orjson.loads(encode(replace(FILL, position=Decimal(-(2**63)))))
+    assert written["position"] == -(2**63)
+    assert isinstance(written["position"], int)

@@ -21,8 +21,10 @@ from fillwatch.venues.base import (
     checked,
     decode,
     excerpt,
+    field_error,
     shown,
     to_decimal,
+    ts_from_clock,
     ts_from_iso,
     ts_from_ms,
     ts_from_s,
@@ -289,3 +291,33 @@ def test_a_text_frame_with_an_object_is_its_object() -> None:
         "id": 1,
         "msg": {"channel": "fill", "sid": 1},
     }
+
+
+# field_error: the few words a Malformed reason gives for the field at fault.
+
+
+def test_field_error_names_a_missing_key() -> None:
+    """A KeyError says which field is missing, without quotes."""
+    assert field_error(KeyError("order_id")) == "missing order_id"
+
+
+def test_field_error_gives_the_message_or_else_the_exception_type() -> None:
+    """Other errors give their message; one without a message gives its type's name."""
+    assert field_error(ValueError("price 1.5 outside 0–1")) == "price 1.5 outside 0–1"
+    assert field_error(TypeError()) == "TypeError"
+
+
+def test_field_error_cuts_a_long_message_at_100_characters() -> None:
+    """A hostile value in a message is cut at 100 characters and marked with one ellipsis; 100 are kept whole."""
+    assert field_error(ValueError("x" * 100)) == "x" * 100
+    assert field_error(ValueError("x" * 101)) == "x" * 100 + "…"
+
+
+# ts_from_clock: when an event the venue does not date was read.
+
+
+def test_ts_from_clock_is_utc_rounded_to_the_millisecond() -> None:
+    """The reading of the clock, in UTC, rounded (not cut) to the millisecond, as every `ts` is written."""
+    moment = ts_from_clock(lambda: 1_700_000_000.12351)
+    assert moment == datetime(2023, 11, 14, 22, 13, 20, 124000, tzinfo=UTC)
+    assert moment.utcoffset() == timedelta(0)
