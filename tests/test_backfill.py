@@ -7,12 +7,14 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fillwatch import follow as follow_module
 from fillwatch.errors import ConnectionFailed, ExitCode
 from fillwatch.events import Backfilled, Cancel, Connected, Fill, Item
 from fillwatch.follow import follow
@@ -22,6 +24,7 @@ from fillwatch.net.stream import StreamOptions, watch
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.sim.kalshi import KalshiSim, Script
 from fillwatch.sim.thread import SimThread
+from fillwatch.venues.base import Reconcile
 from fillwatch.venues.kalshi import Kalshi
 from tests.conftest import fillwatch
 
@@ -128,3 +131,46 @@ def test_a_recording_of_backfills_that_waited_while_live_events_flowed_replays_e
     replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout == live.stdout
+
+
+async def test_a_read_the_stream_asked_for_holds_live_events_back_no_longer_than_the_cap(
+    venue_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read the stream asks for (a Novig CLOSE's orders) is waited for alone, before the next frame, only up to
+    the cap (60 s, 0.2 s here): past it the live events flow while the read goes on, and it still completes
+    (openapi.yaml, kalshi-sdk 22.4.0: an empty ``orders`` page)."""
+    monkeypatch.setattr(follow_module, "MAX_WAIT", 0.2)
+    answered, asked = asyncio.Event(), asyncio.Event()
+
+    async def orders(request: HttpRequest) -> HttpResponse:
+        asked.set()
+        await answered.wait()  # the venue is slow: nothing comes back until the test says so
+        return json_response(200, {"orders": [], "cursor": ""})
+
+    def fill(n: int) -> Fill:
+        return Fill(
+            venue="kalshi", id=f"t{n}", order_id="o", market="M", side="yes", action="buy",
+            price=Decimal("0.5"), qty=Decimal(1), ts=datetime.now(UTC),
+        )  # fmt: skip
+
+    async def live() -> AsyncIterator[Item | Reconcile]:
+        yield Reconcile("orders")
+        for n in range(3):
+            yield fill(n)
+        await answered.wait()  # the stream stays open until the read has been answered
+
+    async with HttpServer(orders) as server:
+        venue = Kalshi("key-1", venue_key, api_url=server.url + "/trade-api/v2")
+        loop = asyncio.get_running_loop()
+        async with RestClient(delays=tiny_delays) as rest:
+            flow = follow(venue, live(), rest, Ledger())
+            began, shown = loop.time(), []
+            async with asyncio.timeout(10), contextlib.aclosing(flow):
+                async for item in flow:
+                    if isinstance(item, Fill):
+                        shown.append((item.id, answered.is_set(), loop.time() - began))
+                    if len(shown) == 3:
+                        answered.set()
+    assert asked.is_set()
+    assert [(key, done) for key, done, _ in shown] == [("t0", False), ("t1", False), ("t2", False)]
+    assert shown[0][2] >= 0.2  # the read was waited for alone first, up to the cap
