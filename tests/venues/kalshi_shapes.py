@@ -16,6 +16,28 @@ from fillwatch.venues.kalshi import Kalshi
 
 SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 
+# protocols/kalshi.md §9: a REST fill captured from the live API (pykalshi 2.0.0 FILL_SELL_NO),
+# from an order that sold YES at 0.18.
+CAPTURED_REST_FILL: dict[str, Any] = {
+    "action": "sell",
+    "book_side": "ask",
+    "outcome_side": "no",
+    "side": "no",
+    "count_fp": "10.50",
+    "created_time": "2026-05-02T18:02:11.101Z",
+    "fee_cost": "0.010000",
+    "fill_id": "00000000-0000-0000-0000-000000000003",
+    "is_taker": False,
+    "market_ticker": "KXTEST-26-A",
+    "no_price_dollars": "0.8200",
+    "order_id": "00000000-0000-0000-0000-000000000001",
+    "subaccount_number": 0,
+    "ticker": "KXTEST-26-A",
+    "trade_id": "00000000-0000-0000-0000-000000000004",
+    "ts": 1777827731,
+    "yes_price_dollars": "0.1800",
+}
+
 
 def rest_fill(**changes: Any) -> dict[str, Any]:
     """openapi.yaml ``Fill``: a buy of 10.50 YES at 0.18 (``...`` drops a field)."""
@@ -93,8 +115,12 @@ def live_fill(**changes: Any) -> str:
     return orjson.dumps({"type": "fill", "sid": 13, "msg": {k: v for k, v in msg.items() if v is not ...}}).decode()
 
 
-def user_order(**changes: Any) -> str:
-    """asyncapi.yaml ``user_order`` frame, every required field of userOrderPayload, cancelled."""
+def user_order_message(**changes: Any) -> dict[str, Any]:
+    """asyncapi.yaml ``user_order`` message, every required field of userOrderPayload, cancelled.
+
+    The example ``userOrderCreated`` after 6 of its 10 contracts filled and the rest was
+    cancelled: a cancel zeroes ``remaining_count_fp`` (protocols/kalshi.md §9).
+    """
     msg = {
         "order_id": "ee587a1c-8b87-4dcf-b721-9f6f790619fa",
         "user_id": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
@@ -120,8 +146,12 @@ def user_order(**changes: Any) -> str:
         "last_updated_ts_ms": 1733047260500,
         **changes,
     }
-    frame = {"type": "user_order", "sid": 22, "msg": {k: v for k, v in msg.items() if v is not ...}}
-    return orjson.dumps(frame).decode()
+    return {"type": "user_order", "sid": 22, "msg": {k: v for k, v in msg.items() if v is not ...}}
+
+
+def user_order(**changes: Any) -> str:
+    """The :func:`user_order_message` as the frame's text."""
+    return orjson.dumps(user_order_message(**changes)).decode()
 
 
 def page(kind: str, rows: list[Any], cursor: str | None = "") -> bytes:

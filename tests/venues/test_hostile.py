@@ -22,6 +22,7 @@ import pytest
 from fillwatch.venues.base import Malformed, Reconcile, to_decimal, ts_from_iso, ts_from_ms, ts_from_s
 from fillwatch.venues.kalshi import Kalshi
 from fillwatch.venues.novig import Novig
+from tests.venues.kalshi_shapes import CAPTURED_REST_FILL
 
 DATA = Path(__file__).parent.parent / "data"
 KALSHI_CASES = json.loads((DATA / "kalshi" / "events.json").read_text())
@@ -31,26 +32,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KALSHI_FILL: dict[str, Any] = KALSHI_CASES[0]["frame"]
 """protocols/kalshi.md §4.3: the current ``fill`` schema."""
 
-KALSHI_REST_FILL: dict[str, Any] = {
-    # protocols/kalshi.md §9: a REST fill captured on the live API (pykalshi 2.0.0, FILL_SELL_NO).
-    "action": "sell",
-    "book_side": "ask",
-    "outcome_side": "no",
-    "side": "no",
-    "count_fp": "10.50",
-    "created_time": "2026-05-02T18:02:11.101Z",
-    "fee_cost": "0.010000",
-    "fill_id": "00000000-0000-0000-0000-000000000003",
-    "is_taker": False,
-    "market_ticker": "KXTEST-26-A",
-    "no_price_dollars": "0.8200",
-    "order_id": "00000000-0000-0000-0000-000000000001",
-    "subaccount_number": 0,
-    "ticker": "KXTEST-26-A",
-    "trade_id": "00000000-0000-0000-0000-000000000004",
-    "ts": 1777827731,
-    "yes_price_dollars": "0.1800",
-}
+KALSHI_REST_FILL = CAPTURED_REST_FILL  # protocols/kalshi.md §9: a REST fill captured on the live API
 
 NOVIG_FILL: dict[str, Any] = NOVIG_CASES[0]["frames"][0]
 """protocols/novig.md §4.3: the private ``fill`` event."""

@@ -18,29 +18,8 @@ from fillwatch.events import Cancel, Fill
 from fillwatch.render.jsonl import record
 from fillwatch.venues.base import Malformed, Rejected, Resync
 from fillwatch.venues.kalshi import Kalshi, sign
-from tests.venues.kalshi_shapes import SINCE, rest_order
-
-# protocols/kalshi.md §9: a REST fill captured from the live API (pykalshi 2.0.0 FILL_SELL_NO),
-# from an order that sold YES at 0.18.
-CAPTURED_REST_FILL: dict[str, Any] = {
-    "action": "sell",
-    "book_side": "ask",
-    "outcome_side": "no",
-    "side": "no",
-    "count_fp": "10.50",
-    "created_time": "2026-05-02T18:02:11.101Z",
-    "fee_cost": "0.010000",
-    "fill_id": "00000000-0000-0000-0000-000000000003",
-    "is_taker": False,
-    "market_ticker": "KXTEST-26-A",
-    "no_price_dollars": "0.8200",
-    "order_id": "00000000-0000-0000-0000-000000000001",
-    "subaccount_number": 0,
-    "ticker": "KXTEST-26-A",
-    "trade_id": "00000000-0000-0000-0000-000000000004",
-    "ts": 1777827731,
-    "yes_price_dollars": "0.1800",
-}
+from tests.venues.kalshi_shapes import CAPTURED_REST_FILL, SINCE, rest_order
+from tests.venues.kalshi_shapes import user_order_message as user_order
 
 # asyncapi.yaml (kalshi-sdk 22.4.0) fillPayload, every required field: the live frame of the same
 # fill (sell YES at 0.18: legacy side yes / action sell; outcome_side no, book_side ask).
@@ -66,40 +45,6 @@ LIVE_FILL: dict[str, Any] = {
         "purchased_side": "no",
     },
 }
-
-
-def user_order(**changes: Any) -> dict[str, Any]:
-    """asyncapi.yaml (kalshi-sdk 22.4.0) userOrderPayload with every required field, cancelled.
-
-    The example ``userOrderCreated`` after 6 of its 10 contracts filled and the rest was
-    cancelled: a cancel zeroes ``remaining_count_fp`` (protocols/kalshi.md §9).
-    """
-    msg = {
-        "order_id": "ee587a1c-8b87-4dcf-b721-9f6f790619fa",
-        "user_id": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
-        "ticker": "FED-23DEC-T3.00",
-        "exchange_index": 2,
-        "status": "canceled",
-        "side": "yes",
-        "is_yes": True,
-        "outcome_side": "yes",
-        "book_side": "bid",
-        "yes_price_dollars": "0.3500",
-        "fill_count_fp": "6.00",
-        "remaining_count_fp": "0.00",
-        "initial_count_fp": "10.00",
-        "taker_fill_cost_dollars": "0.000000",
-        "maker_fill_cost_dollars": "2.100000",
-        "taker_fees_dollars": "0.000000",
-        "maker_fees_dollars": "0.020000",
-        "client_order_id": "my-order-1",
-        "created_time": "2024-12-01T10:00:00Z",
-        "created_ts_ms": 1733047200000,
-        "last_update_time": "2024-12-01T10:01:00.500Z",
-        "last_updated_ts_ms": 1733047260500,
-        **changes,
-    }
-    return {"type": "user_order", "sid": 22, "msg": {k: v for k, v in msg.items() if v is not ...}}
 
 
 @pytest.fixture
