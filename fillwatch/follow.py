@@ -58,7 +58,7 @@ from fillwatch.net.http import MAX_WAIT, Redirected, RestClient, RestError, Unau
 from fillwatch.net.stream import Authenticate, Streamed
 from fillwatch.venues.base import HistoryPage, Reconcile, Request, Venue, excerpt
 
-__all__ = ["BATCH", "MAX_PAGES", "follow", "history_pages", "read_history", "warming_up"]
+__all__ = ["BATCH", "MAX_PAGES", "follow", "history_pages", "warming_up"]
 
 MAX_PAGES = 10_000  # a venue that keeps returning cursors is not followed forever
 BATCH = 5_000
@@ -171,36 +171,6 @@ async def history_pages(
         if record_history is not None:
             record_history(at, kind, body, since, page)
         yield pager.take(body)
-
-
-async def read_history(
-    venue: Venue,
-    rest: RestClient,
-    since: datetime,
-    *,
-    clock: Callable[[], float] = time.time,
-    authenticate: Authenticate | None = None,
-    record_history: RecordHistory | None = None,
-    kinds: Sequence[str] | None = None,
-) -> tuple[list[Event], int]:
-    """Every history event from `since`, oldest first, and the rows that were unreadable.
-
-    Events of the same time come in id order, whatever order the pages gave
-    them in. Holds the whole history: :func:`follow` shows it a batch at a time.
-
-    Raises:
-        RestError, AuthenticationError: as :func:`history_pages`.
-    """
-    events: list[Event] = []
-    skipped = 0
-    pages = history_pages(
-        venue, rest, since, clock=clock, authenticate=authenticate, record_history=record_history, kinds=kinds
-    )
-    async for page in pages:
-        events.extend(page.events)
-        skipped += page.skipped
-    events.sort(key=lambda event: (event.ts, event.id))
-    return events, skipped
 
 
 def warming_up(

@@ -39,7 +39,7 @@ def prime(venue: Novig, orders: list[dict[str, Any]]) -> None:
 
 def read_orders(venue: Novig, orders: list[dict[str, Any]], since: datetime = EPOCH) -> list[Cancel]:
     """A complete orders/all read of `orders` (CASH page, then COIN page); its cancels, as
-    follow.read_history orders them (by time, then id)."""
+    follow orders a backfill's events (by time, then id)."""
     events = []
     page = None
     for currency in ("CASH", "COIN"):
