@@ -20,11 +20,11 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rich.text import Text
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
 from fillwatch.render.console import make_console, row_style
 from fillwatch.render.lines import LineFormatter, LinesSink
 from fillwatch.sim.feed import TITLES, KalshiFeed
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 
 
 def events(n: int) -> list[Fill | Cancel]:

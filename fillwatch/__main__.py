@@ -1,5 +1,5 @@
 """`python -m fillwatch` is the same program as the `fillwatch` script."""
 
-from fillwatch.cli import main
+from fillwatch.cli.app import main
 
 main()

@@ -14,18 +14,18 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fillwatch import follow as follow_module
-from fillwatch.errors import ConnectionFailed, ExitCode
-from fillwatch.events import Backfilled, Cancel, Connected, Fill, Item
-from fillwatch.follow import follow
-from fillwatch.ledger import Ledger
+from fillwatch.core.errors import ConnectionFailed, ExitCode
+from fillwatch.core.events import Backfilled, Cancel, Connected, Fill, Item
+from fillwatch.core.ledger import Ledger
 from fillwatch.net.http import RestClient
 from fillwatch.net.stream import StreamOptions, watch
+from fillwatch.session import follow as follow_module
+from fillwatch.session.follow import follow
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.sim.kalshi import KalshiSim, Script
 from fillwatch.sim.thread import SimThread
 from fillwatch.venues.base import Reconcile
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 from tests.conftest import fillwatch
 
 pytestmark = pytest.mark.timeout(30)

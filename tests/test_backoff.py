@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from itertools import islice
 
-from fillwatch.backoff import delays
+from fillwatch.core.backoff import delays
 
 
 def test_delays_double_with_jitter_up_to_the_cap() -> None:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fillwatch import __version__
-from fillwatch.errors import ExitCode
+from fillwatch.core.errors import ExitCode
 from fillwatch.sim.kalshi import GARBAGE, Script
 from tests.conftest import fillwatch, kalshi_args, write_key
 

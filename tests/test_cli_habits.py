@@ -134,7 +134,7 @@ def test_summary_grammar_for_ones() -> None:
     """One cancel, one backfill, one failed attempt: singular nouns in the summary."""
     from datetime import UTC, datetime
 
-    from fillwatch.events import Backfilled, BackfillFailed
+    from fillwatch.core.events import Backfilled, BackfillFailed
     from fillwatch.render.session import Session
     from fillwatch.render.summary import summary
     from tests.render.helpers import cancel, console, output

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fillwatch.errors import ExitCode
+from fillwatch.core.errors import ExitCode
+from fillwatch.session.state import StateFile
 from fillwatch.sim.kalshi import Script
-from fillwatch.state import StateFile
 from tests.conftest import fillwatch, kalshi_args
 
 pytestmark = pytest.mark.timeout(60)

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pytest
 
-from fillwatch.errors import ExitCode
+from fillwatch.core.errors import ExitCode
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.sim.kalshi import Script
 from fillwatch.sim.novig import NovigSim

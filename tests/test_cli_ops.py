@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from fillwatch.errors import ExitCode
+from fillwatch.core.errors import ExitCode
 from fillwatch.sim.kalshi import Script
 from tests.conftest import fillwatch, kalshi_args
 

@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from fillwatch.config import check_url, is_loopback, load_private_key, parse_duration, read_key_file
-from fillwatch.errors import ConfigError, ExitCode
+from fillwatch.core.config import check_url, is_loopback, load_private_key, parse_duration, read_key_file
+from fillwatch.core.errors import ConfigError, ExitCode
 from tests.conftest import write_key
 
 

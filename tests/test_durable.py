@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from fillwatch.errors import ExitCode
-from fillwatch.ledger import Ledger
+from fillwatch.core.errors import ExitCode
+from fillwatch.core.ledger import Ledger
 from fillwatch.render.jsonl import encode
+from fillwatch.session.state import CheckpointSink, StateFile
 from fillwatch.sim.kalshi import KalshiSim, Script
-from fillwatch.state import CheckpointSink, StateFile
 from tests.conftest import fillwatch, kalshi_args
 from tests.test_ledger import fill
 
@@ -309,7 +309,7 @@ def test_every_flush_is_journaled_so_a_kill_repeats_at_most_the_last_burst(tmp_p
 
 def test_the_output_tail_is_read_as_hostile_input(tmp_path: Path) -> None:
     """Garbage, other venues' lines and a torn last line are skipped; whole event lines are kept."""
-    from fillwatch.pipeline import printed_to  # new in this change: imported here, so the rest runs without it
+    from fillwatch.session.pipeline import printed_to  # new in this change: imported here, so the rest runs without it
 
     out = tmp_path / "out.jsonl"
     good = [encode(fill(n, seconds=n)) for n in range(3)]
@@ -387,7 +387,7 @@ def test_the_torn_line_warning_carries_its_time_in_a_log(kalshi_sim, key_file: P
 async def test_a_long_burst_is_written_in_parts_of_at_most_256_lines() -> None:
     """A backfill of 1,000 events handed over at once is flushed every 256 events, so a kill -9
     in the middle of it can make stdout repeat 256 lines at most."""
-    from fillwatch.runner import MAX_BURST, run
+    from fillwatch.session.runner import MAX_BURST, run
 
     flushed: list[int] = []
 

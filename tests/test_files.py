@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fillwatch.errors import ExitCode
+from fillwatch.core.errors import ExitCode
 from tests.conftest import fillwatch
 
 pytestmark = pytest.mark.timeout(60)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from fillwatch.filters import selector
+from fillwatch.core.filters import selector
 from tests.render.test_jsonl import CANCEL, FILL
 
 
@@ -58,7 +58,7 @@ def test_market_and_kind_must_both_match() -> None:
 @pytest.mark.parametrize("glob", ["[KX", "KX[FED", "", "KX[]"])
 def test_a_malformed_glob_is_refused(glob: str) -> None:
     """An open '[' (or an empty pattern) is a usage error, not a filter that never matches."""
-    from fillwatch.errors import ConfigError
+    from fillwatch.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="--market"):
         selector([glob])
@@ -80,7 +80,7 @@ class Clock:
 
 def test_a_filter_that_hides_everything_for_30_s_says_so_once_with_a_hint() -> None:
     """After 30 s of nothing shown: one warning, naming the glob and suggesting KXFED*; never again."""
-    from fillwatch.filters import FilterWatch
+    from fillwatch.core.filters import FilterWatch
 
     clock, said, hidden = Clock(), [], []
     select = selector(["KXFED"])
@@ -99,7 +99,7 @@ def test_a_filter_that_hides_everything_for_30_s_says_so_once_with_a_hint() -> N
 
 def test_a_filter_that_shows_something_stays_silent_and_a_silent_run_is_reported_at_its_end() -> None:
     """One event shown: no warning ever; a short run that hid all: the warning comes at close."""
-    from fillwatch.filters import FilterWatch
+    from fillwatch.core.filters import FilterWatch
 
     clock, said = Clock(), []
     select = selector(["KX*"])

@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from fillwatch.errors import ConfigError
-from fillwatch.filters import FilterWatch, check_globs, selector
+from fillwatch.core.errors import ConfigError
+from fillwatch.core.filters import FilterWatch, check_globs, selector
 from tests.render.test_jsonl import CANCEL, FILL
 
 

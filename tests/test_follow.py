@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fillwatch.errors import AuthenticationError, ConnectionFailed
-from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Fill, Item
-from fillwatch.follow import follow
-from fillwatch.ledger import Ledger
+from fillwatch.core.errors import AuthenticationError, ConnectionFailed
+from fillwatch.core.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Fill, Item
+from fillwatch.core.ledger import Ledger
 from fillwatch.net.http import RestClient
 from fillwatch.net.stream import StreamOptions, watch
+from fillwatch.session.follow import follow
 from fillwatch.sim.kalshi import KalshiSim, Script
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -9,16 +9,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Fill, Item
-from fillwatch.follow import follow, warming_up
-from fillwatch.ledger import Ledger
+from fillwatch.core.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Fill, Item
+from fillwatch.core.ledger import Ledger
+from fillwatch.core.secret import Secret
 from fillwatch.net.http import RestClient
 from fillwatch.net.stream import StreamOptions, watch
 from fillwatch.net.token import ClientCredentials, bearer_authenticator
-from fillwatch.secret import Secret
+from fillwatch.session.follow import follow, warming_up
 from fillwatch.sim.novig import NovigSim, Script
 from fillwatch.sim.novig_feed import Emitted
-from fillwatch.venues.novig import Novig
+from fillwatch.venues.novig.adapter import Novig
 
 pytestmark = pytest.mark.timeout(30)
 

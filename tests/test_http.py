@@ -10,8 +10,8 @@ import pytest
 from fillwatch.net.http import MAX_WAIT, RestClient
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.venues.base import Request
-from fillwatch.venues.kalshi import Kalshi
-from fillwatch.venues.novig import Novig
+from fillwatch.venues.kalshi.adapter import Kalshi
+from fillwatch.venues.novig.adapter import Novig
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from fillwatch.errors import ExitCode
+from fillwatch.core.errors import ExitCode
 from fillwatch.sim.kalshi import KalshiSim, Script
 from fillwatch.sim.thread import SimThread
 from tests.conftest import fillwatch, kalshi_args

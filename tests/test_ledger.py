@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from fillwatch.events import Fill, Source
-from fillwatch.ledger import SWEEP_EVERY, Checkpoint, Ledger
+from fillwatch.core.events import Fill, Source
+from fillwatch.core.ledger import SWEEP_EVERY, Checkpoint, Ledger
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

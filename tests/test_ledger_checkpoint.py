@@ -1,6 +1,6 @@
 """Checkpoint serialisation: the JSON object a --state file and a recording header keep (issue 17).
 
-The format is the one fillwatch/state.py documents (version 1): ``newest``, ``resume_from``,
+The format is the one fillwatch/session/state.py documents (version 1): ``newest``, ``resume_from``,
 ``seen`` as [id, order_id] pairs, optional ``floor`` and ``memory``.
 """
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from fillwatch.ledger import Checkpoint, Ledger
+from fillwatch.core.ledger import Checkpoint, Ledger
 from tests.test_ledger import T0, fill
 
 LATE = T0.timestamp() + 86_400

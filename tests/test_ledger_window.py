@@ -10,7 +10,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 from typing import NamedTuple
 
-from fillwatch.ledger import AHEAD, SWEEP_EVERY, Checkpoint, Ledger, plausible
+from fillwatch.core.ledger import AHEAD, SWEEP_EVERY, Checkpoint, Ledger, plausible
 from tests.test_ledger import T0, fill
 
 US = timedelta(microseconds=1)

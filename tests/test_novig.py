@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fillwatch.errors import ExitCode
+from fillwatch.core.errors import ExitCode
 from fillwatch.sim.novig import LEGACY_TOKEN_PATH, TOKEN_PATH, NovigSim, Script
 from tests.conftest import SimThread, fillwatch
 

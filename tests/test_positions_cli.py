@@ -13,7 +13,7 @@ from fillwatch.net.http import RestClient
 from fillwatch.net.positions import MAX_PAGES, read_positions
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.sim.kalshi import KalshiSim, Script
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 from tests.conftest import fillwatch
 
 pytestmark = pytest.mark.timeout(60)

@@ -7,8 +7,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from fillwatch.cli import profile_argv
-from fillwatch.errors import ConfigError
+from fillwatch.cli.app import profile_argv
+from fillwatch.core.errors import ConfigError
 from fillwatch.sim.kalshi import KalshiSim, Script
 from tests.conftest import fillwatch
 

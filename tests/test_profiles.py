@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fillwatch.errors import ConfigError, ExitCode
-from fillwatch.profiles import EnvRef, Profile, default_config_path, load, resolve
+from fillwatch.cli.profiles import EnvRef, Profile, default_config_path, load, resolve
+from fillwatch.core.errors import ConfigError, ExitCode
 
 CONFIG = """
 [profiles.main]

@@ -13,13 +13,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from fillwatch.errors import ConfigError
-from fillwatch.events import BackfillFailed, Cancel, Fill, Item, Skipped
-from fillwatch.ledger import Checkpoint, Ledger
-from fillwatch.recording import End, FailedBackfill, Frame, Header, History, Recorder, read, replay
+from fillwatch.core.errors import ConfigError
+from fillwatch.core.events import BackfillFailed, Cancel, Fill, Item, Skipped
+from fillwatch.core.ledger import Checkpoint, Ledger
 from fillwatch.render.jsonl import encode, encode_with_raw
+from fillwatch.session.recording import End, FailedBackfill, Frame, Header, History, Recorder, read, replay
 from fillwatch.venues.base import HistoryPage
-from fillwatch.venues.kalshi import Kalshi, parser
+from fillwatch.venues.kalshi.adapter import Kalshi, parser
 from tests.render.test_jsonl import CANCEL, FILL
 
 CASES = json.loads((Path(__file__).parent / "data" / "kalshi" / "events.json").read_text())

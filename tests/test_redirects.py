@@ -13,15 +13,15 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fillwatch.errors import ConfigError, ExitCode
-from fillwatch.events import Connected, Disconnected, Fill, Item
+from fillwatch.core.errors import ConfigError, ExitCode
+from fillwatch.core.events import Connected, Disconnected, Fill, Item
 from fillwatch.net.http import Redirected, RestClient
 from fillwatch.net.stream import StreamOptions, watch
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer
 from fillwatch.sim.kalshi import KalshiSim, Script
 from fillwatch.sim.thread import SimThread
 from fillwatch.venues.base import Request
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 from tests.conftest import fillwatch
 
 pytestmark = pytest.mark.timeout(30)

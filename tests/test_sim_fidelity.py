@@ -27,7 +27,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from fillwatch.sim.feed import MARKETS
 from fillwatch.sim.kalshi import KalshiSim, Script
-from fillwatch.venues.kalshi import WS_PATH, Kalshi, auth_headers
+from fillwatch.venues.kalshi.adapter import WS_PATH, Kalshi, auth_headers
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection
 
 from fillwatch.sim.feed import MARKET_INFO, MARKETS, TITLES, KalshiFeed, market_body
 from fillwatch.sim.kalshi import KalshiSim, Script
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 from tests.test_sim_fidelity import exchange, open_ws
 
 pytestmark = pytest.mark.timeout(30)

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fillwatch.sim.novig_v3_auth import ApiKey, Principal, Rejection, SignedRequest, check
-from fillwatch.venues import novig_v3_signing as v3
+from fillwatch.venues.novig_v3 import signing as v3
 
 NOW = 1_757_894_400_000
 KEY_ID = "5f0c8e8e-8d0a-4c38-9d0e-1a2b3c4d5e6f"

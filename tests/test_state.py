@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fillwatch.errors import ConfigError, ExitCode
-from fillwatch.ledger import Checkpoint
-from fillwatch.state import StateFile
+from fillwatch.core.errors import ConfigError, ExitCode
+from fillwatch.core.ledger import Checkpoint
+from fillwatch.session.state import StateFile
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, 123000, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 """The --state file: its lock, journal, load and atomic save, on real files (issue 17).
 
-The file format is the one fillwatch/state.py documents (version 1, with the journal
+The file format is the one fillwatch/session/state.py documents (version 1, with the journal
 ``FILE.journal`` of ``[time, id, order_id]`` lines); failures are made with real
 mechanisms (a missing directory, a directory where a file should be, a value orjson refuses).
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from fillwatch.errors import ConfigError, ExitCode, WriteFailed
-from fillwatch.ledger import Checkpoint
-from fillwatch.state import JOURNAL_BYTES, StateFile, journal_line
+from fillwatch.core.errors import ConfigError, ExitCode, WriteFailed
+from fillwatch.core.ledger import Checkpoint
+from fillwatch.session.state import JOURNAL_BYTES, StateFile, journal_line
 from tests.test_ledger import fill
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

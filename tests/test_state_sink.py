@@ -12,10 +12,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from fillwatch.errors import WriteFailed
-from fillwatch.events import Connected
-from fillwatch.ledger import Checkpoint, Ledger
-from fillwatch.state import CheckpointSink, StateFile
+from fillwatch.core.errors import WriteFailed
+from fillwatch.core.events import Connected
+from fillwatch.core.ledger import Checkpoint, Ledger
+from fillwatch.session.state import CheckpointSink, StateFile
 from tests.test_ledger import T0, fill
 
 LATE = T0.timestamp() + 86_400

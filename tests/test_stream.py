@@ -12,11 +12,11 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fillwatch.errors import AuthenticationError, ConfigError, ConnectionFailed, SubscriptionError
-from fillwatch.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
+from fillwatch.core.errors import AuthenticationError, ConfigError, ConnectionFailed, SubscriptionError
+from fillwatch.core.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
 from fillwatch.net.stream import StreamOptions, watch
 from fillwatch.sim.kalshi import KalshiSim, Script
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fillwatch.events import Fill
+from fillwatch.core.events import Fill
 from fillwatch.net.http import RestClient
 from fillwatch.net.titles import TitleResolver
 from fillwatch.sim.feed import TITLES
 from fillwatch.sim.kalshi import KalshiSim
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 
 pytestmark = pytest.mark.timeout(20)
 

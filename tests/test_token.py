@@ -10,13 +10,13 @@ from decimal import Decimal
 
 import pytest
 
-from fillwatch.errors import AuthenticationError, ExitCode
+from fillwatch.core.errors import AuthenticationError, ExitCode
+from fillwatch.core.secret import Secret
 from fillwatch.net.http import RestClient, RestError
 from fillwatch.net.token import MIN_INTERVAL, ClientCredentials, FixedToken
-from fillwatch.secret import Secret
 from fillwatch.sim.novig import NovigSim, Script
 from fillwatch.sim.thread import SimThread
-from fillwatch.venues.novig import Novig
+from fillwatch.venues.novig.adapter import Novig
 from tests.conftest import fillwatch
 
 pytestmark = pytest.mark.timeout(30)

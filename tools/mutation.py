@@ -34,24 +34,27 @@ EQUIVALENTS = ROOT / "docs" / "equivalent-mutants.txt"
 # mutmut 3 switches mutants on inside the pytest process, so a test that runs the CLI
 # as a subprocess, or the simulator in another process, never sees a mutant.
 MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "venues/kalshi": ("fillwatch/venues/kalshi.py", ("tests/venues/test_kalshi*.py",)),
+    "venues/kalshi": ("fillwatch/venues/kalshi/adapter.py", ("tests/venues/test_kalshi*.py",)),
     # NBX only: test_novig_v3*.py test the v3 modules, and would only slow each mutant down.
-    "venues/novig": ("fillwatch/venues/novig.py", ("tests/venues/test_novig.py", "tests/venues/test_novig_[!v]*.py")),
+    "venues/novig": (
+        "fillwatch/venues/novig/adapter.py",
+        ("tests/venues/test_novig.py", "tests/venues/test_novig_[!v]*.py"),
+    ),
     "venues/base": ("fillwatch/venues/base.py", ("tests/venues/test_base*.py", "tests/venues/test_hostile.py")),
     "venues/novig_v3": (
-        "fillwatch/venues/novig_v3.py",
+        "fillwatch/venues/novig_v3/orders.py",
         ("tests/venues/test_novig_v3.py", "tests/venues/test_novig_v3_orders*.py"),
     ),
-    "venues/novig_v3_seq": ("fillwatch/venues/novig_v3_seq.py", ("tests/venues/test_novig_v3_seq*.py",)),
+    "venues/novig_v3_seq": ("fillwatch/venues/novig_v3/seq.py", ("tests/venues/test_novig_v3_seq*.py",)),
     "venues/novig_v3_control": (
-        "fillwatch/venues/novig_v3_control.py",
+        "fillwatch/venues/novig_v3/control.py",
         ("tests/venues/test_novig_v3.py", "tests/venues/test_novig_v3_control*.py"),
     ),
-    "venues/novig_v3_signing": ("fillwatch/venues/novig_v3_signing.py", ("tests/venues/test_novig_v3_signing*.py",)),
+    "venues/novig_v3_signing": ("fillwatch/venues/novig_v3/signing.py", ("tests/venues/test_novig_v3_signing*.py",)),
     "render/jsonl": ("fillwatch/render/jsonl.py", ("tests/render/test_jsonl*.py",)),
-    "ledger": ("fillwatch/ledger.py", ("tests/test_ledger*.py",)),
-    "state": ("fillwatch/state.py", ("tests/test_state*.py",)),
-    "filters": ("fillwatch/filters.py", ("tests/test_filters*.py",)),
+    "ledger": ("fillwatch/core/ledger.py", ("tests/test_ledger*.py",)),
+    "state": ("fillwatch/session/state.py", ("tests/test_state*.py",)),
+    "filters": ("fillwatch/core/filters.py", ("tests/test_filters*.py",)),
 }
 
 # Parts of a module reported on their own row as well: (module, text in the mutant names left out).

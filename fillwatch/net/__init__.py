@@ -1,5 +1,5 @@
 """The one place that talks to the network (STYLE §1.2).
 
 ``stream`` owns the WebSocket client. Library exceptions are translated into
-:mod:`fillwatch.errors` here and nowhere else.
+:mod:`fillwatch.core.errors` here and nowhere else.
 """

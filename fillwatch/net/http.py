@@ -26,8 +26,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from fillwatch import __version__, backoff
-from fillwatch.errors import AuthenticationError, FillwatchError
+from fillwatch import __version__
+from fillwatch.core import backoff
+from fillwatch.core.errors import AuthenticationError, FillwatchError
 from fillwatch.venues.base import Request
 
 __all__ = [

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from fillwatch.errors import FillwatchError
+from fillwatch.core.errors import FillwatchError
 from fillwatch.net.http import RestClient
 
 __all__ = ["read_positions"]

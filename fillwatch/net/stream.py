@@ -1,6 +1,6 @@
 """The connection loop: connect, sign, subscribe, receive, classify, back off.
 
-:func:`watch` is an async generator of :data:`~fillwatch.events.Item` (and
+:func:`watch` is an async generator of :data:`~fillwatch.core.events.Item` (and
 of the adapter's :class:`~fillwatch.venues.base.Reconcile` requests). It
 never prints: what happens to the connection is yielded as status items, and
 the sinks decide how to show them. The reconnect policy is ours rather than
@@ -38,15 +38,15 @@ from websockets.exceptions import (
 )
 from websockets.frames import Frame, Opcode
 
-from fillwatch import backoff
-from fillwatch.errors import (
+from fillwatch.core import backoff
+from fillwatch.core.errors import (
     AuthenticationError,
     ConfigError,
     ConnectionFailed,
     FillwatchError,
     SubscriptionError,
 )
-from fillwatch.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
+from fillwatch.core.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
 from fillwatch.net.http import Redirected, RestError, redirect_target
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply, Resync, Venue
 
@@ -60,7 +60,7 @@ Streamed: TypeAlias = Item | Reconcile
 Authenticate = Callable[[bool], Awaitable[None]]
 """Called before every attempt, with True after a rejection: renew the credentials.
 
-It may raise :class:`~fillwatch.errors.AuthenticationError` (no renewal
+It may raise :class:`~fillwatch.core.errors.AuthenticationError` (no renewal
 possible: stop) or :class:`~fillwatch.net.http.RestError` (try again later).
 """
 

@@ -16,8 +16,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from fillwatch.errors import FillwatchError
-from fillwatch.events import Event, Status
+from fillwatch.core.errors import FillwatchError
+from fillwatch.core.events import Event, Status
 from fillwatch.net.http import RestClient
 from fillwatch.venues.base import Venue
 

@@ -35,10 +35,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from fillwatch.errors import AuthenticationError
+from fillwatch.core.errors import AuthenticationError
+from fillwatch.core.secret import Secret
 from fillwatch.net.http import RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate
-from fillwatch.secret import Secret
 from fillwatch.venues.base import Request, Venue
 
 __all__ = [

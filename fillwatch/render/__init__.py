@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from fillwatch.events import Event, Status
+from fillwatch.core.events import Event, Status
 
 __all__ = ["Sink"]
 

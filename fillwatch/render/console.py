@@ -18,7 +18,7 @@ from typing import Literal, TextIO, TypeAlias
 from rich.console import Console
 from rich.style import Style
 
-from fillwatch.events import Cancel, Event
+from fillwatch.core.events import Cancel, Event
 
 __all__ = [
     "BUY",

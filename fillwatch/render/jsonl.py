@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from fillwatch.appending import append, is_regular
-from fillwatch.events import Cancel, Event, Fill, Status
+from fillwatch.core.appending import append, is_regular
+from fillwatch.core.events import Cancel, Event, Fill, Status
 
 __all__ = ["JsonLinesSink", "encode", "encode_with_raw", "format_ts", "parse_record", "record"]
 
@@ -190,8 +190,8 @@ class JsonLinesSink:
     Lines are buffered until :meth:`flush`, which hands them to the kernel in
     as few ``write`` calls as it takes: every line lies whole inside one write,
     so readers never see a torn line. A write that fails or falls short raises
-    :class:`~fillwatch.errors.WriteFailed`, and a regular file is cut back to
-    where it was (:func:`fillwatch.appending.append`): it holds whole lines only.
+    :class:`~fillwatch.core.errors.WriteFailed`, and a regular file is cut back to
+    where it was (:func:`fillwatch.core.appending.append`): it holds whole lines only.
     """
 
     def __init__(self, fd: int, *, owns_fd: bool = False, raw: bool = False, name: str = "stdout") -> None:

@@ -17,7 +17,7 @@ from datetime import tzinfo
 from rich.cells import cell_len
 from rich.console import Console
 
-from fillwatch.events import Cancel, Event, Status
+from fillwatch.core.events import Cancel, Event, Status
 from fillwatch.render.console import BUY, CANCEL, DIM, OTHER, SELL, TAKER, ansi, direction
 from fillwatch.render.layout import elide, fit, money
 from fillwatch.render.positions import contracts, currency_label

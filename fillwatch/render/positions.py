@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from fillwatch.events import Cancel, Event, Fill
+from fillwatch.core.events import Cancel, Event, Fill
 
 __all__ = ["Book", "MarketPosition", "contracts", "currency_label", "yes_terms"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal, TypeAlias
 
-from fillwatch.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Skipped, Status
+from fillwatch.core.events import Backfilled, BackfillFailed, Cancel, Connected, Disconnected, Event, Skipped, Status
 from fillwatch.render.positions import Book, MarketPosition
 
 __all__ = ["ConnectionState", "Session"]

@@ -16,7 +16,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from fillwatch.events import Backfilled, BackfillFailed, Connected, Disconnected, Event, Implausible, Skipped, Status
+from fillwatch.core.events import (
+    Backfilled,
+    BackfillFailed,
+    Connected,
+    Disconnected,
+    Event,
+    Implausible,
+    Skipped,
+    Status,
+)
 from fillwatch.render.text import count, sanitize
 
 __all__ = ["StatusSink"]

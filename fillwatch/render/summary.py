@@ -18,7 +18,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from fillwatch.events import Event, Status
+from fillwatch.core.events import Event, Status
 from fillwatch.render.console import BUY, DIM, SELL
 from fillwatch.render.layout import elide, fit, money
 from fillwatch.render.positions import MarketPosition

@@ -30,7 +30,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from fillwatch.events import Cancel, Event, Fill, Status
+from fillwatch.core.events import Cancel, Event, Fill, Status
 from fillwatch.render.console import DIM, TAKER, row_style
 from fillwatch.render.layout import elide, fit
 from fillwatch.render.positions import contracts, currency_label

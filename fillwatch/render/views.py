@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, TypeAlias
 
-from fillwatch.filters import FilterWatch, Selector
+from fillwatch.core.filters import FilterWatch, Selector
 from fillwatch.render import Sink
 from fillwatch.render.console import ColorMode, make_console
 from fillwatch.render.jsonl import JsonLinesSink
@@ -33,7 +33,7 @@ Format: TypeAlias = Literal["auto", "table", "lines", "jsonl"]
 
 def resolve_format(fmt: Format, *, stdout_is_tty: bool) -> Format:
     """``auto`` is ``table`` on a terminal and ``jsonl`` otherwise (CONTRACT §2); ``json`` is read as ``jsonl``
-    before this (:func:`fillwatch.options.output_format`)."""
+    before this (:func:`fillwatch.cli.options.output_format`)."""
     if fmt == "auto":
         return "table" if stdout_is_tty else "jsonl"
     return fmt

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from fillwatch.venues.novig_v3_signing import (
+from fillwatch.venues.novig_v3.signing import (
     KEY_ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,

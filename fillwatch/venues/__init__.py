@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from fillwatch.errors import ConfigError
+from fillwatch.core.errors import ConfigError
 from fillwatch.venues.base import Venue
 
 __all__ = ["VENUES", "parser"]
@@ -26,7 +26,7 @@ def parser(name: str) -> Venue:
     if name not in VENUES:
         raise ConfigError(f"unknown venue {name!r}")
     try:
-        module = importlib.import_module(f"fillwatch.venues.{name}")
+        module = importlib.import_module(f"fillwatch.venues.{name}.adapter")
     except ModuleNotFoundError:
         raise ConfigError(f"this version of fillwatch cannot read {name} messages") from None
     adapter: Venue = module.parser()

@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 import orjson
 
-from fillwatch.events import Cancel, Event, Fill
+from fillwatch.core.events import Cancel, Event, Fill
 
 __all__ = [
     "UNREADABLE",
@@ -73,7 +73,7 @@ class Reconcile:
 
     A Novig ``CLOSE`` cancels your resting orders on that market without a
     cancel event; which ones, and what was left of them, only ``orders/all``
-    says exactly. The stream passes this up; :func:`~fillwatch.follow.follow`
+    says exactly. The stream passes this up; :func:`~fillwatch.session.follow.follow`
     reads that history at once and shows what it gives before the next frame.
     """
 

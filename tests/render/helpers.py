@@ -8,7 +8,7 @@ from io import StringIO
 
 from rich.console import Console
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
 
 TS = datetime(2026, 11, 21, 20, 33, 25, 762000, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from datetime import UTC
 
 import pytest
 
-from fillwatch.events import Skipped
+from fillwatch.core.events import Skipped
 from fillwatch.render.lines import LineFormatter
 from fillwatch.render.session import Session
 from fillwatch.render.status import StatusSink

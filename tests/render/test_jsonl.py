@@ -10,7 +10,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
 from fillwatch.render.jsonl import JsonLinesSink, encode, encode_with_raw, format_ts, parse_record
 
 KEYS = [

@@ -6,7 +6,7 @@ import re
 from datetime import UTC
 from decimal import Decimal
 
-from fillwatch.events import Fill
+from fillwatch.core.events import Fill
 from fillwatch.render.lines import LineFormatter
 from fillwatch.render.session import Session
 from fillwatch.render.summary import summary

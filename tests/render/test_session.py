@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from fillwatch.events import Backfilled, BackfillFailed, Connected, Disconnected, Skipped
+from fillwatch.core.events import Backfilled, BackfillFailed, Connected, Disconnected, Skipped
 from fillwatch.render.session import Session
 from fillwatch.render.summary import SessionSink, format_duration, summary
 from tests.render.helpers import EVIL, cancel, console, fill, output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fillwatch.render.snapshot import OUT, SIZES, render
+from tools.snapshot import OUT, SIZES, render
 
 
 def test_snapshot_renders_the_live_table_as_svg() -> None:

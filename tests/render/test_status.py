@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from fillwatch.events import Backfilled, BackfillFailed, Connected, Disconnected, Skipped
+from fillwatch.core.events import Backfilled, BackfillFailed, Connected, Disconnected, Skipped
 from fillwatch.render.status import StatusSink
 
 

@@ -8,7 +8,7 @@ from datetime import UTC
 
 import pytest
 
-from fillwatch.events import Connected, Disconnected, Skipped
+from fillwatch.core.events import Connected, Disconnected, Skipped
 from fillwatch.render.session import Session
 from fillwatch.render.table import FillBoard, LiveTableSink
 from tests.render.helpers import EVIL, cancel, console, fill, output
@@ -210,7 +210,7 @@ SUFFIXES = ("-T4.25", "-T2.9", "-B53.5", "-BOS", "-T98499.99")
 @pytest.mark.parametrize(("width", "height"), [(60, 24), (80, 24), (120, 40), (200, 50)])
 def test_the_table_fits_and_keeps_each_tickers_end(width: int, height: int) -> None:
     """At 60–200 columns: no line overflows, each market row keeps its ticker's end, the header is whole."""
-    from fillwatch.render.snapshot import render
+    from tools.snapshot import render
 
     text = render(width=width, height=height, text=True)
     lines = text.splitlines()
@@ -277,7 +277,7 @@ def test_the_header_says_custom_for_an_overridden_endpoint_and_gives_units() -> 
     """--ws-url: `kalshi custom`, not `kalshi prod`; what backfills recovered is said with its unit."""
     from datetime import datetime
 
-    from fillwatch.events import Backfilled
+    from fillwatch.core.events import Backfilled
 
     session = Session(venue="kalshi", env="custom")
     board = FillBoard(session, tz=UTC, wall_clock=lambda: 1000.0)
@@ -302,7 +302,7 @@ def test_a_filter_warning_shows_in_the_live_table_not_on_stderr(capsys: pytest.C
     """While the table is on screen the 'hid all' warning goes under its header (stderr would tear the table)."""
     from dataclasses import replace
 
-    from fillwatch.filters import selector
+    from fillwatch.core.filters import selector
     from fillwatch.render.views import Views
 
     class Table:

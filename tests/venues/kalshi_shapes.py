@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from fillwatch.venues.base import HistoryPage
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 
 SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 

@@ -20,8 +20,8 @@ import orjson
 import pytest
 
 from fillwatch.venues.base import Malformed, Reconcile, to_decimal, ts_from_iso, ts_from_ms, ts_from_s
-from fillwatch.venues.kalshi import Kalshi
-from fillwatch.venues.novig import Novig
+from fillwatch.venues.kalshi.adapter import Kalshi
+from fillwatch.venues.novig.adapter import Novig
 from tests.venues.kalshi_shapes import CAPTURED_REST_FILL
 
 DATA = Path(__file__).parent.parent / "data"

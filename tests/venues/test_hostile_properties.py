@@ -23,12 +23,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
 from fillwatch.render.jsonl import encode
 from fillwatch.render.lines import LineFormatter
 from fillwatch.venues.base import HistoryPage
-from fillwatch.venues.kalshi import Kalshi
-from fillwatch.venues.novig import Novig
+from fillwatch.venues.kalshi.adapter import Kalshi
+from fillwatch.venues.novig.adapter import Novig
 from tests.render.helpers import console
 from tests.venues.test_hostile import (
     KALSHI_CASES,

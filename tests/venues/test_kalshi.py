@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from fillwatch.render.jsonl import record
 from fillwatch.venues.base import Ack, Malformed, Rejected, Resync
-from fillwatch.venues.kalshi import Kalshi, auth_headers, sign
+from fillwatch.venues.kalshi.adapter import Kalshi, auth_headers, sign
 
 CASES = json.loads((Path(__file__).parent.parent / "data" / "kalshi" / "events.json").read_text())
 PSS_32 = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)

@@ -13,9 +13,9 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
 from fillwatch.venues.base import Malformed, Rejected
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 from tests.venues.kalshi_shapes import live_fill, user_order
 
 

@@ -13,8 +13,8 @@ from decimal import Decimal
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fillwatch.events import Cancel, Fill
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.core.events import Cancel, Fill
+from fillwatch.venues.kalshi.adapter import Kalshi
 from tests.venues.kalshi_shapes import SINCE, page, parse_page, rest_fill, rest_order
 
 API = "https://external-api.kalshi.com/trade-api/v2"

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 from tests.venues.test_kalshi_signing import HEADERS, NOW_MS, verify
 
 API = "https://external-api.kalshi.com/trade-api/v2"

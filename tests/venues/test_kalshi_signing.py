@@ -16,8 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from fillwatch.errors import ConfigError
-from fillwatch.venues.kalshi import WS_PATH, Kalshi, SigningKey, sign
+from fillwatch.core.errors import ConfigError
+from fillwatch.venues.kalshi.adapter import WS_PATH, Kalshi, SigningKey, sign
 
 PSS_32 = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 NOW_MS = 1703123456789

@@ -14,10 +14,10 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
 from fillwatch.render.jsonl import record
 from fillwatch.venues.base import Malformed, Rejected, Resync
-from fillwatch.venues.kalshi import Kalshi, sign
+from fillwatch.venues.kalshi.adapter import Kalshi, sign
 from tests.venues.kalshi_shapes import CAPTURED_REST_FILL, SINCE, rest_order
 from tests.venues.kalshi_shapes import user_order_message as user_order
 

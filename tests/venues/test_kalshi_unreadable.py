@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from fillwatch.venues.base import Malformed, excerpt
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 from tests.venues.kalshi_shapes import SINCE, live_fill
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 import pytest
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
+from fillwatch.core.secret import Secret
 from fillwatch.render.jsonl import record
-from fillwatch.secret import Secret
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply
-from fillwatch.venues.novig import ENDPOINTS, Novig, token_audience
+from fillwatch.venues.novig.adapter import ENDPOINTS, Novig, token_audience
 
 CASES = json.loads((Path(__file__).parent.parent / "data" / "novig" / "events.json").read_text())
 CLOSE_TIME = 1767225600.5  # 2026-01-01T00:00:00.500Z: when a CLOSE tick (which has no time) was read

@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-from fillwatch.events import Cancel, Fill
-from fillwatch.secret import Secret
+from fillwatch.core.events import Cancel, Fill
+from fillwatch.core.secret import Secret
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, excerpt, ts_from_iso
-from fillwatch.venues.novig import Novig, token_audience
+from fillwatch.venues.novig.adapter import Novig, token_audience
 
 NOW = 1767225600.1236  # 2026-01-01T00:00:00.1236Z: a clock with a fourth decimal
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from fillwatch.secret import Secret
-from fillwatch.venues.novig import Novig
+from fillwatch.core.secret import Secret
+from fillwatch.venues.novig.adapter import Novig
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SINCE = datetime(2026, 1, 2, tzinfo=UTC)

@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 import pytest
 
-from fillwatch.events import Cancel, Event, Fill
-from fillwatch.secret import Secret
-from fillwatch.venues.novig import Novig
+from fillwatch.core.events import Cancel, Event, Fill
+from fillwatch.core.secret import Secret
+from fillwatch.venues.novig.adapter import Novig
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

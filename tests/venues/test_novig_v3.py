@@ -14,9 +14,9 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
 from fillwatch.venues.base import Ack, Malformed, Rejected, Reply, Resync
-from fillwatch.venues.novig_v3 import Gap, NovigV3Orders, OrderLookup, Recovered, close_meaning
+from fillwatch.venues.novig_v3.orders import Gap, NovigV3Orders, OrderLookup, Recovered, close_meaning
 
 ORDER, MARKET, OUTCOME, CLIENT = "7c9e6679-…", "6f9619ff-…", "3f2504e0-…", "0b3f5f20-…"
 OPEN_ENTRY = {

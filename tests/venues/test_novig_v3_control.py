@@ -1,4 +1,4 @@
-"""What Novig v3's socket error frames and close codes mean (``fillwatch.venues.novig_v3_control``).
+"""What Novig v3's socket error frames and close codes mean (``fillwatch.venues.novig_v3.control``).
 
 Facts from Novig's "Connection" and "Errors" pages, summarised in ``protocols/novig-v3.md`` §4.2,
 §4.6 and §11: an error frame is ``{"code", "message", "nonce"}`` with a stable string code; a close
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from fillwatch.venues.base import Malformed, Rejected, Resync
-from fillwatch.venues.novig_v3_control import close_meaning, error_meaning
+from fillwatch.venues.novig_v3.control import close_meaning, error_meaning
 
 LOCATION = "open the Novig app, then retry"
 

@@ -15,9 +15,17 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
 from fillwatch.venues.base import Ack, Malformed, Rejected, Reply, Resync
-from fillwatch.venues.novig_v3 import ENDPOINTS, WS_PATH, Gap, NovigV3Orders, OrderLookup, Recovered, stream_fill_id
+from fillwatch.venues.novig_v3.orders import (
+    ENDPOINTS,
+    WS_PATH,
+    Gap,
+    NovigV3Orders,
+    OrderLookup,
+    Recovered,
+    stream_fill_id,
+)
 
 ORDER, MARKET, OUTCOME = "7c9e6679-7425-40de-944b-e07fc1f90ae7", "6f9619ff-8b86-d011-b42d", "3f2504e0-4f89-11d3"
 TS = 1757894400456

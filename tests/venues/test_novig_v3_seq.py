@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fillwatch.venues.novig_v3_seq import Gap, Lost, SeqTracker
+from fillwatch.venues.novig_v3.seq import Gap, Lost, SeqTracker
 
 
 def test_contiguous_batches_apply_in_order() -> None:

@@ -8,7 +8,7 @@ are dropped, the rest apply in order.
 
 from __future__ import annotations
 
-from fillwatch.venues.novig_v3_seq import Gap, Lost, SeqTracker
+from fillwatch.venues.novig_v3.seq import Gap, Lost, SeqTracker
 
 
 def _tracker(at: int, capacity: int = 4096) -> SeqTracker[str]:

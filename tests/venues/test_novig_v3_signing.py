@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from fillwatch.venues import novig_v3_signing as v3
+from fillwatch.venues.novig_v3 import signing as v3
 
 VECTORS = json.loads((Path(__file__).parent.parent / "data" / "novig_v3" / "signing-vectors.json").read_text())
 CASES = VECTORS["vectors"]

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fillwatch.venues import novig_v3_signing as v3
+from fillwatch.venues.novig_v3 import signing as v3
 
 VECTORS = json.loads((Path(__file__).parent.parent / "data" / "novig_v3" / "signing-vectors.json").read_text())
 KEY_ID = "5f0c8e8e-8d0a-4c38-9d0e-1a2b3c4d5e6f"

@@ -47,13 +47,13 @@ from pathlib import Path
 import orjson
 
 from fillwatch import venues
-from fillwatch.appending import append, is_regular, open_append
-from fillwatch.errors import ConfigError, WriteFailed
-from fillwatch.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped, Status
-from fillwatch.files import open_regular
-from fillwatch.follow import BATCH
-from fillwatch.ledger import Checkpoint, Ledger, aware_time
+from fillwatch.core.appending import append, is_regular, open_append
+from fillwatch.core.errors import ConfigError, WriteFailed
+from fillwatch.core.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped, Status
+from fillwatch.core.files import open_regular
+from fillwatch.core.ledger import Checkpoint, Ledger, aware_time
 from fillwatch.render.jsonl import format_ts, parse_record
+from fillwatch.session.follow import BATCH
 from fillwatch.venues.base import Malformed, Venue
 
 __all__ = ["End", "FailedBackfill", "Floor", "Frame", "Header", "History", "Recorder", "read", "replay"]
@@ -337,7 +337,7 @@ async def replay(
     the same ``since``, frames in between allowed; a kind read again from its
     first page begins the next backfill, though it starts from the same time)
     are gathered and their events shown in time order before the next event
-    of a frame, as the live run does (:mod:`fillwatch.follow`: a batch at a
+    of a frame, as the live run does (:mod:`fillwatch.session.follow`: a batch at a
     time, by the same ``BATCH`` rule). Event lines are shown as they are.
 
     Args:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fillwatch.events import Event
+from fillwatch.core.events import Event
 
 __all__ = ["AHEAD", "Checkpoint", "Ledger", "aware_time", "plausible"]
 

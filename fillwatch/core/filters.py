@@ -16,8 +16,8 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from fillwatch.errors import ConfigError
-from fillwatch.events import Event, Status
+from fillwatch.core.errors import ConfigError
+from fillwatch.core.events import Event, Status
 
 __all__ = ["FilterWatch", "Selector", "check_globs", "selector"]
 

@@ -1,4 +1,4 @@
-"""Regenerate the README's pictures of the live table: ``python -m fillwatch.render.snapshot [DIR]``.
+"""Regenerate the README's pictures of the live table: ``python -m tools.snapshot [DIR]``.
 
 Two frames, one at 120×40 (``table.svg``) and one at 80×24 (``table-80x24.svg``).
 
@@ -22,15 +22,15 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rich.console import Console
 
-from fillwatch.events import Cancel, Connected, Fill
+from fillwatch.core.events import Cancel, Connected, Fill
 from fillwatch.render.session import Session
 from fillwatch.render.table import FillBoard
 from fillwatch.sim.feed import TITLES, KalshiFeed
-from fillwatch.venues.kalshi import Kalshi
+from fillwatch.venues.kalshi.adapter import Kalshi
 
 __all__ = ["render"]
 
-OUT = Path(__file__).with_name("table.svg")
+OUT = Path(__file__).resolve().parent.parent / "docs" / "table.svg"
 SIZES = {"table.svg": (120, 40), "table-80x24.svg": (80, 24)}
 """The pictures the README shows: file name → (columns, rows)."""
 START = 1_795_293_000.0  # 2026-11-21 20:30:00 UTC

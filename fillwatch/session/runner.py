@@ -7,7 +7,7 @@ schedules one flush for the moment the event loop has nothing left to do
 into an orderly stop: everything buffered is written, then the exit code
 returned.
 
-A write that fails (:class:`~fillwatch.errors.WriteFailed`: a full disk, a
+A write that fails (:class:`~fillwatch.core.errors.WriteFailed`: a full disk, a
 file size limit) stops the run too, with exit 5: the sinks after the one that
 failed are closed with ``abort()`` where they have one (the checkpoint: it
 must not cover lines that were not written), then the error is raised. Sinks
@@ -22,9 +22,9 @@ import gc
 import signal
 from collections.abc import AsyncIterator, Sequence
 
-from fillwatch.errors import ExitCode, WriteFailed
-from fillwatch.events import Cancel, Fill, Item
-from fillwatch.filters import Selector
+from fillwatch.core.errors import ExitCode, WriteFailed
+from fillwatch.core.events import Cancel, Fill, Item
+from fillwatch.core.filters import Selector
 from fillwatch.render import Sink
 
 __all__ = ["MAX_BURST", "run"]

@@ -17,10 +17,10 @@ from typing import Annotated, Any
 
 import typer
 
-from fillwatch import profiles
-from fillwatch.config import parse_duration, parse_since
-from fillwatch.errors import ConfigError
-from fillwatch.filters import check_globs
+from fillwatch.cli import profiles
+from fillwatch.core.config import parse_duration, parse_since
+from fillwatch.core.errors import ConfigError
+from fillwatch.core.filters import check_globs
 
 __all__ = [
     "Color",

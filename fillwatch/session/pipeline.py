@@ -15,23 +15,23 @@ from typing import Any
 
 import orjson
 
-from fillwatch import recording
-from fillwatch.appending import open_append, read_tail
-from fillwatch.errors import ConfigError, ExitCode
-from fillwatch.events import Event
-from fillwatch.filters import selector
-from fillwatch.follow import follow, warming_up
-from fillwatch.ledger import Ledger
+from fillwatch.cli.options import RunOptions
+from fillwatch.core.appending import open_append, read_tail
+from fillwatch.core.errors import ConfigError, ExitCode
+from fillwatch.core.events import Event
+from fillwatch.core.filters import selector
+from fillwatch.core.ledger import Ledger
 from fillwatch.net.http import RestClient
 from fillwatch.net.positions import read_positions
 from fillwatch.net.stream import Authenticate, Record, StreamOptions, watch
 from fillwatch.net.titles import TitleResolver
-from fillwatch.options import RunOptions
 from fillwatch.render import Sink
 from fillwatch.render.jsonl import JsonLinesSink, parse_record
 from fillwatch.render.views import Views, open_views, warning
-from fillwatch.runner import run
-from fillwatch.state import CheckpointSink, StateFile
+from fillwatch.session import recording
+from fillwatch.session.follow import follow, warming_up
+from fillwatch.session.runner import run
+from fillwatch.session.state import CheckpointSink, StateFile
 from fillwatch.venues.base import Venue
 
 __all__ = ["output_sink", "printed_to", "run_to_end", "tail"]

@@ -1,9 +1,9 @@
 """The command line: one command per venue, plus ``demo`` and ``replay``; the error boundary.
 
-Commands are thin: they resolve options (:mod:`fillwatch.options`) and
-credentials (:mod:`fillwatch.credentials`) into a venue adapter, then hand it
-to :func:`fillwatch.pipeline.tail` under ``asyncio.run``. Every
-:class:`~fillwatch.errors.FillwatchError` becomes one line on stderr and its
+Commands are thin: they resolve options (:mod:`fillwatch.cli.options`) and
+credentials (:mod:`fillwatch.cli.credentials`) into a venue adapter, then hand it
+to :func:`fillwatch.session.pipeline.tail` under ``asyncio.run``. Every
+:class:`~fillwatch.core.errors.FillwatchError` becomes one line on stderr and its
 exit code; anything else is a bug, reported in one line (with the traceback
 only under ``-v``).
 """
@@ -28,9 +28,7 @@ except ImportError:  # typer up to 0.2x depends on Click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from fillwatch import __version__
-from fillwatch.config import check_url
-from fillwatch.errors import ConfigError, ExitCode, FillwatchError
-from fillwatch.options import (
+from fillwatch.cli.options import (
     ApiUrlOpt,
     BellOpt,
     Color,
@@ -66,6 +64,8 @@ from fillwatch.options import (
     output_warning,
     resolve,
 )
+from fillwatch.core.config import check_url
+from fillwatch.core.errors import ConfigError, ExitCode, FillwatchError
 
 __all__ = ["app", "main"]
 
@@ -139,7 +139,7 @@ def _guard(verbose: bool, work: Callable[[], int]) -> NoReturn:
 
 def _run(main: Coroutine[Any, Any, int]) -> int:
     """``asyncio.run`` with the pipeline's handling of a closed stdout (imported only when a run starts)."""
-    from fillwatch.pipeline import run_to_end
+    from fillwatch.session.pipeline import run_to_end
 
     return run_to_end(main)
 
@@ -188,9 +188,9 @@ def kalshi_command(
     """Tail your Kalshi fills (channel fill) and cancels (channel user_orders)."""
 
     def work() -> int:
-        from fillwatch.credentials import kalshi_venue
-        from fillwatch.pipeline import tail
-        from fillwatch.venues import kalshi
+        from fillwatch.cli.credentials import kalshi_venue
+        from fillwatch.session.pipeline import tail
+        from fillwatch.venues.kalshi import adapter as kalshi
 
         values, chosen = resolve(ctx, "kalshi", warn=_warn)
         _check_output(values["output"])
@@ -257,8 +257,8 @@ def novig_command(
     """Tail your Novig fills and cancels (the private channel), and the cancels of markets closing."""
 
     def work() -> int:
-        from fillwatch.credentials import novig_credentials, novig_session
-        from fillwatch.venues import novig
+        from fillwatch.cli.credentials import novig_credentials, novig_session
+        from fillwatch.venues.novig import adapter as novig
 
         values, _ = resolve(ctx, "novig", warn=_warn)
         _check_output(values["output"])
@@ -332,9 +332,9 @@ def demo_command(
     async def kalshi_session() -> ExitCode:
         from cryptography.hazmat.primitives.asymmetric import ed25519
 
-        from fillwatch.pipeline import tail
+        from fillwatch.session.pipeline import tail
         from fillwatch.sim.kalshi import KalshiSim, Script
-        from fillwatch.venues import kalshi
+        from fillwatch.venues.kalshi import adapter as kalshi
 
         key = ed25519.Ed25519PrivateKey.generate() if key_type is KeyType.ed25519 else None
         async with KalshiSim(Script(rate=rate, seed=seed), key=key) as sim:
@@ -344,10 +344,10 @@ def demo_command(
             )
 
     async def novig_session() -> ExitCode:
-        from fillwatch import credentials
-        from fillwatch.secret import Secret
+        from fillwatch.cli import credentials
+        from fillwatch.core.secret import Secret
         from fillwatch.sim import novig as novig_sim
-        from fillwatch.venues import novig
+        from fillwatch.venues.novig import adapter as novig
 
         async with novig_sim.NovigSim(novig_sim.Script(rate=rate, seed=seed)) as sim:
             announce("Novig", sim.url)
@@ -388,11 +388,11 @@ def replay_command(
     through the same parser. No credentials are needed.
     """
 
-    from fillwatch import recording
-    from fillwatch.filters import selector
-    from fillwatch.pipeline import output_sink
+    from fillwatch.core.filters import selector
     from fillwatch.render.views import open_views
-    from fillwatch.runner import run
+    from fillwatch.session import recording
+    from fillwatch.session.pipeline import output_sink
+    from fillwatch.session.runner import run
 
     async def session() -> ExitCode:
         _check_output(output)
@@ -458,7 +458,7 @@ def profile_argv(args: list[str], environ: dict[str, str] | os._Environ[str]) ->
         head += 1 if "=" in rest[head] else 2
     if head < len(rest) and rest[head] in _COMMANDS:  # `fillwatch --profile main kalshi …`
         return [rest[head], *rest[:head], *rest[head + 1 :]]
-    from fillwatch import profiles
+    from fillwatch.cli import profiles
 
     config = found.get("--config") or environ.get("FILLWATCH_CONFIG")
     profile = profiles.load(Path(config) if config else profiles.default_config_path(), name)

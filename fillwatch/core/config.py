@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from fillwatch.errors import ConfigError
-from fillwatch.files import read_regular
+from fillwatch.core.errors import ConfigError
+from fillwatch.core.files import read_regular
 
 if TYPE_CHECKING:
-    from fillwatch.venues.kalshi import SigningKey
+    from fillwatch.venues.kalshi.adapter import SigningKey
 
 __all__ = [
     "check_url",

@@ -35,8 +35,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fillwatch.errors import ConfigError
-from fillwatch.files import read_regular
+from fillwatch.core.errors import ConfigError
+from fillwatch.core.files import read_regular
 
 __all__ = ["EnvRef", "Profile", "default_config_path", "load", "resolve"]
 

@@ -5,7 +5,7 @@
 write that fails or falls short (a full disk, a file size limit, a file
 removed from under it) is cut back to the length the file had before it, so
 that the file never ends in part of a line, and becomes
-:class:`~fillwatch.errors.WriteFailed` (exit 5). A file left with a torn last
+:class:`~fillwatch.core.errors.WriteFailed` (exit 5). A file left with a torn last
 line by a process killed in the middle of a write (``kill -9``) has that
 part cut when it is opened again (:func:`cut_torn_tail`).
 
@@ -19,7 +19,7 @@ import contextlib
 import os
 import stat
 
-from fillwatch.errors import WriteFailed
+from fillwatch.core.errors import WriteFailed
 
 __all__ = ["TAIL_BYTES", "append", "cut_torn_tail", "is_regular", "open_append", "read_tail"]
 

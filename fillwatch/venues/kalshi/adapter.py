@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from fillwatch.errors import ConfigError
-from fillwatch.events import Cancel, Event, Fill, Source
+from fillwatch.core.errors import ConfigError
+from fillwatch.core.events import Cancel, Event, Fill, Source
 from fillwatch.venues.base import (
     UNREADABLE,
     Ack,

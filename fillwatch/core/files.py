@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from fillwatch.errors import ConfigError
+from fillwatch.core.errors import ConfigError
 
 __all__ = ["SMALL_FILE", "open_regular", "read_regular"]
 

@@ -40,11 +40,11 @@ from pathlib import Path
 
 import orjson
 
-from fillwatch.appending import append, open_append, read_tail
-from fillwatch.errors import ConfigError, WriteFailed
-from fillwatch.events import Event, Status
-from fillwatch.files import open_regular
-from fillwatch.ledger import Checkpoint, Ledger
+from fillwatch.core.appending import append, open_append, read_tail
+from fillwatch.core.errors import ConfigError, WriteFailed
+from fillwatch.core.events import Event, Status
+from fillwatch.core.files import open_regular
+from fillwatch.core.ledger import Checkpoint, Ledger
 
 __all__ = ["CheckpointSink", "StateFile", "journal_line"]
 

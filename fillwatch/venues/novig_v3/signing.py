@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fillwatch.secret import RedactedDict
+from fillwatch.core.secret import RedactedDict
 from fillwatch.venues.base import Request
 
 __all__ = [

@@ -1,6 +1,6 @@
 """A chaos run: a minute of fills while the connection drops at random points.
 
-    python -m fillwatch.sim.chaos [--venue kalshi|novig] [--seconds 60] [--rate 40] [--seed 1]
+    python -m tools.chaos [--venue kalshi|novig] [--seconds 60] [--rate 40] [--seed 1]
                                   [--restarts N] [--kill9 N [--stdout-only]]
 
 The simulated venue trades at `rate` events per second on its own clock and
@@ -148,7 +148,7 @@ VENUES = {"kalshi": Kalshi, "novig": Novig}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m fillwatch.sim.chaos", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--venue", choices=sorted(VENUES), default="kalshi")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the venue trades")
     parser.add_argument("--rate", type=float, default=40.0, help="events per second")

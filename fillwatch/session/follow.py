@@ -14,7 +14,7 @@ from the venue's REST history (protocols/kalshi.md §7, novig.md §7):
   Novig market closed and took resting orders without a cancel event), that
   history is read at once, before the next frame (for up to 60 s: then live
   events flow again while it goes on);
-* every event, live or history, passes the :class:`~fillwatch.ledger.Ledger`,
+* every event, live or history, passes the :class:`~fillwatch.core.ledger.Ledger`,
   which lets each (venue, id, order_id) through once.
 
 Once the stream runs, backfills read in the background, one at a time: live
@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeAlias
 
-from fillwatch.errors import AuthenticationError, ConfigError, ConnectionFailed
-from fillwatch.events import (
+from fillwatch.core.errors import AuthenticationError, ConfigError, ConnectionFailed
+from fillwatch.core.events import (
     Backfilled,
     BackfillFailed,
     Cancel,
@@ -53,7 +53,7 @@ from fillwatch.events import (
     Implausible,
     Item,
 )
-from fillwatch.ledger import Ledger
+from fillwatch.core.ledger import Ledger
 from fillwatch.net.http import MAX_WAIT, Redirected, RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate, Streamed
 from fillwatch.venues.base import HistoryPage, Reconcile, Request, Venue, excerpt

@@ -23,7 +23,7 @@ from typing import Any, TypeAlias
 
 import orjson
 
-from fillwatch.events import Cancel, Fill
+from fillwatch.core.events import Cancel, Fill
 from fillwatch.venues.base import (
     UNREADABLE,
     Ack,
@@ -38,8 +38,8 @@ from fillwatch.venues.base import (
     to_decimal,
     ts_from_ms,
 )
-from fillwatch.venues.novig_v3_control import close_meaning, error_meaning
-from fillwatch.venues.novig_v3_seq import Gap, Lost, Recovered, SeqTracker, Verdict
+from fillwatch.venues.novig_v3.control import close_meaning, error_meaning
+from fillwatch.venues.novig_v3.seq import Gap, Lost, Recovered, SeqTracker, Verdict
 
 __all__ = [
     "CANCEL_REASONS",

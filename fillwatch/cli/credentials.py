@@ -2,7 +2,7 @@
 
 Kalshi: an API key id and an RSA or Ed25519 private key (file, or PEM text). Novig:
 OAuth client credentials (tokens fetched and renewed) or a ready token.
-Secrets stay in :class:`~fillwatch.secret.Secret` and are never echoed.
+Secrets stay in :class:`~fillwatch.core.secret.Secret` and are never echoed.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fillwatch import profiles
-from fillwatch.config import load_private_key, read_key_file
-from fillwatch.errors import ConfigError, ExitCode
+from fillwatch.cli import profiles
+from fillwatch.cli.options import RunOptions
+from fillwatch.core.config import load_private_key, read_key_file
+from fillwatch.core.errors import ConfigError, ExitCode
+from fillwatch.core.secret import Secret
 from fillwatch.net.http import RestClient
 from fillwatch.net.token import ClientCredentials, FixedToken, TokenSource, bearer_authenticator
-from fillwatch.options import RunOptions
-from fillwatch.pipeline import tail
-from fillwatch.secret import Secret
-from fillwatch.venues import kalshi, novig
+from fillwatch.session.pipeline import tail
+from fillwatch.venues.kalshi import adapter as kalshi
+from fillwatch.venues.novig import adapter as novig
 
 __all__ = ["NovigCredentials", "kalshi_venue", "novig_credentials", "novig_session"]
 

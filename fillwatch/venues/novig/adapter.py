@@ -32,8 +32,8 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from fillwatch.events import Cancel, Event, Fill
-from fillwatch.secret import RedactedDict, Secret
+from fillwatch.core.events import Cancel, Event, Fill
+from fillwatch.core.secret import RedactedDict, Secret
 from fillwatch.venues.base import (
     UNREADABLE,
     Ack,
