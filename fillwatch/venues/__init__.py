@@ -1,33 +1,55 @@
-"""Venue adapters: one Sans-I/O module per venue, named after it.
+"""The venues fillwatch knows: one package per venue, each exporting its :class:`~fillwatch.venues.spec.VenueSpec`.
 
-Every venue module has a ``parser()`` function that builds its adapter without
-credentials, for reading recorded frames and history pages (``replay``).
+:data:`REGISTRY` lists them, one line each; the CLI's venue commands, the
+profiles and ``demo`` are driven from it. Adding a venue is a package under
+``venues/`` and one line here.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 
 from fillwatch.core.errors import ConfigError
+from fillwatch.venues import kalshi, novig
 from fillwatch.venues.base import Venue
+from fillwatch.venues.spec import Display, VenueSpec
 
-__all__ = ["VENUES", "parser"]
+__all__ = ["REGISTRY", "VENUES", "display", "parser", "spec"]
 
-VENUES = ("kalshi", "novig")
+REGISTRY: dict[str, VenueSpec] = {
+    kalshi.SPEC.name: kalshi.SPEC,
+    novig.SPEC.name: novig.SPEC,
+}
+"""Venue name (as written in event lines, and the command's name) → its spec."""
+
+VENUES = tuple(REGISTRY)
 """The venues fillwatch knows, by the name written in event lines."""
 
+_NEUTRAL = Display()
 
-def parser(name: str) -> Venue:
+
+def spec(name: str) -> VenueSpec:
+    """The spec of venue `name`.
+
+    Raises:
+        ConfigError: for a venue this version of fillwatch does not know.
+    """
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown venue {name!r}") from None
+
+
+def display(name: str) -> Display:
+    """How the views show venue `name`'s events: a neutral default for a venue not known (a foreign file)."""
+    found = REGISTRY.get(name)
+    return _NEUTRAL if found is None else found.display
+
+
+def parser(name: str, *, clock: Callable[[], float] | None = None) -> Venue:
     """The adapter of venue `name`, built for parsing only (it cannot sign).
 
     Raises:
         ConfigError: for a venue this version of fillwatch does not know.
     """
-    if name not in VENUES:
-        raise ConfigError(f"unknown venue {name!r}")
-    try:
-        module = importlib.import_module(f"fillwatch.venues.{name}.adapter")
-    except ModuleNotFoundError:
-        raise ConfigError(f"this version of fillwatch cannot read {name} messages") from None
-    adapter: Venue = module.parser()
-    return adapter
+    return spec(name).parser(clock=clock)
