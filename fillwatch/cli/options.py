@@ -1,37 +1,63 @@
-"""The command-line options every command shares, declared once (CONTRACT §2).
+"""The command-line options the commands share, declared once: the fields of :class:`RunOptions`.
 
-Typer reads the ``Annotated`` aliases below; :func:`resolve` merges what the
-user gave with the ``--profile`` (flag > environment variable > profile >
-default), and :class:`RunOptions` is what the pipeline needs of it all.
+Each field of :class:`RunOptions` is one option: its name, type and default
+are the field's, and :func:`option` gives the rest (flags, help, variable,
+profile key and check, the commands that take it). The Typer parameters
+(:mod:`fillwatch.cli.params`), the profiles' settings
+(:mod:`fillwatch.cli.profiles`) and ``--help`` are derived from these fields:
+adding an option is adding a field. :func:`resolve` merges what the user gave
+with the ``--profile`` (flag > environment variable > profile > default).
 """
+
+# ruff: noqa: RUF009 -- option() is a field specifier, like dataclasses.field (it returns one)
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from fillwatch.cli import profiles
 from fillwatch.core.config import parse_duration, parse_since
 from fillwatch.core.errors import ConfigError
 from fillwatch.core.filters import check_globs
+from fillwatch.venues.spec import (
+    Check,
+    check_choice,
+    check_flag,
+    check_integer,
+    check_path,
+    check_seconds,
+    check_string,
+    check_strings,
+)
+
+if typing.TYPE_CHECKING:
+    import typer
 
 __all__ = [
+    "ALL",
+    "DEMO",
+    "REPLAY",
+    "TAIL",
+    "VENUE",
     "Color",
     "Env",
     "Format",
     "Kind",
+    "Option",
     "RunOptions",
     "output_format",
     "output_warning",
     "path_of",
     "resolve",
+    "table",
 ]
 
 
@@ -72,158 +98,267 @@ class Kind(StrEnum):
     cancel = "cancel"
 
 
-class DemoVenue(StrEnum):
-    """The venue ``demo`` simulates."""
-
-    kalshi = "kalshi"
-    novig = "novig"
-
-
-class KeyType(StrEnum):
-    """The type of the throwaway Kalshi key ``demo`` signs with (OpenAPI ``ApiKeyType``)."""
-
-    rsa = "rsa"
-    ed25519 = "ed25519"
+# The commands an option may belong to: every venue's command, demo, replay.
+VENUE, DEMO, REPLAY = "venue", "demo", "replay"
+TAIL = frozenset({VENUE, DEMO})
+ALL = frozenset({VENUE, DEMO, REPLAY})
 
 
-# Options shared by every tailing command (CONTRACT §2).
-FormatOpt = Annotated[
-    Format,
-    typer.Option(
-        "--format", "-f", help="auto (table on a terminal, jsonl otherwise), table, lines or jsonl (json: jsonl)."
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Short for --format jsonl.")]
-OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Also append every event as a JSON line to FILE.", dir_okay=False)
-]
-MaxEventsOpt = Annotated[int | None, typer.Option("--max-events", min=1, help="Exit 0 after N events.")]
-DurationOpt = Annotated[str | None, typer.Option("--duration", help="Exit 0 after D (90s, 15m, 2h).")]
-MaxRetriesOpt = Annotated[
-    int | None,
-    typer.Option("--max-retries", min=0, help="Exit 4 after N failed reconnects in a row [default: retry forever]."),
-]
-SinceOpt = Annotated[
-    str | None,
-    typer.Option("--since", help="First print your history since D ago (15m, 3d) or an ISO date/time, then follow."),
-]
-NoFollowOpt = Annotated[bool, typer.Option("--no-follow", help="With --since or --state: print the history and exit.")]
-StateOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--state", dir_okay=False, help="Checkpoint file: resume where the last run stopped, never print twice."
-    ),
-]
-StallOpt = Annotated[
-    float, typer.Option("--stall-timeout", min=0.1, help="Replace a connection silent for this many seconds.")
-]
-ColorOpt = Annotated[
-    Color, typer.Option("--color", help="auto (on a terminal, unless NO_COLOR is set), always or never.")
-]
-BellOpt = Annotated[bool, typer.Option("--bell", help="Ring the terminal bell when fills arrive (table, lines).")]
-QuietOpt = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No connection diagnostics or session summary on stderr.")
-]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging, and tracebacks on errors.")]
-EnvOpt = Annotated[Env, typer.Option("--env", help="The venue's production or test (demo) exchange.")]
-WsUrlOpt = Annotated[str | None, typer.Option("--ws-url", help="Override the WebSocket URL (ws:// only on loopback).")]
-ApiUrlOpt = Annotated[
-    str | None,
-    typer.Option("--api-url", help="Override the REST base URL, version prefix included (http:// only on loopback)."),
-]
-TokenUrlOpt = Annotated[
-    str | None, typer.Option("--token-url", help="Override the token endpoint's URL (http:// only on loopback).")
-]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Option:
+    """What a field of :class:`RunOptions` is on the command line and in a profile."""
+
+    flags: tuple[str, ...]
+    help: str
+    commands: frozenset[str]
+    envvar: str | None = None
+    profile: str | None = None
+    """The profile key (None: a profile cannot set it)."""
+    check: Check = check_string
+    """How the profile's value is checked."""
+    cli: Any = None
+    """The type Typer parses, when it is not the field's (``list[str] | None`` for a tuple)."""
+    convert: Callable[[Any], Any] | None = None
+    """The parsed (or profile's) value → the field's value."""
+    endpoint: str | None = None
+    """The venue endpoint (``ws``, ``api``) this option overrides."""
+    typer: Mapping[str, Any] = field(default_factory=dict)
+    """More of ``typer.Option``'s arguments (``min``, ``metavar``, ``dir_okay``)."""
 
 
-# Profiles, selection, raw messages, record and replay (README: Profiles, Filters, Record and replay).
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--profile",
-        envvar="FILLWATCH_PROFILE",
-        metavar="NAME",
-        help="Defaults from [profiles.NAME] in the config file (flags win).",
-    ),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        envvar="FILLWATCH_CONFIG",
-        metavar="FILE",
-        dir_okay=False,
-        help="The config file [default: config.toml in the user config directory].",
-    ),
-]
-MarketOpt = Annotated[
-    list[str] | None,
-    typer.Option("--market", metavar="GLOB", help="Only markets matching GLOB, case-insensitively (repeatable)."),
-]
-KindOpt = Annotated[
-    list[Kind] | None, typer.Option("--kind", metavar="fill|cancel", help="Only this kind of event (repeatable).")
-]
-RawOpt = Annotated[bool, typer.Option("--raw", help='Add the venue\'s original message under "raw" in JSON lines.')]
-RecordOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--record",
-        dir_okay=False,
-        metavar="FILE",
-        help="Append every frame received, with its receive time, to FILE (for replay).",
-    ),
-]
-SpeedOpt = Annotated[
-    float | None,
-    typer.Option("--speed", min=0.001, metavar="X", help="Replay at X times real time [default: as fast as possible]."),
-]
+def option(default: Any, *flags: str, help: str, commands: frozenset[str], **more: Any) -> Any:
+    """A field of :class:`RunOptions` with its :class:`Option` (see there for `more`)."""
+    known = {f.name for f in dataclasses.fields(Option)}
+    spec = Option(
+        flags=flags,
+        help=help,
+        commands=commands,
+        **{k: v for k, v in more.items() if k in known},
+        typer={k: v for k, v in more.items() if k not in known},
+    )
+    return field(default=default, metadata={"option": spec})
+
+
+def path_of(value: object) -> Path | None:
+    return None if value is None else Path(str(value))
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(str(item) for item in value or ()) if isinstance(value, (list, tuple)) else ()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunOptions:
-    """The options every tailing command shares (CONTRACT §2)."""
+    """The options the commands share (CONTRACT §2): the one table of them."""
 
-    fmt: Format
-    output: Path | None
-    max_events: int | None
-    duration: str | None
-    max_retries: int | None = None
-    stall_timeout: float = 30.0
-    color: Color = Color.auto
-    bell: bool = False
-    quiet: bool = False
-    since: str | None = None
-    no_follow: bool = False
-    state: Path | None = None
-    markets: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    raw: bool = False
-    record: Path | None = None
-    env: str = "prod"
+    speed: float | None = option(
+        None,
+        "--speed",
+        help="Replay at X times real time [default: as fast as possible].",
+        commands=frozenset({REPLAY}),
+        min=0.001,
+        metavar="X",
+    )
+    env: str = option(
+        "prod",
+        "--env",
+        help="The venue's production or test (demo) exchange.",
+        commands=frozenset({VENUE}),
+        cli=Env,
+        profile="env",
+        check=check_choice(*Env),
+        convert=_text,
+    )
     """What the header names the exchange: ``prod``, ``demo``, ``simulated``, or ``custom`` (``--ws-url``)."""
+    ws_url: str | None = option(
+        None,
+        "--ws-url",
+        help="Override the WebSocket URL (ws:// only on loopback).",
+        commands=frozenset({VENUE}),
+        profile="ws_url",
+        endpoint="ws",
+    )
+    api_url: str | None = option(
+        None,
+        "--api-url",
+        help="Override the REST base URL, version prefix included (http:// only on loopback).",
+        commands=frozenset({VENUE}),
+        profile="api_url",
+        endpoint="api",
+    )
+    fmt: Format = option(
+        Format.auto,
+        "--format",
+        "-f",
+        help="auto (table on a terminal, jsonl otherwise), table, lines or jsonl (json: jsonl).",
+        commands=ALL,
+        profile="format",
+        check=check_choice("auto", "table", "lines", "jsonl"),
+        convert=Format,
+    )
+    json: bool = option(False, "--json", help="Short for --format jsonl.", commands=ALL)
+    output: Path | None = option(
+        None,
+        "--output",
+        "-o",
+        help="Also append every event as a JSON line to FILE.",
+        commands=ALL,
+        profile="output",
+        check=check_path,
+        convert=path_of,
+        dir_okay=False,
+    )
+    max_events: int | None = option(
+        None,
+        "--max-events",
+        help="Exit 0 after N events.",
+        commands=ALL,
+        profile="max_events",
+        check=check_integer(1),
+        min=1,
+    )
+    duration: str | None = option(
+        None, "--duration", help="Exit 0 after D (90s, 15m, 2h).", commands=TAIL, profile="duration"
+    )
+    since: str | None = option(
+        None,
+        "--since",
+        help="First print your history since D ago (15m, 3d) or an ISO date/time, then follow.",
+        commands=TAIL,
+        profile="since",
+    )
+    no_follow: bool = option(
+        False,
+        "--no-follow",
+        help="With --since or --state: print the history and exit.",
+        commands=frozenset({VENUE}),
+    )
+    state: Path | None = option(
+        None,
+        "--state",
+        help="Checkpoint file: resume where the last run stopped, never print twice.",
+        commands=TAIL,
+        profile="state",
+        check=check_path,
+        convert=path_of,
+        dir_okay=False,
+    )
+    max_retries: int | None = option(
+        None,
+        "--max-retries",
+        help="Exit 4 after N failed reconnects in a row [default: retry forever].",
+        commands=frozenset({VENUE}),
+        profile="max_retries",
+        check=check_integer(0),
+        min=0,
+    )
+    stall_timeout: float = option(
+        30.0,
+        "--stall-timeout",
+        help="Replace a connection silent for this many seconds.",
+        commands=frozenset({VENUE}),
+        profile="stall_timeout",
+        check=check_seconds,
+        min=0.1,
+    )
+    color: Color = option(
+        Color.auto,
+        "--color",
+        help="auto (on a terminal, unless NO_COLOR is set), always or never.",
+        commands=ALL,
+        profile="color",
+        check=check_choice(*Color),
+        convert=Color,
+    )
+    bell: bool = option(False, "--bell", help="Ring the terminal bell when fills arrive (table, lines).", commands=TAIL)
+    quiet: bool = option(
+        False,
+        "--quiet",
+        "-q",
+        help="No connection diagnostics or session summary on stderr.",
+        commands=ALL,
+        profile="quiet",
+        check=check_flag,
+    )
+    markets: tuple[str, ...] = option(
+        (),
+        "--market",
+        help="Only markets matching GLOB, case-insensitively (repeatable).",
+        commands=ALL,
+        cli=list[str] | None,
+        profile="markets",
+        check=check_strings(check_string),
+        convert=_strings,
+        metavar="GLOB",
+    )
+    kinds: tuple[str, ...] = option(
+        (),
+        "--kind",
+        help="Only this kind of event (repeatable).",
+        commands=ALL,
+        cli=list[Kind] | None,
+        profile="kinds",
+        check=check_strings(check_choice(*Kind)),
+        convert=_strings,
+        metavar="fill|cancel",
+    )
+    raw: bool = option(
+        False,
+        "--raw",
+        help='Add the venue\'s original message under "raw" in JSON lines.',
+        commands=ALL,
+        profile="raw",
+        check=check_flag,
+    )
+    record: Path | None = option(
+        None,
+        "--record",
+        help="Append every frame received, with its receive time, to FILE (for replay).",
+        commands=TAIL,
+        profile="record",
+        check=check_path,
+        convert=path_of,
+        dir_okay=False,
+        metavar="FILE",
+    )
+    profile: str | None = option(
+        None,
+        "--profile",
+        help="Defaults from [profiles.NAME] in the config file (flags win).",
+        commands=frozenset({VENUE}),
+        envvar="FILLWATCH_PROFILE",
+        metavar="NAME",
+    )
+    config: Path | None = option(
+        None,
+        "--config",
+        help="The config file [default: config.toml in the user config directory].",
+        commands=frozenset({VENUE}),
+        envvar="FILLWATCH_CONFIG",
+        convert=path_of,
+        metavar="FILE",
+        dir_okay=False,
+    )
+    verbose: bool = option(False, "--verbose", "-v", help="Debug logging, and tracebacks on errors.", commands=ALL)
 
     @classmethod
-    def of(cls, values: dict[str, Any]) -> RunOptions:
-        """The options among a command's resolved values (see :func:`resolve`)."""
-        return cls(
-            fmt=output_format(Format(values["fmt"]), json=values.get("json", False)),
-            output=path_of(values["output"]),
-            max_events=values["max_events"],
-            duration=values["duration"],
-            max_retries=values.get("max_retries"),
-            stall_timeout=values.get("stall_timeout", 30.0),
-            quiet=values["quiet"],
-            since=values.get("since"),
-            no_follow=values.get("no_follow", False),
-            state=path_of(values.get("state")),
-            markets=tuple(values["markets"] or ()),
-            kinds=tuple(values["kinds"] or ()),
-            raw=values["raw"],
-            record=path_of(values["record"]),
-            color=Color(values["color"]),
-            bell=values["bell"],
-            env="custom" if values.get("ws_url") else values.get("env") or "simulated",
-        )
+    def of(cls, values: Mapping[str, Any]) -> RunOptions:
+        """The options among a command's resolved values (see :func:`resolve`); the others keep their defaults.
+
+        ``--json`` is folded into :attr:`fmt`, and :attr:`env` names the exchange
+        the header shows (``custom`` for a ``--ws-url``; ``simulated`` without ``--env``).
+        """
+        given: dict[str, Any] = {}
+        for name, spec in table().items():
+            if name in values:
+                given[name] = values[name] if spec.convert is None else spec.convert(values[name])
+        given["fmt"] = output_format(Format(given.get("fmt", Format.auto)), json=bool(given.get("json")))
+        given["env"] = "custom" if values.get("ws_url") else values.get("env") or "simulated"
+        return cls(**given)
 
     def seconds(self) -> float | None:
         return parse_duration(self.duration).total_seconds() if self.duration else None
@@ -238,6 +373,20 @@ class RunOptions:
         check_globs(self.markets)
         if self.no_follow and not (self.since or self.state):
             raise ConfigError("--no-follow needs --since or --state: there is no history to print otherwise")
+
+
+def table() -> dict[str, Option]:
+    """Field name → its :class:`Option`, in declaration order: the one table of shared options."""
+    return {f.name: f.metadata["option"] for f in dataclasses.fields(RunOptions)}
+
+
+def types() -> Iterator[tuple[str, Any, Any, Option]]:
+    """Each field's name, the type Typer parses, its default and its :class:`Option`."""
+    hints = typing.get_type_hints(RunOptions)
+    for f in dataclasses.fields(RunOptions):
+        spec: Option = f.metadata["option"]
+        default = None if spec.cli is not None and f.default == () else f.default
+        yield f.name, spec.cli if spec.cli is not None else hints[f.name], default, spec
 
 
 FORMAT_NAMES = frozenset({"auto", "table", "lines", "jsonl", "json", "csv", "text"})
@@ -260,10 +409,6 @@ def output_warning(output: object) -> str | None:
         return None
     name = path.name
     return f"--output {name} writes the events to a new file named '{name}'; for a format, use --format {name}"
-
-
-def path_of(value: object) -> Path | None:
-    return None if value is None else Path(str(value))
 
 
 _GIVEN = frozenset({"COMMANDLINE", "ENVIRONMENT"})  # click's ParameterSource names

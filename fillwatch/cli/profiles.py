@@ -31,12 +31,14 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fillwatch import venues
 from fillwatch.core.errors import ConfigError
 from fillwatch.core.files import read_regular
+from fillwatch.venues.spec import Check, check_string
 
 __all__ = ["EnvRef", "Profile", "default_config_path", "load", "resolve"]
 
@@ -64,114 +66,34 @@ class Profile:
         return f"{self.path}: profile {self.name!r}"
 
 
-# How each setting is checked, and the command parameter it fills in. Paths are
-# resolved relative to the config file's directory.
-
-Check = Callable[[object, Path], object]
-
-
-def _string(value: object, _: Path) -> object:
-    if not isinstance(value, str) or not value:
-        raise ValueError("must be a non-empty string")
-    return value
+# How each setting is checked, and the command parameter it fills in: the shared
+# options' from their table (fillwatch.cli.options), each venue's from its spec
+# (every one of those may be given as ``<setting>_env``). Paths are resolved
+# relative to the config file's directory.
 
 
-def _path(value: object, base: Path) -> object:
-    return base / Path(str(_string(value, base))).expanduser()
+def _shared() -> dict[str, tuple[str, Check]]:
+    """Setting → (command parameter, check) of the shared options a profile may set."""
+    from fillwatch.cli.options import table  # the table imports this module
+
+    return {spec.profile: (name, spec.check) for name, spec in table().items() if spec.profile is not None}
 
 
-def _flag(value: object, _: Path) -> object:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
+def _credentials(venue: str) -> dict[str, tuple[str, Check]]:
+    """Setting → (command parameter, check) of `venue`'s own options."""
+    return {option.name: (option.name, option.check) for option in venues.spec(venue).options}
 
 
-def _choice(*choices: str) -> Check:
-    def check(value: object, _: Path) -> object:
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
-        return value
-
-    return check
+def _secrets(venue: str) -> frozenset[str]:
+    """`venue`'s settings that should not sit in a file others can read."""
+    return frozenset(option.name for option in venues.spec(venue).options if option.secret)
 
 
-def _integer(minimum: int) -> Check:
-    def check(value: object, _: Path) -> object:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"must be an integer ≥ {minimum}")
-        return value
-
-    return check
-
-
-def _seconds(value: object, _: Path) -> object:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError("must be a positive number of seconds")
-    return float(value)
-
-
-def _strings(each: Check) -> Check:
-    def check(value: object, base: Path) -> object:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items:
-            raise ValueError("must be a string or a non-empty list of strings")
-        return [each(item, base) for item in items]
-
-    return check
-
-
-# setting → (command parameter, check). Settings a command has no parameter for
-# are refused when the profile is used with it (resolve()).
-OPTIONS: dict[str, tuple[str, Check]] = {
-    "env": ("env", _choice("prod", "demo")),
-    "ws_url": ("ws_url", _string),
-    "api_url": ("api_url", _string),
-    "format": ("fmt", _choice("auto", "table", "lines", "jsonl")),
-    "color": ("color", _choice("auto", "always", "never")),
-    "output": ("output", _path),
-    "raw": ("raw", _flag),
-    "record": ("record", _path),
-    "markets": ("markets", _strings(_string)),
-    "kinds": ("kinds", _strings(_choice("fill", "cancel"))),
-    "max_events": ("max_events", _integer(1)),
-    "duration": ("duration", _string),
-    "since": ("since", _string),
-    "state": ("state", _path),
-    "max_retries": ("max_retries", _integer(0)),
-    "stall_timeout": ("stall_timeout", _seconds),
-    "quiet": ("quiet", _flag),
-}
-
-CREDENTIALS: dict[str, dict[str, tuple[str, Check]]] = {
-    "kalshi": {
-        "key_id": ("key_id", _string),
-        "private_key": ("private_key", _path),
-        "private_key_pem": ("private_key_pem", _string),
-    },
-    "novig": {
-        "client_id": ("client_id", _string),
-        "client_secret": ("client_secret", _string),
-        "token": ("token", _string),
-        "token_url": ("token_url", _string),
-    },
-}
-"""Each venue's credential settings; any of them may be given as ``<setting>_env``."""
-
-SECRETS = frozenset({"private_key_pem", "client_secret", "token"})
-"""Settings that should not sit in a file others can read."""
-
-ENV_ONLY: dict[str, dict[str, str]] = {"kalshi": {"private_key_pem": "KALSHI_PRIVATE_KEY_PEM"}}
-"""Credentials with an environment variable but no flag: parameter → variable."""
-
-ALTERNATIVES: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
-    "kalshi": ((("private_key",), ("private_key_pem",)),),
-    "novig": ((("client_id", "client_secret"), ("token",)),),
-}
-"""Each venue's credentials that can be given in more than one way, and those ways.
-
-Once a flag or variable gives one way, the profile's other ways are ignored:
-a profile never overrides a credential given another way.
-"""
+def _env_only(venue: str) -> dict[str, str]:
+    """`venue`'s options with a variable but no flag: parameter → variable."""
+    spec = venues.REGISTRY.get(venue)
+    found = () if spec is None else spec.options
+    return {option.name: option.envvar for option in found if not option.flags and option.envvar}
 
 
 def default_config_path() -> Path:
@@ -212,27 +134,34 @@ def load(path: Path, name: str) -> Profile:
 def _check(table: dict[str, object], *, name: str, path: Path, shared: bool) -> Profile:
     where = f"{path}: profile {name!r}"
     venue = table.get("venue")
-    if venue not in CREDENTIALS:
-        raise ConfigError(f"{where}: venue must be one of {', '.join(CREDENTIALS)}")
-    known = {**OPTIONS, **CREDENTIALS[str(venue)]}
-    base = path.parent
+    if not isinstance(venue, str) or venue not in venues.REGISTRY:
+        raise ConfigError(f"{where}: venue must be one of {', '.join(venues.REGISTRY)}")
+    own = _credentials(venue)
+    known, secrets = {**_shared(), **own}, _secrets(venue)
     settings: dict[str, object] = {}
     warnings: list[str] = []
     for key, value in table.items():
         if key == "venue":
             continue
         setting = key.removesuffix("_env") if key.endswith("_env") else key
-        if setting not in known or (setting != key and setting not in CREDENTIALS[str(venue)]):
+        if setting not in known or (setting != key and setting not in own):
             raise ConfigError(f"{where}: unknown setting {key!r} for {venue}")
         if setting in settings:
             raise ConfigError(f"{where}: give {setting} or {setting}_env, not both")
-        try:
-            settings[setting] = EnvRef(str(_string(value, base))) if setting != key else known[key][1](value, base)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {key} {exc}") from None
-        if setting == key and setting in SECRETS and shared and os.name == "posix":
+        settings[setting] = _setting(key, setting, value, known, where=where, base=path.parent)
+        if setting == key and setting in secrets and shared and os.name == "posix":
             warnings.append(f"{where} holds {key} in a file others can read; run: chmod 600 {path}")
-    return Profile(name=name, venue=str(venue), path=path, settings=settings, warnings=tuple(warnings))
+    return Profile(name=name, venue=venue, path=path, settings=settings, warnings=tuple(warnings))
+
+
+def _setting(
+    key: str, setting: str, value: object, known: Mapping[str, tuple[str, Check]], *, where: str, base: Path
+) -> object:
+    """One setting's checked value (an :class:`EnvRef` for ``<setting>_env``)."""
+    try:
+        return EnvRef(str(check_string(value, base))) if setting != key else known[key][1](value, base)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {key} {exc}") from None
 
 
 def resolve(
@@ -262,7 +191,7 @@ def resolve(
     """
     merged = dict(values)
     given = set(given)
-    for parameter, variable in ENV_ONLY.get(venue, {}).items():
+    for parameter, variable in _env_only(venue).items():
         merged[parameter] = environ.get(variable) or None
         if merged[parameter] is not None:
             given.add(parameter)
@@ -272,14 +201,14 @@ def resolve(
         raise ConfigError(f"{profile.where()} is for {profile.venue}, not {venue}")
     hidden = {
         parameter
-        for ways in ALTERNATIVES.get(venue, ())
+        for ways in venues.spec(venue).alternatives
         for way in ways
         if given.intersection(way)
         for other in ways
         if other is not way
         for parameter in other
     }
-    table = {**OPTIONS, **CREDENTIALS[venue]}
+    table = {**_shared(), **_credentials(venue)}
     for setting, value in profile.settings.items():
         parameter = table[setting][0]
         if parameter not in merged:

@@ -1,0 +1,194 @@
+"""The commands: one per venue of the registry, plus ``demo`` and ``replay``, built from declarations.
+
+Commands are thin: they resolve options (:mod:`fillwatch.cli.options`) and a
+venue's credentials (its spec's ``build``) into an adapter, then hand it to
+:func:`fillwatch.session.pipeline.tail` under ``asyncio.run``. No venue is
+named here: the venue commands and ``demo``'s choices come from
+:data:`fillwatch.venues.REGISTRY`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fillwatch import venues
+from fillwatch.cli.boundary import check_output, from_flags, guard, run, warn
+from fillwatch.cli.options import RunOptions, output_format, resolve, table
+from fillwatch.cli.params import Param, choices, command, param, shared, simulator_params, venue_params
+from fillwatch.core.config import check_url
+from fillwatch.core.errors import ConfigError, ExitCode
+from fillwatch.venues.spec import BuildContext, Built, VenueSpec
+
+__all__ = ["register", "tail_built"]
+
+DEMO_HELP = """Watch a simulated Kalshi (or Novig) on loopback: no account, no network.
+
+    The simulated Kalshi verifies real signatures made with a throwaway key
+    (RSA-PSS, or Ed25519 with --key-type ed25519); the simulated Novig issues
+    expiring OAuth tokens to throwaway client credentials. fillwatch tails
+    either exactly as `fillwatch kalshi` or `fillwatch novig` tails the real venue.
+    """
+
+REPLAY_HELP = """Show a recording (--record) or an event file (--output) again, through the same filters and formats.
+
+    A recording gives exactly the lines the live run printed: its frames go
+    through the same parser. No credentials are needed.
+    """
+
+
+def register(app: typer.Typer) -> None:
+    """Add every command to `app`: the registry's venues, then ``demo`` and ``replay``."""
+    for spec in venues.REGISTRY.values():
+        app.command(spec.name)(command(spec.name, spec.help, venue_params(spec), _tail(spec)))
+    app.command("demo")(command("demo", DEMO_HELP, _demo_params(), _demo))
+    app.command("replay")(command("replay", REPLAY_HELP, _replay_params(), _replay))
+
+
+# The venue commands ------------------------------------------------------------
+
+
+def _tail(spec: VenueSpec) -> Any:
+    """The body of `spec`'s command."""
+
+    def body(given: dict[str, Any]) -> None:
+        ctx: typer.Context = given["ctx"]
+
+        def work() -> int:
+            values, profile = resolve(ctx, spec.name, warn=warn)
+            check_output(values["output"])
+            urls = endpoint_urls(spec, values)
+            options = RunOptions.of(values)
+            options.check()
+            context = BuildContext(
+                environ=os.environ,
+                from_flags=from_flags(ctx, [option.name for option in spec.options]),
+                profile=None if profile is None else profile.where(),
+                warn=warn,
+            )
+            return run(tail_built(spec.build({**values, **urls}, context), options))
+
+        guard(bool(given["verbose"]), work)
+
+    return body
+
+
+def endpoint_urls(spec: VenueSpec, values: dict[str, Any]) -> dict[str, str]:
+    """Each endpoint's URL, by the parameter that overrides it: the override, else the environment's; checked."""
+    overrides = {o.endpoint: (name, o.flags[0]) for name, o in table().items() if o.endpoint is not None}
+    overrides.update({o.endpoint: (o.name, o.flags[0]) for o in spec.options if o.endpoint is not None})
+    found: dict[str, str] = {}
+    for endpoint, default in spec.endpoints[str(values["env"])].items():
+        name, flag = overrides[endpoint]
+        secure, plain = ("wss", "ws") if endpoint == "ws" else ("https", "http")
+        found[name] = check_url(values.get(name) or default, option=flag, secure=secure, plain=plain)
+    return found
+
+
+async def tail_built(built: Built, options: RunOptions) -> ExitCode:
+    """Tail a built venue; one with token glue gets its tokens from the run's own REST client."""
+    from fillwatch.session.pipeline import tail
+
+    if built.auth is None:
+        return await tail(built.venue, built.url, options, account=built.account)
+    from fillwatch.cli.credentials import authenticator, token_source
+    from fillwatch.net.http import RestClient
+
+    async with RestClient(retry_after_unit=built.venue.retry_after_unit) as rest:
+        tokens = token_source(built.auth, rest, venue=built.venue.name)
+        try:
+            authenticate = authenticator(built.auth, tokens)
+            return await tail(built.venue, built.url, options, account=built.account, authenticate=authenticate)
+        finally:
+            await tokens.aclose()
+
+
+# demo ----------------------------------------------------------------------------
+
+
+def _demo_params() -> list[Param]:
+    names = list(venues.REGISTRY)
+    venue = choices("DemoVenue", names)
+    return [
+        param("venue", venue, venue(names[0]), "--venue", help="The venue to simulate."),
+        param("rate", float, 3.0, "--rate", min=0.1, help="Simulated events per second."),
+        param("seed", int | None, None, "--seed", help="Make the simulated activity repeatable."),
+        *simulator_params(venues.REGISTRY.values()),
+        *shared("demo"),
+    ]
+
+
+def _demo(values: dict[str, Any]) -> None:
+    name = str(values["venue"])
+    chosen = venues.spec(name)
+
+    def work() -> int:
+        check_output(values["output"])
+        options = RunOptions.of(values)
+        options.check()
+        for other in venues.REGISTRY.values():
+            for option in other.simulator.options if other is not chosen else ():
+                if values.get(option.name) is not None:
+                    raise ConfigError(f"{option.flags[0]} {option.purpose}; it does not apply to --venue {name}")
+        return run(_simulated(chosen, values, options))
+
+    guard(bool(values["verbose"]), work)
+
+
+async def _simulated(spec: VenueSpec, values: dict[str, Any], options: RunOptions) -> ExitCode:
+    """Tail `spec`'s simulator exactly as its command tails the real venue."""
+    module, _, function = spec.simulator.target.partition(":")
+    simulate = getattr(importlib.import_module(module), function)
+    rate = values["rate"]
+    async with simulate(values, rate=rate, seed=values["seed"]) as sim:
+        if not options.quiet:
+            from fillwatch.render.status import stamp
+
+            sys.stderr.write(stamp(f"fillwatch: demo: simulated {spec.title} at {sim.url} ({rate:g} events/s)\n"))
+        built = spec.build(sim.values, BuildContext(environ={}))
+        return await tail_built(built, options)
+
+
+# replay --------------------------------------------------------------------------
+
+
+def _replay_params() -> list[Param]:
+    file = Annotated[Path, typer.Argument(dir_okay=False, help="A --record recording, or an --output file.")]
+    return [Param("file", Param.KEYWORD_ONLY, annotation=file), *shared("replay")]
+
+
+def _replay(values: dict[str, Any]) -> None:
+    from fillwatch.core.filters import selector
+    from fillwatch.render.views import open_views
+    from fillwatch.session import recording
+    from fillwatch.session.pipeline import output_sink
+    from fillwatch.session.runner import run as run_items
+
+    file: Path = values["file"]
+
+    async def session() -> ExitCode:
+        check_output(values["output"])
+        entries = recording.read(file)
+        fmt = output_format(values["fmt"], json=values["json"])
+        options = RunOptions.of(values)
+        views = open_views(
+            fmt.value,
+            venue="replay",
+            env="replay",
+            replay=file.name,
+            color=options.color.value,
+            quiet=options.quiet,
+            raw=options.raw,
+            extra=output_sink(options.output, raw=options.raw),
+        )
+        items = recording.replay(entries, speed=options.speed, raw=options.raw)
+        globs, wanted = list(options.markets), list(options.kinds)
+        select = views.filter(selector(globs, wanted), globs=globs, kinds=wanted)
+        return await run_items(items, views.sinks, select=select, max_events=options.max_events)
+
+    guard(bool(values["verbose"]), lambda: run(session()))
