@@ -91,6 +91,6 @@ def main() -> None:
 
         sys.stderr.write(stamp(usage_error(exc)))
         sys.exit(ExitCode.USAGE)
-    except click_errors.Abort:
+    except typer.Abort:
         sys.exit(ExitCode.INTERRUPTED)
     sys.exit(code if isinstance(code, int) else 0)

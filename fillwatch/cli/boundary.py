@@ -11,14 +11,16 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 
-from fillwatch.cli.options import output_warning
 from fillwatch.core.errors import ExitCode, FillwatchError
 
-__all__ = ["check_output", "fail", "from_flags", "guard", "run", "warn"]
+__all__ = ["check_output", "fail", "from_flags", "guard", "output_warning", "run", "warn"]
+
+FORMAT_NAMES = frozenset({"auto", "table", "lines", "jsonl", "json", "csv", "text"})
 
 
 def warn(message: str) -> None:
@@ -71,3 +73,14 @@ def run(main: Coroutine[Any, Any, ExitCode]) -> int:
 def from_flags(ctx: typer.Context, names: list[str]) -> frozenset[str]:
     """Which of `names` the user gave on the command line (not by variable or profile)."""
     return frozenset(name for name in names if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE")
+
+
+def output_warning(output: object) -> str | None:
+    """A warning when ``--output``'s value looks like a format name and no such file exists (``-o json``)."""
+    if output is None:
+        return None
+    path = Path(str(output))
+    if path.name.lower() not in FORMAT_NAMES or path.exists() or str(path) != path.name:
+        return None
+    name = path.name
+    return f"--output {name} writes the events to a new file named '{name}'; for a format, use --format {name}"

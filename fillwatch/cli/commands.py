@@ -12,18 +12,23 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
 from fillwatch import venues
+from fillwatch.cli import profiles
 from fillwatch.cli.boundary import check_output, from_flags, guard, run, warn
-from fillwatch.cli.options import RunOptions, output_format, resolve, table
+from fillwatch.cli.options import RunOptions, output_format, table
 from fillwatch.cli.params import Param, choices, command, param, shared, simulator_params, venue_params
 from fillwatch.core.config import check_url
 from fillwatch.core.errors import ConfigError, ExitCode
 from fillwatch.venues.spec import BuildContext, Built, VenueSpec
+
+if TYPE_CHECKING:
+    from fillwatch.render.views import Format as ViewFormat
 
 __all__ = ["register", "tail_built"]
 
@@ -177,7 +182,7 @@ def _replay(values: dict[str, Any]) -> None:
         fmt = output_format(values["fmt"], json=values["json"])
         options = RunOptions.of(values)
         views = open_views(
-            fmt.value,
+            cast("ViewFormat", fmt.value),
             venue="replay",
             env="replay",
             replay=file.name,
@@ -192,3 +197,26 @@ def _replay(values: dict[str, Any]) -> None:
         return await run_items(items, views.sinks, select=select, max_events=options.max_events)
 
     guard(bool(values["verbose"]), lambda: run(session()))
+
+
+# Options and profiles ------------------------------------------------------------
+
+_GIVEN = frozenset({"COMMANDLINE", "ENVIRONMENT"})  # click's ParameterSource names
+
+
+def resolve(
+    ctx: typer.Context, venue: str, *, warn: Callable[[str], None]
+) -> tuple[dict[str, Any], profiles.Profile | None]:
+    """The command's values with its ``--profile`` filled in: flag > env var > profile > default.
+
+    `warn` is told of what the profile's checks found worth a warning.
+    """
+    values = dict(ctx.params)
+    name, config = values.pop("profile", None), values.pop("config", None)
+    given = {key for key in values if getattr(ctx.get_parameter_source(key), "name", "") in _GIVEN}
+    profile = None
+    if name:
+        profile = profiles.load(config or profiles.default_config_path(), name)
+        for warning in profile.warnings:
+            warn(warning)
+    return profiles.resolve(values, given=given, environ=os.environ, profile=profile, venue=venue), profile

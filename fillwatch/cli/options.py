@@ -14,7 +14,6 @@ with the ``--profile`` (flag > environment variable > profile > default).
 from __future__ import annotations
 
 import dataclasses
-import os
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from fillwatch.cli import profiles
 from fillwatch.core.config import parse_duration, parse_since
 from fillwatch.core.errors import ConfigError
 from fillwatch.core.filters import check_globs
@@ -38,9 +36,6 @@ from fillwatch.venues.spec import (
     check_strings,
 )
 
-if typing.TYPE_CHECKING:
-    import typer
-
 __all__ = [
     "ALL",
     "DEMO",
@@ -54,9 +49,7 @@ __all__ = [
     "Option",
     "RunOptions",
     "output_format",
-    "output_warning",
     "path_of",
-    "resolve",
     "table",
 ]
 
@@ -389,44 +382,9 @@ def types() -> Iterator[tuple[str, Any, Any, Option]]:
         yield f.name, spec.cli if spec.cli is not None else hints[f.name], default, spec
 
 
-FORMAT_NAMES = frozenset({"auto", "table", "lines", "jsonl", "json", "csv", "text"})
-
-
 def output_format(fmt: Format, *, json: bool) -> Format:
     """The format `--format` and `--json` ask for together (``json`` read as ``jsonl``)."""
     fmt = fmt.canonical()
     if json and fmt not in (Format.auto, Format.jsonl):
         raise ConfigError(f"--json and --format {fmt.value} ask for different formats: give one of them")
     return Format.jsonl if json else fmt
-
-
-def output_warning(output: object) -> str | None:
-    """A warning when ``--output``'s value looks like a format name and no such file exists (``-o json``)."""
-    if output is None:
-        return None
-    path = Path(str(output))
-    if path.name.lower() not in FORMAT_NAMES or path.exists() or str(path) != path.name:
-        return None
-    name = path.name
-    return f"--output {name} writes the events to a new file named '{name}'; for a format, use --format {name}"
-
-
-_GIVEN = frozenset({"COMMANDLINE", "ENVIRONMENT"})  # click's ParameterSource names
-
-
-def resolve(
-    ctx: typer.Context, venue: str, *, warn: Callable[[str], None]
-) -> tuple[dict[str, Any], profiles.Profile | None]:
-    """The command's values with its ``--profile`` filled in: flag > env var > profile > default.
-
-    `warn` is told of what the profile's checks found worth a warning.
-    """
-    values = dict(ctx.params)
-    name, config = values.pop("profile", None), values.pop("config", None)
-    given = {key for key in values if getattr(ctx.get_parameter_source(key), "name", "") in _GIVEN}
-    profile = None
-    if name:
-        profile = profiles.load(config or profiles.default_config_path(), name)
-        for warning in profile.warnings:
-            warn(warning)
-    return profiles.resolve(values, given=given, environ=os.environ, profile=profile, venue=venue), profile

@@ -17,6 +17,7 @@ from datetime import tzinfo
 from rich.cells import cell_len
 from rich.console import Console
 
+from fillwatch import venues
 from fillwatch.core.events import Cancel, Event, Status
 from fillwatch.render.console import BUY, CANCEL, DIM, OTHER, SELL, TAKER, ansi, direction
 from fillwatch.render.layout import elide, fit, money
@@ -182,7 +183,7 @@ class LineFormatter:
             if shape.position:
                 extra += f"pos {signed(event.position):>7} " if event.position is not None else "            "
         venue = f"{self._text(event.venue):<6} " if shape.venue else ""
-        if event.venue == "novig":
+        if venues.display(event.venue).outcome_lines:
             return self._outcome_line(event, key, f"{time_of_day}{mark} {venue}{head}", extra)
         ticker, title = self._market(event, key)
         line = (

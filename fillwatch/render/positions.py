@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from fillwatch import venues
 from fillwatch.core.events import Cancel, Event, Fill
 
 __all__ = ["Book", "MarketPosition", "contracts", "currency_label", "yes_terms"]
@@ -34,23 +35,19 @@ _ONE = Decimal(1)
 _BINARY = ("yes", "no")
 
 
-_MCU_PER_CONTRACT = Decimal(100)
-
-
 def contracts(event: Event) -> Decimal:
     """The event's quantity in contracts: Novig counts CASH in cents of payout (100 units = one $1 contract).
 
     Novig's COIN has no dollar value: a unit is one coin of payout, shown as is
     (protocols/novig.md §4.6). Kalshi's counts are contracts already.
     """
-    if event.venue == "novig" and event.currency == "CASH":
-        return event.qty / _MCU_PER_CONTRACT
-    return event.qty
+    units = venues.display(event.venue).units_per_contract.get(event.currency or "")
+    return event.qty if units is None else event.qty / units
 
 
 def currency_label(event: Event) -> str:
     """What a quantity is counted in, for venues with more than one currency (Novig's CASH and COIN), else ""."""
-    if event.venue != "novig":
+    if not venues.display(event.venue).currencies:
         return ""
     return event.currency or "MCU?"
 
