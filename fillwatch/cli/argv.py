@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fillwatch import venues
+from fillwatch.cli.options import table
 from fillwatch.core.errors import ConfigError
 
 __all__ = ["COMMANDS", "profile_argv"]
 
 COMMANDS = (*venues.REGISTRY, "demo", "replay")
-_ROOT_OPTIONS = ("--profile", "--config")
+_ROOT_OPTIONS = tuple(table()[name].flags[0] for name in ("profile", "config"))
 
 
 def profile_argv(args: list[str], environ: Mapping[str, str] | os._Environ[str]) -> list[str]:
@@ -21,14 +22,14 @@ def profile_argv(args: list[str], environ: Mapping[str, str] | os._Environ[str])
 
     Other command lines are returned as they are.
     """
-    rest = ["--profile" if arg == "-p" else arg for arg in args]  # `watch -p NAME`, as CONTRACT §1 writes it
+    rest = [_ROOT_OPTIONS[0] if arg == "-p" else arg for arg in args]  # `watch -p NAME`, as CONTRACT §1 writes it
     watch = rest[:1] == ["watch"]
     if watch:
         rest = rest[1:]
     elif not rest or not rest[0].startswith(_ROOT_OPTIONS):
         return args
     found = _root_options(rest)
-    name = found.get("--profile") or (environ.get("FILLWATCH_PROFILE") if watch else None)
+    name = found.get(_ROOT_OPTIONS[0]) or (environ.get("FILLWATCH_PROFILE") if watch else None)
     if not name:
         raise ConfigError("--profile NAME is needed to run a profile without naming its venue")
     head = _head(rest)
@@ -36,9 +37,9 @@ def profile_argv(args: list[str], environ: Mapping[str, str] | os._Environ[str])
         return [rest[head], *rest[:head], *rest[head + 1 :]]
     from fillwatch.cli import profiles
 
-    config = found.get("--config") or environ.get("FILLWATCH_CONFIG")
+    config = found.get(_ROOT_OPTIONS[1]) or environ.get("FILLWATCH_CONFIG")
     profile = profiles.load(Path(config) if config else profiles.default_config_path(), name)
-    extra = [] if "--profile" in found else ["--profile", name]
+    extra = [] if _ROOT_OPTIONS[0] in found else [_ROOT_OPTIONS[0], name]
     return [profile.venue, *extra, *rest]
 
 
