@@ -7,20 +7,27 @@ profiles and ``demo`` are driven from it. Adding a venue is a package under
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from fillwatch.core.errors import ConfigError
-from fillwatch.venues import kalshi, novig
 from fillwatch.venues.base import Venue
 from fillwatch.venues.spec import Display, VenueSpec
 
 __all__ = ["REGISTRY", "VENUES", "display", "parser", "spec"]
 
-REGISTRY: dict[str, VenueSpec] = {
-    kalshi.SPEC.name: kalshi.SPEC,
-    novig.SPEC.name: novig.SPEC,
-}
-"""Venue name (as written in event lines, and the command's name) → its spec."""
+
+def _specs(*packages: str) -> dict[str, VenueSpec]:
+    """The ``SPEC`` of each package ``fillwatch.venues.<package>``, by its venue's name."""
+    specs = [importlib.import_module(f"{__name__}.{package}").SPEC for package in packages]
+    return {spec.name: spec for spec in specs}
+
+
+REGISTRY: dict[str, VenueSpec] = _specs(
+    "kalshi",
+    "novig",
+)
+"""Venue name (as written in event lines, and the command's name) → its spec: one line per venue."""
 
 VENUES = tuple(REGISTRY)
 """The venues fillwatch knows, by the name written in event lines."""
