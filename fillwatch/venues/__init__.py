@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fillwatch.core.errors import ConfigError
-from fillwatch.venues.base import Venue
 from fillwatch.venues.spec import Display, VenueSpec
+
+if TYPE_CHECKING:
+    from fillwatch.venues.base import Venue
 
 __all__ = ["REGISTRY", "VENUES", "display", "parser", "spec"]
 

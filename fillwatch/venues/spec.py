@@ -15,17 +15,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # the CLI reads the specs at start-up: keep them light
     from fillwatch.core.secret import Secret
     from fillwatch.venues.base import Request, Venue
 
 __all__ = [
+    "Build",
     "BuildContext",
     "Built",
     "Check",
     "Display",
+    "Parser",
     "Simulated",
     "Simulator",
     "SimulatorOption",
@@ -223,6 +225,20 @@ class BuildContext:
     warn: Callable[[str], None] = lambda _: None
 
 
+class Build(Protocol):
+    """A spec's builder: the venue from resolved values (URLs checked and filled in), its clock given."""
+
+    def __call__(
+        self, values: Mapping[str, Any], context: BuildContext, *, clock: Callable[[], float] | None = None
+    ) -> Built: ...
+
+
+class Parser(Protocol):
+    """A spec's parser: an adapter for recorded frames and pages; it cannot sign."""
+
+    def __call__(self, *, clock: Callable[[], float] | None = None) -> Venue: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VenueSpec:
     """One venue, for the rest of fillwatch: see the module's docstring."""
@@ -236,10 +252,8 @@ class VenueSpec:
     endpoints: Mapping[str, Mapping[str, str]]
     """Environment (``prod``, ``demo``) → endpoint (``ws``, ``api``, …) → URL."""
     options: tuple[VenueOption, ...]
-    build: Callable[..., Built]
-    """``build(values, context, *, clock) -> Built``: values resolved (URLs checked and filled in)."""
-    parser: Callable[..., Venue]
-    """``parser(*, clock=None) -> Venue``: an adapter for recorded frames and pages; it cannot sign."""
+    build: Build
+    parser: Parser
     simulator: Simulator
     display: Display = Display()
     alternatives: tuple[tuple[tuple[str, ...], ...], ...] = ()
