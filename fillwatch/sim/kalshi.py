@@ -432,9 +432,13 @@ def _frames(session: Session, key: Key | None, messages: list[Message]) -> tuple
 
 def _is_line(message: dict[str, Any], key: Key) -> bool:
     """Whether `message` is the one that makes the line of event `key`."""
+    kind: object = message["type"]
     if key[0] == "fill":
-        return message["type"] == "fill"
-    return message["type"] == "user_order" and message["msg"]["status"] == "canceled"
+        return kind == "fill"
+    if kind != "user_order":
+        return False
+    status: object = message["msg"]["status"]
+    return status == "canceled"
 
 
 def _rest_error(status: int, code: str, message: str) -> HttpResponse:

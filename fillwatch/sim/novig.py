@@ -347,7 +347,7 @@ class NovigSim:
         feed = self.feed
         before, unseen_before = len(feed.emitted), len(feed.unseen_closes)
         messages = feed.next_event()
-        frames = [(_is_tick(m), orjson.dumps(m).decode()) for m in messages]
+        frames: list[tuple[bool, str | bytes]] = [(_is_tick(m), orjson.dumps(m).decode()) for m in messages]
         return [*feed.emitted[before:], *feed.unseen_closes[unseen_before:]], frames
 
     async def _generate(self) -> None:

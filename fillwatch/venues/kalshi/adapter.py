@@ -505,7 +505,7 @@ def _legacy_direction(msg: dict[str, Any]) -> tuple[str, str | None]:
 def _side(value: object) -> str:
     if value not in ("yes", "no"):
         raise ValueError(f"side {shown(value)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _cancelled_qty(msg: dict[str, Any]) -> Decimal:
