@@ -120,7 +120,7 @@ class Kalshi:
 
     name = "kalshi"
     channels = frozenset(CHANNELS)
-    history_kinds = ("fills", "orders")
+    history_kinds: tuple[str, ...] = ("fills", "orders")
     warm_up: tuple[str, ...] = ()  # the stream says all there is to say
     page_size = 200
     retry_after_unit = 1.0  # seconds, when there is one at all (§9: a 429 usually carries none)
