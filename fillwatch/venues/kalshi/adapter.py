@@ -120,7 +120,7 @@ class Kalshi:
 
     name = "kalshi"
     channels = frozenset(CHANNELS)
-    history_kinds = ("fills", "orders")
+    history_kinds: tuple[str, ...] = ("fills", "orders")
     warm_up: tuple[str, ...] = ()  # the stream says all there is to say
     page_size = 200
     retry_after_unit = 1.0  # seconds, when there is one at all (§9: a 429 usually carries none)
@@ -505,7 +505,7 @@ def _legacy_direction(msg: dict[str, Any]) -> tuple[str, str | None]:
 def _side(value: object) -> str:
     if value not in ("yes", "no"):
         raise ValueError(f"side {shown(value)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _cancelled_qty(msg: dict[str, Any]) -> Decimal:

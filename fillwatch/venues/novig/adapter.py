@@ -124,7 +124,7 @@ class Novig:
 
     name = "novig"
     channels: frozenset[str] = frozenset()  # the private channel needs no subscription
-    history_kinds = ("fills", "orders")
+    history_kinds: tuple[str, ...] = ("fills", "orders")
     warm_up: tuple[str, ...] = ("orders",)  # your orders: for fills' currency, and the CLOSE ticks that concern you
     retry_after_unit = 0.001  # NBX counts Retry-After in milliseconds (novig.md §5)
 
