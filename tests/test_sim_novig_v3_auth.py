@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fillwatch.sim.novig_v3_auth import ApiKey, Principal, Rejection, SignedRequest, check
+from fillwatch.sim.novig_v3_auth import ApiKey, Principal, Rejection, SignedRequest, check, string_to_sign
 from fillwatch.venues.novig_v3 import signing as v3
 
 NOW = 1_757_894_400_000
@@ -195,3 +195,13 @@ def test_every_published_vector_passes_the_verifier(vector: dict) -> None:
     request = SignedRequest(given["method"], given["path"], given["query"], given["body"].encode(), headers)
     keys = {KEY_ID: ApiKey(KEY_ID, v3.load_public_key(pair["public_key_spki_pem"].encode()))}
     assert check(request, keys, given["timestamp"]) == Principal(KEY_ID, "trading::read")
+
+
+@pytest.mark.parametrize("vector", VECTORS["vectors"], ids=[v["id"] for v in VECTORS["vectors"]])
+def test_the_simulator_builds_each_published_string_to_sign(vector: dict) -> None:
+    """The simulator's own canonicalisation (not the client's) yields each vector's published string to sign."""
+    given = vector["input"]
+    built = string_to_sign(
+        str(given["timestamp"]), given["method"], given["path"], given["query"], given["body"].encode()
+    )
+    assert built == vector["string_to_sign"]

@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 from fillwatch.core.errors import ConfigError
 from fillwatch.core.files import read_regular
 
-if TYPE_CHECKING:
-    from fillwatch.venues.kalshi.adapter import SigningKey
+if TYPE_CHECKING:  # cryptography is imported where a key is loaded (start-up time), and core imports no venue
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 __all__ = [
     "check_url",
@@ -121,7 +122,7 @@ def read_key_file(path: Path) -> tuple[bytes, str | None]:
     return data, warning
 
 
-def load_private_key(pem: bytes, *, origin: str) -> SigningKey:
+def load_private_key(pem: bytes, *, origin: str) -> RSAPrivateKey | Ed25519PrivateKey:
     """Load an unencrypted PEM private key of a type Kalshi issues: RSA (PKCS#1 or PKCS#8) or Ed25519 (PKCS#8).
 
     The key type is read from the PEM (OpenAPI ``ApiKeyType``: ``rsa``, ``ed25519``).

@@ -2,14 +2,29 @@
 
 Every error the program stops on is a :class:`FillwatchError`; its message is
 written for the user (one line, no secrets) and its class decides the exit code
-documented in the README and CONTRACT §4::
+documented in the README and CONTRACT §4. Classes defined outside this module
+are named with their module under ``fillwatch``::
 
-    FillwatchError                  exit 1   base: an unexpected failure
-    ├── ConfigError                 exit 2   bad flag, missing or unreadable credentials, bad URL
-    ├── AuthenticationError         exit 3   the venue rejected the credentials twice in a row
-    ├── SubscriptionError           exit 1   the venue refused a subscription the client sent
-    ├── ConnectionFailed            exit 4   --max-retries attempts in a row failed
-    └── WriteFailed                 exit 5   a failed or short write to --output, --record, --state or stdout
+    FillwatchError                   exit 1   base: an unexpected failure
+    ├── ConfigError                  exit 2   bad flag, missing or unreadable credentials, bad URL
+    ├── AuthenticationError          exit 3   the venue rejected the credentials twice in a row
+    │   └── net.http.Unauthorized    exit 3   a REST request answered HTTP 401 or 403
+    ├── SubscriptionError            exit 1   the venue refused a subscription the client sent
+    ├── ConnectionFailed             exit 4   --max-retries attempts in a row failed
+    ├── net.http.RestError           exit 1   a REST request failed for good (after its retries, or a 4xx)
+    │   └── net.http.Redirected      exit 1   a credentialed request was redirected: never followed
+    └── WriteFailed                  exit 5   a failed or short write to --output, --record, --state or stdout
+
+Internal signals, each caught in the module that raises it (none reaches the user)::
+
+    Exception
+    ├── net.stream._Stalled          no frame for --stall-timeout seconds: the attempt ends, a reconnect follows
+    ├── net.stream._Resubscribe      the venue reported a subscription that stopped delivering data
+    ├── net.stream._Refused          the venue refused a subscription command
+    └── sim.subscriptions._Refused   the simulator's own: a command it answers with an error frame
+
+``tests/test_gates.py`` fails when an exception class of the package is missing here,
+drawn under the wrong parent, or drawn but gone.
 
 Stopped by a signal, after flushing every line and writing the checkpoint and
 the summary: exit 129 (SIGHUP), 130 (SIGINT), 143 (SIGTERM).

@@ -75,7 +75,11 @@ class Checkpoint:
 
     def to_json(self) -> dict[str, object]:
         """The JSON object that ``--state`` files and recordings keep."""
-        document = {"newest": _iso(self.newest), "resume_from": _iso(self.resume_from), "seen": self.seen}
+        document: dict[str, object] = {
+            "newest": _iso(self.newest),
+            "resume_from": _iso(self.resume_from),
+            "seen": self.seen,
+        }
         if self.floor is not None:
             document["floor"] = _iso(self.floor)
         return document if self.memory is None else {**document, "memory": self.memory}
@@ -234,7 +238,7 @@ class Ledger:
         seen = self._seen
         horizon = None if self.newest is None else self._window_start() - SLACK  # None: only implausible times
         excess = len(seen) - self.capacity
-        expired = []
+        expired: list[Key] = []
         for key, ts in seen.items():
             if len(expired) >= excess and (horizon is None or ts >= horizon):
                 break

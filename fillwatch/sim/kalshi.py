@@ -20,101 +20,38 @@ list of frames instead of the feed.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import random
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
 import orjson
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from fillwatch.sim.faults import ConnectionStats, Faults
-from fillwatch.sim.feed import MARKET_INFO, KalshiFeed, Schema, market_body
+from fillwatch.sim.faults import Faults
+from fillwatch.sim.feed import KalshiFeed
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
-from fillwatch.sim.subscriptions import ERRORS, Session, error
+from fillwatch.sim.kalshi_auth import auth_problem
+from fillwatch.sim.kalshi_markets import MARKET_INFO, market_body
+from fillwatch.sim.kalshi_script import GARBAGE, Script, Stats
+from fillwatch.sim.subscriptions import Session, error
 
-__all__ = ["GARBAGE", "KalshiSim", "Script"]
+__all__ = ["GARBAGE", "KalshiSim", "Script", "Stats"]
 
 WS_PATH = "/trade-api/ws/v2"
 API_PREFIX = "/trade-api/v2"
-MAX_SKEW_MS = 30_000
-_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
 TERMINAL_ERRORS = (10, 25)
 """The channel errors after which a subscription delivers nothing more (AsyncAPI: "Terminal Errors")."""
 
 Key = tuple[str, str, str]
 Message = dict[str, Any] | str | bytes
 """A generated message (the server adds its ``sid``), or a scripted frame sent as it is."""
-
-GARBAGE: tuple[str | bytes, ...] = (
-    "{not json",
-    b"\x00\x01binary",
-    '{"type":"fill","sid":1,"msg":{"order_id":"x","market_ticker":"M"}}',  # no trade_id
-    "[1, 2, 3]",
-    '{"type":"fill","sid":1,"msg":{"trade_id":"t","order_id":"o","market_ticker":"M",'
-    '"side":"maybe","yes_price_dollars":"0.5","count_fp":"1.00","ts_ms":1}}',
-)
-
-
-@dataclass
-class Script:
-    """How the simulator behaves. The defaults make a well-behaved venue."""
-
-    rate: float = 2.0
-    """Events per second; 0 sends as fast as the connection takes them."""
-    limit: int | None = None
-    """Events to send over the server's life; then only heartbeats."""
-    schema: Schema = "current"
-    """``current``: only what the documents allow; ``legacy`` / ``mixed``: older fill shapes too (feed.py)."""
-    seed: int | None = None
-    frames: Sequence[str | bytes] | None = None
-    """Send these frames (once, over the server's life) instead of the feed."""
-    reject: int = 0
-    """Answer this many upgrades with `reject_status` before accepting (-1: all)."""
-    reject_status: int = 401
-    drop_after: int | None = None
-    """On each connection, drop TCP (no close frame) after this many events..."""
-    drops: int | None = None
-    """...this many times in all (None: on every connection)."""
-    silent_after: int | None = None
-    """On each connection, send nothing at all after this many events."""
-    garbage_every: int | None = None
-    """Slip a malformed frame in after every N events."""
-    subscribe_error: int | None = None
-    """Answer every subscribe command with this error code (9: authentication required)."""
-    error_after: tuple[int, int] | None = None
-    """(N, code): after N events on the first connection, send Kalshi error `code` (once): a terminal
-    channel error (10, 25) names the subscription it ends (``sid``); any other goes without ``id``."""
-    drop_between: tuple[int, int] | None = None
-    """On each connection, drop TCP after a random number of events in this range (chaos)."""
-    rest_failures: int = 0
-    """Answer this many REST requests with HTTP 503 before serving them."""
-    rest_rate_limit_every: int | None = None
-    """Answer every Nth REST request with HTTP 429 and no headers, as Kalshi does."""
-    heartbeat: float = 10.0
-
-    def __post_init__(self) -> None:
-        if self.error_after is not None and self.error_after[1] not in ERRORS:
-            raise ValueError(f"error code {self.error_after[1]} is retired or unknown (AsyncAPI 2.0.0)")
-
-
-@dataclass
-class Stats(ConnectionStats):
-    """What the simulator saw and did, for tests and the demo."""
-
-    commands: list[dict[str, Any]] = field(default_factory=list)
-    rest_requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
 class KalshiSim:
@@ -290,22 +227,8 @@ class KalshiSim:
 
     def _auth_problem(self, headers: Headers | dict[str, str], method: str, path: str) -> str | None:
         """Why the signed headers of a request are not acceptable, or None when they are."""
-        if isinstance(headers, dict):  # the HTTP server lower-cases header names
-            headers = Headers({name.upper(): value for name, value in headers.items()})
-        key_id = headers.get("KALSHI-ACCESS-KEY")
-        ts = headers.get("KALSHI-ACCESS-TIMESTAMP", "")
-        signature = headers.get("KALSHI-ACCESS-SIGNATURE", "")
-        if not key_id or not ts or not signature:
-            return "authentication headers missing"
-        if self.revoked or key_id != self.key_id:
-            return "unknown or revoked API key"
-        if not ts.isdigit() or abs(int(ts) - time.time() * 1000) > MAX_SKEW_MS:
-            return "timestamp missing or outside the allowed window"
-        try:
-            _verify(self._public_key, base64.b64decode(signature, validate=True), f"{ts}{method}{path}".encode())
-        except (InvalidSignature, ValueError):
-            return "invalid signature"
-        return None
+        key_id, now_ms = None if self.revoked else self.key_id, time.time() * 1000
+        return auth_problem(headers, method, path, key_id=key_id, public_key=self._public_key, now_ms=now_ms)
 
     async def _handle(self, ws: ServerConnection) -> None:
         """One connection: its commands answered as they come, its subscriptions streamed."""
@@ -432,23 +355,15 @@ def _frames(session: Session, key: Key | None, messages: list[Message]) -> tuple
 
 def _is_line(message: dict[str, Any], key: Key) -> bool:
     """Whether `message` is the one that makes the line of event `key`."""
+    kind: object = message["type"]
     if key[0] == "fill":
-        return message["type"] == "fill"
-    return message["type"] == "user_order" and message["msg"]["status"] == "canceled"
+        return kind == "fill"
+    if kind != "user_order":
+        return False
+    status: object = message["msg"]["status"]
+    return status == "canceled"
 
 
 def _rest_error(status: int, code: str, message: str) -> HttpResponse:
     """The OpenAPI ``ErrorResponse``: flat, with a string code."""
     return json_response(status, {"code": code, "message": message})
-
-
-def _verify(public_key: rsa.RSAPublicKey | ed25519.Ed25519PublicKey, signature: bytes, message: bytes) -> None:
-    """Check a request signature as Kalshi does for the key's type (protocols/kalshi.md §9).
-
-    Raises:
-        InvalidSignature: if it does not verify.
-    """
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
-        public_key.verify(signature, message)
-    else:
-        public_key.verify(signature, message, _PSS, hashes.SHA256())

@@ -232,15 +232,15 @@ class NovigFeed:
             "marketId": order.market.id,
             "outcomeId": order.outcome,
         }
-        rest = dict(data)
         cost = order.price * qty
-        rest["transactions"] = [
+        transactions = [
             {"kind": f"FILL_STRAIGHT_{'TAKER' if taker else 'MAKER'}_FUNDS", "amount": f"{cost.normalize():f}"}
         ]
+        rest: dict[str, object] = {**data, "transactions": transactions}
         if taker and order.currency == "CASH":
             fee = (Decimal("0.07") * qty * order.price * (1 - order.price)).quantize(Decimal("0.0001"))
             rest |= {"fee": f"{fee:f}", "feeCoefficient": "0.07"}
-            rest["transactions"].append({"kind": "FEE_STRAIGHT_TAKER_LIVE_FUNDS", "amount": f"{fee:f}"})
+            transactions.append({"kind": "FEE_STRAIGHT_TAKER_LIVE_FUNDS", "amount": f"{fee:f}"})
         self.fills.append(rest)
         self.emitted.append(Emitted("fill", fill_id, order.id, qty, order.currency if order.visible else None, None))
         return {"event": "fill", "data": data}

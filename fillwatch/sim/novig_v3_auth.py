@@ -23,26 +23,29 @@ scope grants the route                403     ``api key scope is insufficient fo
 
 Every 401 and 403 has ``code`` ``SIGNATURE_REJECTED``. The signed body is the request's
 body only with ``Content-Type: application/json``; without it the server hashes no body.
+
+The string to sign is rebuilt here from Novig's published rules (``string_to_sign_rules`` in
+``signing-vectors.json``), not imported from the client's ``venues.novig_v3.signing``: the
+simulator stands for the venue, so a misreading of the rules on the client side must fail
+against it rather than be shared by both. Both sides are checked against Novig's vectors.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import TypeAlias
+from urllib.parse import quote, unquote_to_bytes
 
 import orjson
-
-from fillwatch.venues.novig_v3.signing import (
-    KEY_ID_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    PublicKey,
-    string_to_sign,
-    verify,
-)
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = [
     "BODY_LIMIT",
@@ -53,7 +56,14 @@ __all__ = [
     "Rejection",
     "SignedRequest",
     "check",
+    "string_to_sign",
 ]
+
+PublicKey: TypeAlias = Ed25519PublicKey | ec.EllipticCurvePublicKey
+
+KEY_ID_HEADER = "novig-key-id"
+TIMESTAMP_HEADER = "novig-timestamp"
+SIGNATURE_HEADER = "novig-signature"
 
 SKEW_MS = 30_000
 """How far a timestamp may sit from the server's clock, either way (inclusive)."""
@@ -166,9 +176,9 @@ def _headers(headers: Mapping[str, str]) -> tuple[str, str, str] | Rejection:
     """The three ``Novig-*`` header values, or the message naming the first one missing."""
     values = []
     for name in (KEY_ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER):
-        value = headers.get(name.lower())
+        value = headers.get(name)
         if value is None:
-            return _rejected(f"{name.lower()} header is required")
+            return _rejected(f"{name} header is required")
         values.append(value)
     return values[0], values[1], values[2]
 
@@ -213,3 +223,36 @@ def _signature(text: str) -> bytes | None:
 def _is_json(content_type: str | None) -> bool:
     """Whether the server captures the body: a JSON media type, parameters allowed."""
     return content_type is not None and content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def string_to_sign(timestamp: str, method: str, path: str, query: str, body: bytes) -> str:
+    """The six lines the server verifies, from Novig's rules: `query` raw as received, `path` verbatim."""
+    lines = ("NOVIG-V3", timestamp, method.upper(), path, _canonical(query), hashlib.sha256(body).hexdigest())
+    return "\n".join(lines)
+
+
+def _canonical(query: str) -> str:
+    """Split on ``&`` and at the first ``=``, %-decode only ``%XX``, re-encode all but unreserved, sort bytewise."""
+    pairs = sorted(
+        (_reencode(name).encode("ascii"), _reencode(value).encode("ascii"))
+        for name, _, value in (token.partition("=") for token in query.split("&") if token)
+    )
+    return "&".join(f"{name.decode()}={value.decode()}" for name, value in pairs)
+
+
+def _reencode(part: str) -> str:
+    # unquote_to_bytes leaves "+" and malformed "%" runs alone; quote(safe="") keeps exactly A-Z a-z 0-9 - . _ ~
+    return quote(unquote_to_bytes(part), safe="")
+
+
+def verify(key: PublicKey, message: str, signature: bytes) -> bool:
+    """Whether `signature` signs `message`: Ed25519 raw, or P-256 ECDSA/SHA-256 in DER (the key decides)."""
+    data = message.encode("utf-8")
+    try:
+        if isinstance(key, Ed25519PublicKey):
+            key.verify(signature, data)
+        else:
+            key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -16,7 +16,6 @@ Data messages go out with the ``sid`` of the subscription that covers them
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,16 +119,14 @@ class Session:
         if not isinstance(command_id, int) or isinstance(command_id, bool) or command_id < 0:
             return [error(1)]
         cmd = command.get("cmd")
-        handler = {
-            "subscribe": self._subscribe,
-            "unsubscribe": self._unsubscribe,
-            "list_subscriptions": self._list,
-            "update_subscription": self._update,
-        }.get(cmd)  # type: ignore[arg-type]
+        if cmd == "list_subscriptions":  # the one command that takes no params
+            return self._list(command_id)
+        handlers = {"subscribe": self._subscribe, "unsubscribe": self._unsubscribe, "update_subscription": self._update}
+        handler = handlers.get(cmd) if isinstance(cmd, str) else None
         if handler is None:
             return [error(5, command_id=command_id)]
         params = command.get("params")
-        if cmd != "list_subscriptions" and not isinstance(params, dict):
+        if not isinstance(params, dict):
             return [error(2, command_id=command_id)]
         try:
             return handler(command_id, params)
@@ -188,7 +185,7 @@ class Session:
             replies.append(_with_id(gone, command_id))
         return replies
 
-    def _list(self, command_id: int, params: object) -> list[dict[str, Any]]:
+    def _list(self, command_id: int) -> list[dict[str, Any]]:
         listing = [{"channel": s.channel, "sid": s.sid} for s in self.subscriptions.values()]
         return [_with_id({"type": "ok", "msg": listing}, command_id)]
 
@@ -225,10 +222,10 @@ def _markets(params: dict[str, Any], command_id: int, *, required: bool) -> set[
         if required:
             raise _Refused(error(14, command_id=command_id))
         return None
-    tickers: Iterable[object] = [single] if single is not None else several
+    tickers: object = [single] if single is not None else several
     if not isinstance(tickers, list) or not tickers or not all(isinstance(t, str) and t for t in tickers):
         raise _Refused(error(11, command_id=command_id))
-    return set(tickers)  # type: ignore[arg-type]
+    return set(tickers)
 
 
 def _with_id(frame: dict[str, Any], command_id: int) -> dict[str, Any]:

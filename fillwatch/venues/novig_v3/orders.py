@@ -270,11 +270,11 @@ class NovigV3Orders:
         kind = event["kind"]
         order_id = _text(event["orderId"])
         if kind == "open":
-            _, order = self._open_entry(event)
+            _, opened = self._open_entry(event)
             known = self._orders.get(order_id)
             if known is not None:  # it filled earlier in this batch, before it rested
-                order.original = known.original
-            self._remember(order_id, order)
+                opened.original = known.original
+            self._remember(order_id, opened)
             return []
         if kind not in ("fill", "cancel", "reject"):
             return []  # unknown kinds are ignored
@@ -344,7 +344,7 @@ class NovigV3Orders:
         items: list[V3Parsed] = []
         events = self._waiting.get(order_id)
         first = events is None
-        if first:
+        if events is None:
             if len(self._waiting) >= _WAITING_ORDERS:  # make room: the oldest waiting order is given up
                 dropped, _ = self._waiting.popitem(last=False)
                 items.append(Malformed(f"too many Novig v3 orders waiting for a lookup; dropped {dropped}", ""))

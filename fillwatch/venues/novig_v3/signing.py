@@ -14,7 +14,7 @@ request (GETs and the ``/v3/ws`` upgrade included) carries ``Novig-Key-Id``,
 
 Ed25519 keys sign those bytes directly; P-256 keys sign ECDSA/SHA-256 and send
 the DER ``SEQUENCE {r, s}``. No header names the algorithm: the key decides.
-The verifying side (the simulator) shares :func:`string_to_sign` and :func:`verify`.
+The verifying side (``sim/novig_v3_auth.py``) has its own implementation, checked against the same vectors.
 """
 
 from __future__ import annotations
