@@ -11,6 +11,7 @@ import pytest
 
 from fillwatch.core.events import Cancel, Event, Fill
 from fillwatch.render.lines import LineFormatter
+from fillwatch.render.text import number
 from tests.render.helpers import EVIL, TS, console
 
 MARKETS = ("KXFED-26DEC-T4.25", "KXBTCD-26NOV2117-T98499.99", "KXHIGHNY-26NOV21-B53.5", "A" * 40, EVIL, "KX∑深")
@@ -83,3 +84,14 @@ EXPECTED = {
 def test_a_fixed_stream_writes_the_same_bytes_as_before(color_system: str | None, width: int | None) -> None:
     """Every line of 2,000 varied events, in colour or not, on a pipe or fitted to a width, is unchanged."""
     assert hashlib.sha256(written(color_system, width)).hexdigest() == EXPECTED[(color_system, width)]
+
+
+def test_numbers_read_as_fixed_point_formatting_read_them() -> None:
+    """`number` gives the text of ``f"{value:f}"`` less trailing zeros, for exponents, zeros and specials too."""
+    rng = random.Random(7)
+    values = [Decimal(text) for text in (*NUMBERS, "NaN", "sNaN", "-Infinity", "0E+5", "-0E-3", "1e-6", "123.4500")]
+    values += [Decimal(f"{rng.randrange(10 ** rng.randrange(1, 25)) * rng.choice((1, -1))}E{rng.randrange(-30, 25)}")
+               for _ in range(20_000)]  # fmt: skip
+    for value in values:
+        fixed = f"{value:f}"
+        assert number(value) == (fixed.rstrip("0").rstrip(".") if "." in fixed else fixed), value
