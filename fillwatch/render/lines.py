@@ -4,7 +4,9 @@ Built for speed (CONTRACT §6: ≥ 50,000 lines/s to a terminal): rich decides
 the colours once, when the sink is made, and hands back ANSI prefixes
 (:func:`~fillwatch.render.console.ansi`); after that a line is one f-string
 from cached pieces (sanitized market names, times per second, styles per
-kind), and a flush is one ``os.write`` of everything buffered.
+kind), and a flush is one ``os.write`` of everything buffered. A fill like
+one seen before (same venue, action, side, source and maker/taker) takes its
+start from a cache, and its numbers' cells by the ``str`` of each decimal.
 """
 
 from __future__ import annotations
