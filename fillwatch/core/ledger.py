@@ -29,6 +29,7 @@ one given, read for the plausibility of new times.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -153,6 +154,8 @@ class Ledger:
         self._horizon = _EARLIEST
         """No event time up to this one is too far ahead (it was the clock + AHEAD when last read)."""
         self._seen: dict[Key, datetime] = {}
+        self._order: deque[Key] = deque()
+        """The keys of `_seen` in the order they were admitted: a sweep takes the oldest from here."""
         self._admitted = 0
         self._next_sweep = SWEEP_EVERY
         if checkpoint is not None:
@@ -161,6 +164,7 @@ class Ledger:
             self.floor = self.origin = checkpoint.floor
             for key in checkpoint.seen:
                 self._seen[key] = checkpoint.newest  # type: ignore[assignment]
+            self._order.extend(self._seen)
 
     def set_floor(self, floor: datetime) -> None:
         """Print no history older than `floor` from now on (the first floor is kept as `origin`).
@@ -179,6 +183,7 @@ class Ledger:
         if key not in self._seen:
             latest = self.newest or datetime.fromtimestamp(self._clock(), UTC)
             self._seen[key] = min(event.ts, latest + AHEAD)  # an implausible time must not pin the keys
+            self._order.append(key)
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -202,6 +207,7 @@ class Ledger:
         elif event.source == "history" and ts < self._window_start():
             return False  # older than the window: printed by an earlier run or connection
         seen[key] = ts
+        self._order.append(key)
         self._admitted += 1
         if self._admitted >= self._next_sweep or len(seen) > self.capacity:
             self._sweep()
@@ -231,20 +237,22 @@ class Ledger:
     def _sweep(self) -> None:
         """Forget the keys that left the window (every `SWEEP_EVERY` admissions: cheap per event).
 
-        The expired keys are found in one pass and then deleted: taking the first
-        key again after each deletion rescans the deleted slots at the dict's front,
-        which made each sweep quadratic (31 µs per admission once keys expire).
+        The oldest keys go first, while they are over the capacity or older than the
+        window: the first one that is neither ends the sweep. They are taken from the
+        front of `_order`, O(1) each: scanning the dict from its front instead walked past
+        the slots of every key deleted since it last resized (6.4 µs per admission at the
+        capacity, where each admission sweeps one key).
         """
-        seen = self._seen
+        seen, order = self._seen, self._order
         horizon = None if self.newest is None else self._window_start() - SLACK  # None: only implausible times
         excess = len(seen) - self.capacity
-        expired: list[Key] = []
-        for key, ts in seen.items():
-            if len(expired) >= excess and (horizon is None or ts >= horizon):
+        while order:
+            key = order[0]
+            if excess <= 0 and (horizon is None or seen[key] >= horizon):
                 break
-            expired.append(key)
-        for key in expired:
+            order.popleft()
             del seen[key]
+            excess -= 1
         self._next_sweep = self._admitted + SWEEP_EVERY
 
     def _window_start(self) -> datetime:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Literal, TextIO, TypeAlias
 
-from rich.console import Console
+from rich.console import COLOR_SYSTEMS, Console
 from rich.style import Style
 
 from fillwatch.core.events import Cancel, Event
@@ -88,6 +88,6 @@ def ansi(console: Console, style: Style) -> tuple[str, str]:
         return "", ""
     if console.no_color:
         style = style.without_color
-    rendered = style.render("\0", color_system=console.color_system)
+    rendered = style.render("\0", color_system=COLOR_SYSTEMS[console.color_system])
     prefix, _, suffix = rendered.partition("\0")
     return prefix, suffix

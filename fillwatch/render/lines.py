@@ -4,21 +4,24 @@ Built for speed (CONTRACT §6: ≥ 50,000 lines/s to a terminal): rich decides
 the colours once, when the sink is made, and hands back ANSI prefixes
 (:func:`~fillwatch.render.console.ansi`); after that a line is one f-string
 from cached pieces (sanitized market names, times per second, styles per
-kind), and a flush is one ``os.write`` of everything buffered.
+kind), and a flush is one ``os.write`` of everything buffered. A fill like
+one seen before (same venue, action, side, source and maker/taker) takes its
+start from a cache, and its numbers' cells by the ``str`` of each decimal.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import tzinfo
+from decimal import Decimal
 
 from rich.cells import cell_len
 from rich.console import Console
 
 from fillwatch import venues
-from fillwatch.core.events import Cancel, Event, Status
+from fillwatch.core.events import Cancel, Event, Fill, Source, Status
 from fillwatch.render.console import BUY, CANCEL, DIM, OTHER, SELL, TAKER, ansi, direction
 from fillwatch.render.layout import elide, fit, money
 from fillwatch.render.positions import contracts, currency_label
@@ -117,8 +120,13 @@ class LineFormatter:
             self._taker[key] = f"{reset}{ansi(console, style + TAKER)[0]}taker{back} "
         self._back = {key: (reset + on if reset else "") for key, on in self._on.items()}
         self._reset = reset
-        self._markets: dict[tuple[str, str, str | None, str | None], str] = {}
+        self._markets: dict[tuple[str, str, str | None, str | None], tuple[str, str]] = {}
         self._safe: dict[str, str] = {}
+        self._heads: dict[tuple[str, str | None, str, Source, bool | None], tuple[str, str, str, str | None]] = {}
+        """A fill's (line prefix, text from the mark to the quantity, taker cell, style) by the fields they show."""
+        self._qty = _Cells(lambda value: f"{number(_given(value)):>8}")
+        self._price = _Cells(lambda value: f"{number(_given(value)):<6}")
+        self._fee, self._position = self._extras()
 
     @property
     def width(self) -> int | None:
@@ -129,6 +137,19 @@ class LineFormatter:
         """Fit the next lines to `width` cells (the terminal was resized)."""
         self._layout = layout(width)
         self._markets.clear()
+        self._heads.clear()
+        self._fee, self._position = self._extras()
+
+    def _extras(self) -> tuple[_Cells, _Cells]:
+        """The cells of a fill's fee and position (by their text, "None" for none) in this layout."""
+        shape = self._layout
+        fee = _Cells(
+            lambda value: "" if not shape.fee else f"fee {number(value):<6} " if value is not None else " " * 11
+        )
+        position = _Cells(
+            lambda value: "" if not shape.position else f"pos {signed(value):>7} " if value is not None else " " * 12
+        )
+        return fee, position
 
     def _text(self, value: str) -> str:
         safe = self._safe.get(value)
@@ -161,38 +182,71 @@ class LineFormatter:
 
     def __call__(self, event: Event) -> str:
         """One line, newline included."""
-        shape = self._layout
+        if isinstance(event, Fill):
+            head = self._heads.get((event.venue, event.action, event.side, event.source, event.taker))
+            if head is not None:  # a fill like one seen before: its line from cached pieces
+                on, start, taker, key = head
+                ticker, title = self._market(event, key)
+                line = (
+                    f"{self._time(event.ts)}{start}{self._qty[str(event.qty)]} @ {self._price[str(event.price)]} "
+                    f"{ticker} {taker}{self._fee[str(event.fee)]}{self._position[str(event.position)]}"
+                )
+                if not title:
+                    return f"{on}{line.rstrip(' ')}{self._reset}\n"
+                return f"{on}{line}{title}{self._reset}\n"
+        return self._line(event)
+
+    def _line(self, event: Event) -> str:
+        """One line made from scratch; the pieces of a fill's line that repeat are kept for the next ones."""
         time_of_day = self._time(event.ts)
         mark = "h" if event.source == "history" else " "
         action = event.action or "-"
         if isinstance(event, Cancel):
             key: str | None = "cancel"
             head = f"CANCEL {action:<4}"
-            extra = f"left of {number(event.original_qty)}" if event.original_qty is not None else ""
-            if event.reason:
-                extra += f" ({self._text(event.reason)})"
-            extra = fit(extra, shape.extras) if shape.extras else ""
+            extra = self._cancel_extra(event)
         else:
             key = direction(event)
             head = f"{action.upper():<11}"
-            extra = ""
-            if shape.maker_taker:
-                extra = self._taker[key] if event.taker else "maker " if event.taker is False else "      "
-            if shape.fee:
-                extra += f"fee {number(event.fee):<6} " if event.fee is not None else "           "
-            if shape.position:
-                extra += f"pos {signed(event.position):>7} " if event.position is not None else "            "
-        venue = f"{self._text(event.venue):<6} " if shape.venue else ""
-        if venues.display(event.venue).outcome_lines:
+            taker = self._taker_cell(event, key)
+            extra = f"{taker}{self._fee[str(event.fee)]}{self._position[str(event.position)]}"
+        venue = f"{self._text(event.venue):<6} " if self._layout.venue else ""
+        if self._names_outcomes(event.venue):
             return self._outcome_line(event, key, f"{time_of_day}{mark} {venue}{head}", extra)
+        start = f"{mark} {venue}{head} {self._text(event.side):<4} "
+        if isinstance(event, Fill):
+            if len(self._heads) >= self._max_cached:
+                self._heads.clear()
+            self._heads[(event.venue, event.action, event.side, event.source, event.taker)] = (
+                self._on[key],
+                start,
+                taker,
+                key,
+            )
         ticker, title = self._market(event, key)
-        line = (
-            f"{time_of_day}{mark} {venue}{head} {self._text(event.side):<4} "
-            f"{number(event.qty):>8} @ {number(event.price):<6} {ticker} {extra}"
-        )
+        line = f"{time_of_day}{start}{self._qty[str(event.qty)]} @ {self._price[str(event.price)]} {ticker} {extra}"
         if not title:
             line = line.rstrip(" ")
         return f"{self._on[key]}{line}{title}{self._reset}\n"
+
+    @staticmethod
+    def _names_outcomes(venue: str) -> bool:
+        """Whether the venue's lines name the outcome rather than side and ticker (its ids mean nothing)."""
+        return venues.display(venue).outcome_lines
+
+    def _taker_cell(self, fill: Fill, key: str | None) -> str:
+        if not self._layout.maker_taker:
+            return ""
+        return self._taker[key] if fill.taker else "maker " if fill.taker is False else "      "
+
+    def _cancel_extra(self, event: Cancel) -> str:
+        extras = self._layout.extras
+        if not extras:
+            return ""
+        extra = f"left of {number(event.original_qty)}" if event.original_qty is not None else ""
+        if event.reason:
+            extra += f" ({self._text(event.reason)})"
+        return fit(extra, extras)
 
     def _outcome_line(self, event: Event, key: str | None, head: str, extra: str) -> str:
         """A line for a venue whose markets and outcomes are ids (Novig): names, contracts, currency, cost.
@@ -213,6 +267,32 @@ class LineFormatter:
         if shape.width is not None and cell_len(line) > shape.width:
             line = fit(line, shape.width)
         return f"{self._on[key]}{line}{self._reset}\n"
+
+
+class _Cells(dict[str, str]):
+    """Formatted cells by the text of the decimal they show (``str`` of a Decimal is exact and cheap, its hash is not).
+
+    The text ``"None"`` stands for no value. At most `_MAX` cells are kept.
+    """
+
+    _MAX = 4096
+
+    def __init__(self, render: Callable[[Decimal | None], str]) -> None:
+        super().__init__()
+        self._render = render
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= self._MAX:
+            self.clear()
+        cell = self[text] = self._render(None if text == "None" else Decimal(text))
+        return cell
+
+
+def _given(value: Decimal | None) -> Decimal:
+    """A required field's decimal (quantity, price): the text "None" is never theirs."""
+    if value is None:
+        raise TypeError("a quantity or price of None")
+    return value
 
 
 def _cut(text: str, width: int) -> str:

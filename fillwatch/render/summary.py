@@ -129,24 +129,12 @@ class Totals:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         markets = self._session.markets()
         shown = markets if self._limit is None else markets[: self._limit]
-        titles = [self._titles.get((p.venue, p.market)) for p in shown]
-        rows = [(self._ticker(p, title), self._cells(p)) for p, title in zip(shown, titles, strict=True)]
-        titles = [None if is_bare_id(p.market) else title for p, title in zip(shown, titles, strict=True)]
+        rows, titles = self._rows(shown)
         totals = self._total_rows() if markets else []
-        everything = rows + totals
-        widths = [
-            max([len(name), *(len(cells[i][0]) for _, cells in everything)]) for i, name in enumerate(self._NAMES)
-        ]
         width = self._width or options.max_width
-        need = min(28, max([6, *(cell_len(ticker) for ticker, _ in rows)]))
-        keep = list(range(len(self._NAMES)))
-        for index in self._DROP:
-            if width - sum(widths[i] + 2 for i in keep) >= need:
-                break
-            keep.remove(index)
-        rows = [(ticker, [cells[i] for i in keep]) for ticker, cells in rows]
-        totals = [(label, [cells[i] for i in keep]) for label, cells in totals]
-        names, widths = [self._NAMES[i] for i in keep], [widths[i] for i in keep]
+        keep, widths = self._columns(rows, totals, width)
+        rows, totals = _only(rows, keep), _only(totals, keep)
+        names = [self._NAMES[i] for i in keep]
         wanted = max([6, *(_wanted(ticker, title) for (ticker, _), title in zip(rows, titles, strict=True))])
         room = max(6, min(wanted, width - sum(widths) - 2 * len(widths)))
         heading = "".join("  " + fit(name, w, right=True) for name, w in zip(names, widths, strict=True))
@@ -161,6 +149,37 @@ class Totals:
         for label, cells in totals:
             yield Segment(fit(label, room), _HEADING)
             yield from _numbers(cells, widths)
+
+    def _rows(self, shown: list[MarketPosition]) -> tuple[list[_Row], list[str | None]]:
+        """(market cell, number cells) of each market shown, and the title to show after it (none for a bare id:
+        the title replaced it)."""
+        titles = [self._titles.get((p.venue, p.market)) for p in shown]
+        rows = [(self._ticker(p, title), self._cells(p)) for p, title in zip(shown, titles, strict=True)]
+        return rows, [None if is_bare_id(p.market) else title for p, title in zip(shown, titles, strict=True)]
+
+    def _columns(self, rows: list[_Row], totals: list[_Row], width: int) -> tuple[list[int], list[int]]:
+        """The number columns kept (indexes into `_NAMES`) and their widths: columns go, in `_DROP`'s order,
+        until the market column has room for the tickers (up to 28 cells)."""
+        everything = rows + totals
+        widths = [
+            max([len(name), *(len(cells[i][0]) for _, cells in everything)]) for i, name in enumerate(self._NAMES)
+        ]
+        need = min(28, max([6, *(cell_len(ticker) for ticker, _ in rows)]))
+        keep = list(range(len(self._NAMES)))
+        for index in self._DROP:
+            if width - sum(widths[i] + 2 for i in keep) >= need:
+                break
+            keep.remove(index)
+        return keep, [widths[i] for i in keep]
+
+
+_Row = tuple[str, list[tuple[str, Style | None]]]
+"""A row of the totals table: the market (or totals) label, then the (text, style) of each number."""
+
+
+def _only(rows: list[_Row], keep: list[int]) -> list[_Row]:
+    """`rows` with only the number cells of the columns kept."""
+    return [(label, [cells[i] for i in keep]) for label, cells in rows]
 
 
 def _wanted(ticker: str, title: str | None) -> int:

@@ -20,7 +20,6 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from rich.cells import cell_len
@@ -30,13 +29,13 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from fillwatch.core.events import Cancel, Event, Fill, Status
-from fillwatch.render.console import DIM, TAKER, row_style
-from fillwatch.render.layout import elide, fit
-from fillwatch.render.positions import contracts, currency_label
+from fillwatch.core.events import Event, Fill, Status
+from fillwatch.render.console import DIM
+from fillwatch.render.layout import fit
+from fillwatch.render.rows import HISTORY_MARK, Row, columns_for
 from fillwatch.render.session import Session
 from fillwatch.render.summary import Totals, basis
-from fillwatch.render.text import TimeOfDay, count, is_bare_id, number, sanitize, signed
+from fillwatch.render.text import TimeOfDay, count, sanitize
 
 __all__ = ["FillBoard", "LiveTableSink"]
 
@@ -53,152 +52,6 @@ OVERDUE = 12.0
 """Seconds without a frame after which a connection shows amber: Kalshi pings every 10 s."""
 SIDE_MAX = 16
 """Outcome names get at most this much room in the side column."""
-HISTORY_MARK = "h"
-"""In the mark column: the event was read from the venue's history (a backfill, ``--since``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Column:
-    name: str
-    width: int
-    right: bool = False
-    drop: int = 0
-    """Dropped on narrow terminals, lowest first (0: never)."""
-    heading: str = ""
-
-
-# The market column takes what the others leave; a column is dropped before a ticker is elided.
-_COLUMNS = (
-    _Column("time", 8),
-    _Column("mark", 1, heading=" "),
-    _Column("venue", 6, drop=1),
-    _Column("market", 0),
-    _Column("side", 4),
-    _Column("action", 11),
-    _Column("qty", 7, right=True),
-    _Column("price", 6, right=True),
-    _Column("m/t", 5, drop=2),
-    _Column("fee", 6, right=True, drop=3),
-    _Column("position", 8, right=True, drop=4),
-)
-MARKET_MIN = 12
-"""The market column's width below which tickers are elided rather than columns dropped."""
-MARKET_WANTED = 28
-"""At most this much room is won for tickers by dropping columns."""
-
-
-def _layout(
-    width: int, ticker: int = MARKET_WANTED, wider: Mapping[str, int] | None = None
-) -> tuple[tuple[_Column, ...], int]:
-    """The columns that fit in `width` and the market column's width, for tickers of `ticker` cells.
-
-    `wider` gives columns more room than their default (outcome names for the side, "0.5 CASH" for qty).
-    """
-    want = max(MARKET_MIN, min(ticker, MARKET_WANTED))
-    columns = [replace(c, width=max(c.width, (wider or {}).get(c.name, 0))) for c in _COLUMNS]
-    while True:
-        fixed = sum(c.width for c in columns) + len(columns) - 1
-        market = width - fixed
-        droppable = [c for c in columns if c.drop]
-        if market >= want or not droppable:
-            return tuple(columns), max(market, 1)
-        columns.remove(min(droppable, key=lambda c: c.drop))
-
-
-class _Row:
-    """One event's row, laid out lazily: most rows of a fast stream scroll away unseen.
-
-    The cell texts are made when the row is first drawn, the segments once per
-    (width, title).
-    """
-
-    __slots__ = ("_key", "_named", "_segments", "cells", "event", "market", "qty", "side", "style")
-
-    def __init__(self, event: Event) -> None:
-        self.event = event
-        self.market = sanitize(event.market)
-        self.side = sanitize(event.side)
-        self._named = event.side.lower() in ("yes", "no")
-        label = currency_label(event)
-        self.qty = number(contracts(event)) + (f" {sanitize(label)}" if label else "")
-        self.cells: dict[str, str] | None = None
-        self._key: tuple[object, ...] | None = None
-        self._segments: list[Segment] = []
-
-    def name(self, outcomes: Titles) -> None:
-        """Show the outcome's name rather than its id once it is known (Novig's outcomes are ids)."""
-        if self._named:
-            return
-        found = outcomes.get((self.event.venue, self.event.side))
-        if found:
-            self._named = True
-            self.side = sanitize(found)
-            if self.cells is not None:
-                self.cells["side"] = self.side
-            self._key = None
-
-    def _make_cells(self, time_of_day: TimeOfDay) -> dict[str, str]:
-        event = self.event
-        self.style = row_style(event)
-        if isinstance(event, Cancel):
-            action = f"cancel {event.action or ''}".rstrip()
-            maker_taker = fee = position = ""
-        else:
-            action = event.action or "-"
-            maker_taker = "taker" if event.taker else "maker" if event.taker is False else ""
-            fee = "" if event.fee is None else number(event.fee)
-            position = "" if event.position is None else signed(event.position)
-        return {
-            "time": time_of_day(event.ts),
-            "mark": HISTORY_MARK if event.source == "history" else " ",
-            "venue": sanitize(event.venue),
-            "side": self.side,
-            "action": action,
-            "qty": self.qty,
-            "price": number(event.price),
-            "m/t": maker_taker,
-            "fee": fee,
-            "position": position,
-        }
-
-    def segments(
-        self, columns: tuple[_Column, ...], market_width: int, title: str | None, time_of_day: TimeOfDay
-    ) -> list[Segment]:
-        """The row's segments for this layout, made once and then reused."""
-        key = (market_width, columns, title)
-        if key == self._key:
-            return self._segments
-        cells = self.cells
-        if cells is None:
-            cells = self.cells = self._make_cells(time_of_day)
-        style, out, plain = self.style, [], []
-        for index, column in enumerate(columns):
-            gap = " " if index else ""
-            if column.name == "market":
-                out.append(Segment("".join(plain) + gap, style))
-                plain = []
-                out += self._market(market_width, title)
-            elif column.name == "m/t" and cells["m/t"] == "taker":
-                out.append(Segment("".join(plain) + gap, style))
-                plain = []
-                out.append(Segment(fit("taker", column.width), style + TAKER))
-            else:
-                plain.append(gap + fit(cells[column.name], column.width, column.right))
-        out.append(Segment("".join(plain), style))
-        self._key, self._segments = key, out
-        return out
-
-    def _market(self, width: int, title: str | None) -> list[Segment]:
-        if title and is_bare_id(self.market):  # a bare id (Novig's UUIDs) tells a reader nothing: the title
-            return [Segment(fit(sanitize(title), width), self.style)]
-        ticker = elide(self.market, width)
-        room = width - cell_len(ticker) - 2
-        if not title or room < 4:
-            return [Segment(fit(ticker, width), self.style)]
-        return [
-            Segment(ticker + "  ", self.style),
-            Segment(fit(sanitize(title), room), self.style + DIM),
-        ]
 
 
 def _age(seconds: float) -> str:
@@ -235,7 +88,7 @@ class FillBoard:
         self.session = session
         self.titles: Titles = titles if titles is not None else {}
         self.outcomes: Titles = outcomes if outcomes is not None else {}
-        self.rows: deque[_Row] = deque(maxlen=capacity)
+        self.rows: deque[Row] = deque(maxlen=capacity)
         self._footer_rows = footer_rows
         self._time = TimeOfDay(tz)
         self._wall_clock = wall_clock
@@ -244,7 +97,7 @@ class FillBoard:
 
     def add(self, event: Event) -> None:
         """Put an event on top."""
-        self.rows.appendleft(_Row(event))
+        self.rows.appendleft(Row(event))
 
     def _header_parts(self) -> list[tuple[int, str, Style | str]]:
         """(priority, text, style) of the header's parts: 0 always shown, higher dropped first when narrow."""
@@ -317,7 +170,7 @@ class FillBoard:
             "side": min(SIDE_MAX, max((cell_len(row.side) for row in shown), default=0)),
             "qty": max((cell_len(row.qty) for row in shown), default=0),
         }
-        columns, market_width = _layout(width, max((cell_len(row.market) for row in shown), default=0), wider)
+        columns, market_width = columns_for(width, max((cell_len(row.market) for row in shown), default=0), wider)
         yield self.header(width)
         if self.session.notice:
             yield Text(self.session.notice, Style(color="yellow"), no_wrap=True, overflow="ellipsis")
@@ -340,7 +193,7 @@ class FillBoard:
                 yield Segment.line()
 
 
-def _take(rows: Iterable[_Row], n: int) -> Iterable[_Row]:
+def _take(rows: Iterable[Row], n: int) -> Iterable[Row]:
     for index, row in enumerate(rows):
         if index >= n:
             return

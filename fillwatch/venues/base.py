@@ -212,6 +212,9 @@ _BOUND = Decimal(2**64)
 _LONGEST = 64
 _SMALLEST = -30
 _ZERO, _ONE = Decimal(0), Decimal(1)
+_DECIMALS: dict[str, Decimal] = {}
+"""Decimals read from text, by the text (immutable, so shared; exact, so the same as reading again)."""
+_DECIMALS_KEPT = 4096
 
 E = TypeVar("E", bound=Event)
 
@@ -227,6 +230,9 @@ def to_decimal(value: object) -> Decimal:
             than 64 characters, or smaller than 1e-30 (``"1e-999"``).
     """
     if isinstance(value, str):
+        known = _DECIMALS.get(value)
+        if known is not None:
+            return known
         if len(value) > _LONGEST:
             raise ValueError(f"number of {len(value)} characters")
         try:
@@ -242,6 +248,10 @@ def to_decimal(value: object) -> Decimal:
     if number.is_finite():
         magnitude = number.adjusted()  # the power of ten of the first digit: below 19 is below 2**64
         if _SMALLEST <= magnitude < 19 or (magnitude == 19 and abs(number) < _BOUND):
+            if isinstance(value, str):  # prices, counts and fees repeat: Decimal(text) costs ~5x a lookup
+                if len(_DECIMALS) >= _DECIMALS_KEPT:
+                    _DECIMALS.clear()
+                _DECIMALS[value] = number
             return number
     raise ValueError(f"number out of range: {shown(value)}")
 
