@@ -98,6 +98,8 @@ class NovigV3Sim:
         self._url = ""
         self.subscribed = asyncio.Event()
         """Set once a connection subscribed to a private channel."""
+        self.gone = asyncio.Event()
+        """Set each time a connection ends (clear it to wait for the next)."""
 
     @property
     def key_id(self) -> str:
@@ -218,6 +220,7 @@ class NovigV3Sim:
             await connection.run()
         finally:
             self.connections.remove(connection)
+            self.gone.set()
 
 
 _REPLACED = frozenset({"content-type", "content-length"})

@@ -157,7 +157,11 @@ class Connection:
         """Close with ``1008`` and `reason` (``SLOW_CONSUMER`` or a 451 code)."""
         self.venue.stats.closes.append((1008, reason))
         self.done = True
-        await self.ws.close(1008, reason)
+        try:  # a client that reads nothing never takes the close frame either
+            await asyncio.wait_for(self.ws.close(1008, reason), self.ws.close_timeout or 2.0)
+        except TimeoutError:
+            if self.ws.transport is not None:
+                self.ws.transport.abort()
 
     async def _every(self, period: float, action: Callable[[], Awaitable[bool]]) -> None:
         with contextlib.suppress(ConnectionClosed):
