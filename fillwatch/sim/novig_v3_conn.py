@@ -172,16 +172,21 @@ class Connection:
 
     async def _heartbeats(self) -> None:
         async def beat() -> bool:
-            feed, private = self.venue.feed, self.selection.private
-            if private and (self.venue.script.heartbeat_at_zero or feed.seq or feed.positions_seq):
-                beat: dict[str, Any] = {"orders": feed.seq} if "orders" in private else {}
-                if "positions" in private:
-                    beat["positions"] = feed.positions_seq
+            feed = self.venue.feed
+            if self.selection.private and (self.venue.script.heartbeat_at_zero or feed.seq or feed.positions_seq):
                 self.venue.stats.heartbeats += 1
-                await self.reply(lambda: {"heartbeat": {**beat, "ts": self.venue.clock_ms()}})
+                await self.reply(self._heartbeat)  # its seqs are read when it fits in the outbox
             return True
 
         await self._every(self.venue.script.heartbeat, beat)
+
+    def _heartbeat(self) -> dict[str, Any]:
+        """``{"heartbeat": {<channel>: <last seq>, …, "ts": …}}``, one key per private channel held."""
+        feed, private = self.venue.feed, self.selection.private
+        beat: dict[str, Any] = {"orders": feed.seq} if "orders" in private else {}
+        if "positions" in private:
+            beat["positions"] = feed.positions_seq
+        return {"heartbeat": {**beat, "ts": self.venue.clock_ms()}}
 
     async def _pings(self) -> None:
         pending: asyncio.Task[Awaitable[float]] | None = None
