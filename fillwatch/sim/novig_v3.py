@@ -224,3 +224,49 @@ class NovigV3Sim:
 
 
 _REPLACED = frozenset({"content-type", "content-length"})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m fillwatch.sim.novig_v3 [--port P] [--rate R] [--seed S] [--key-out FILE] [--p256]``.
+
+    Serves until interrupted; prints the URLs and the key id, and writes the throwaway private
+    key (PKCS#8 PEM, mode 600) where ``--key-out`` says. REST listens on P + 1 when P is given.
+    """
+    import argparse
+    import contextlib
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    cli = argparse.ArgumentParser(prog="python -m fillwatch.sim.novig_v3", description=main.__doc__)
+    cli.add_argument("--port", type=int, default=0)
+    cli.add_argument("--rate", type=float, default=2.0, help="batches per second (0: as fast as possible)")
+    cli.add_argument("--seed", type=int, default=None)
+    cli.add_argument("--key-out", help="write the private key here (PKCS#8 PEM)")
+    cli.add_argument("--p256", action="store_true", help="a P-256 key instead of Ed25519")
+    args = cli.parse_args(argv)
+    key: Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    key = ec.generate_private_key(ec.SECP256R1()) if args.p256 else Ed25519PrivateKey.generate()
+    row = ApiKey(str(uuid.uuid4()), key.public_key())
+    if args.key_out:
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        fd = os.open(args.key_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+
+    async def serve_forever() -> None:
+        script = Script(rate=args.rate, seed=args.seed)
+        rest_port = args.port + 1 if args.port else 0
+        async with NovigV3Sim(script, keys=[row], port=args.port, rest_port=rest_port) as sim:
+            print(f"ws_url  {sim.url}\napi_url {sim.api_url}\nkey_id  {row.key_id}", flush=True)
+            await asyncio.Future()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever())
+
+
+if __name__ == "__main__":
+    main()

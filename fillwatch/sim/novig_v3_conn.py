@@ -151,7 +151,9 @@ class Connection:
                 except TimeoutError:
                     await self._close("SLOW_CONSUMER")
                     return
-                stats.sent.extend(out.sent)
+                if out.sent:
+                    stats.delivered += 1
+                    stats.sent.extend(out.sent)
 
     async def _close(self, reason: str) -> None:
         """Close with ``1008`` and `reason` (``SLOW_CONSUMER`` or a 451 code)."""
