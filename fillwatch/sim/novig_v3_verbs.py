@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 if TYPE_CHECKING:
     from fillwatch.sim.novig_v3_conn import Connection
 
-__all__ = ["MAX_MARKETS", "MAX_NONCE", "WEIGHTS", "Selection", "Verbs"]
+__all__ = ["MAX_MARKETS", "MAX_NONCE", "WEIGHTS", "Refused", "Selection", "Verbs", "parse_selection"]
 
 WEIGHTS = {"lifecycle": 1, "trades": 4, "bbo": 8, "book": 16, "orders": 1, "positions": 1}
 MAX_NONCE = 2**53 - 1
@@ -33,12 +33,12 @@ _VERBS = frozenset({"subscribe", "unsubscribe", "snapshot", "status", "query_mar
 _PRIVATE = ("orders", "positions")
 
 
-class Refused(Exception):
-    """A request refused with `code` and `message` (its nonce is consumed)."""
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A request refused with `code` and `message` (a value, not an exception: the error tree is the client's)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+    code: str
+    message: str
 
 
 @dataclass
@@ -66,30 +66,34 @@ class Selection:
         return sum(WEIGHTS[channel] for channel in pairs)
 
 
-def _subjects(payload: object, name: str) -> dict[str, str]:
+def _subjects(payload: object, name: str) -> dict[str, str] | Refused:
     if payload is None:
         return {}
     if not isinstance(payload, dict) or not all(isinstance(v, str) for v in payload.values()):
-        raise Refused("INVALID_REQUEST", f"{name}: expected a map of id to channel")
+        return Refused("INVALID_REQUEST", f"{name}: expected a map of id to channel")
     for channel in payload.values():
         if channel not in WEIGHTS or channel in _PRIVATE:
-            raise Refused("INVALID_REQUEST", f"{name}: unknown channel {channel!r}")
+            return Refused("INVALID_REQUEST", f"{name}: unknown channel {channel!r}")
         if channel != "lifecycle":
-            raise Refused("INVALID_REQUEST", f"{name}: the simulator serves only lifecycle")
+            return Refused("INVALID_REQUEST", f"{name}: the simulator serves only lifecycle")
     return dict(payload)
 
 
-def parse_selection(payload: object) -> Selection:
-    """The selection of a ``subscribe``/``snapshot``, or :class:`Refused`."""
+def parse_selection(payload: object) -> Selection | Refused:
+    """The selection of a ``subscribe``/``snapshot``, or why it is refused."""
     if not isinstance(payload, dict) or set(payload) - {"markets", "events", "private"}:
-        raise Refused("INVALID_REQUEST", "expected a selection of markets, events and private")
+        return Refused("INVALID_REQUEST", "expected a selection of markets, events and private")
     private = payload.get("private") or []
     if not isinstance(private, list) or any(p not in _PRIVATE for p in private):
-        raise Refused("INVALID_REQUEST", "private: expected a list of orders and positions")
-    selection = Selection(_subjects(payload.get("markets"), "markets"), _subjects(payload.get("events"), "events"))
-    selection.private = list(dict.fromkeys(private))
+        return Refused("INVALID_REQUEST", "private: expected a list of orders and positions")
+    markets, events = _subjects(payload.get("markets"), "markets"), _subjects(payload.get("events"), "events")
+    if isinstance(markets, Refused):
+        return markets
+    if isinstance(events, Refused):
+        return events
+    selection = Selection(markets, events, list(dict.fromkeys(private)))
     if not (selection.markets or selection.events or selection.private):
-        raise Refused("EMPTY_SELECTION", "the selection is empty")
+        return Refused("EMPTY_SELECTION", "the selection is empty")
     return selection
 
 
@@ -129,12 +133,12 @@ class Verbs:
         if stale is not None:
             await self.connection.reply(self._error(stale.code, stale.message, nonce))
             return
-        try:
-            verb, cost, payload = self._parse(frame)
-        except Refused as refused:
+        parsed = self._parse(frame)
+        if isinstance(parsed, Refused):
             self.nonce = nonce  # a refused request still used its nonce; only parse and throttle failures do not
-            await self.connection.reply(self._error(refused.code, refused.message, nonce))
+            await self.connection.reply(self._error(parsed.code, parsed.message, nonce))
             return
+        verb, cost, payload = parsed
         wait = venue.throttles.take(self.connection.key_id, "stream", cost)
         if wait:
             venue.stats.throttled += 1
@@ -150,33 +154,35 @@ class Verbs:
             return Refused("STALE_NONCE", f"nonce {nonce} is not above {self.nonce}")
         return None
 
-    def _parse(self, frame: dict[str, Any]) -> tuple[str, int, Any]:
-        """(verb, cost, payload) of a frame, or :class:`Refused`."""
+    def _parse(self, frame: dict[str, Any]) -> tuple[str, int, Any] | Refused:
+        """(verb, cost, payload) of a frame, or why it is refused."""
         verbs = [key for key in frame if key != "nonce"]
         if len(verbs) != 1 or verbs[0] not in _VERBS:
-            raise Refused("INVALID_REQUEST", "expected exactly one verb")
+            return Refused("INVALID_REQUEST", "expected exactly one verb")
         verb, payload = verbs[0], frame[verbs[0]]
         if verb in ("subscribe", "snapshot"):
             selection = parse_selection(payload)
-            if verb == "subscribe":
-                self._check_limit(selection)
-            return verb, selection.weight(), selection
+            if isinstance(selection, Refused):
+                return selection
+            over = self._over_limit(selection) if verb == "subscribe" else None
+            return over or (verb, selection.weight(), selection)
         if verb == "unsubscribe":
             if not isinstance(payload, list) or not all(isinstance(s, str) for s in payload):
-                raise Refused("INVALID_REQUEST", "unsubscribe: expected a list of subjects")
+                return Refused("INVALID_REQUEST", "unsubscribe: expected a list of subjects")
             return verb, len(payload), payload
         if verb == "status":
             return verb, 1, None
-        raise Refused("INVALID_REQUEST", f"{verb}: not served by the simulator")
+        return Refused("INVALID_REQUEST", f"{verb}: not served by the simulator")
 
-    def _check_limit(self, selection: Selection) -> None:
+    def _over_limit(self, selection: Selection) -> Refused | None:
         feed, held = self.connection.venue.feed, self.connection.selection
         events = {*held.events, *selection.events}
         watched = {*held.markets, *selection.markets} | {
             m.market_id for m in feed.markets.values() if m.event_id in events
         }
         if len(watched) > MAX_MARKETS:
-            raise Refused("SUBSCRIPTION_LIMIT_EXCEEDED", f"a connection watches at most {MAX_MARKETS} markets")
+            return Refused("SUBSCRIPTION_LIMIT_EXCEEDED", f"a connection watches at most {MAX_MARKETS} markets")
+        return None
 
     async def _act(self, verb: str, nonce: int, payload: Any) -> None:
         connection = self.connection
