@@ -232,3 +232,24 @@ def test_the_simulator_runs_on_its_own_thread_with_the_venues_clock() -> None:
         seqs = asyncio.run(watch())
     assert seqs == list(range(1, sim.feed.seq + 1))
     assert sim.stats.events == 20
+
+
+@pytest.mark.parametrize("keep", [False, True])
+async def test_what_a_restart_does_to_open_sockets_is_switchable(keep: bool) -> None:
+    """``restart()`` resets ``seq`` to 0 (api_streaming_private.md); sockets dropped or kept is open (§14.13)."""
+    async with connected(restart_keeps_sockets=keep, heartbeat=0.05) as (sim, trader, ws):
+        sim.publish(sim.feed.place())
+        assert (await recv(ws))["orders"]["seq"] == 1
+        sim.restart()
+        if not keep:
+            with pytest.raises(ConnectionClosed):
+                await recv(ws)
+            trader.nonce = 0
+            async with trader.connect() as again:
+                await trader.send(again, "subscribe", {"private": ["orders"]})
+                assert (await recv(again))["orders"]["seq"] == 0
+        else:
+            _, beat = await recv_until(ws, lambda f: "heartbeat" in f)
+            assert beat["heartbeat"]["orders"] == 0
+        sim.publish(sim.feed.place())
+        assert sim.feed.batches[-1].seq == 1

@@ -152,6 +152,16 @@ class NovigV3Sim:
             connection.deliver(batch)
         return batch
 
+    def restart(self) -> None:
+        """A server restart: ``orders.seq`` and the positions ``seq`` start again from 0; open sockets
+        are dropped (TCP, no close frame) unless ``Script.restart_keeps_sockets``."""
+        self.feed.seq = self.feed.positions_seq = 0
+        if not self.script.restart_keeps_sockets:
+            for connection in self.connections:
+                connection.done = True
+                if connection.ws.transport is not None:
+                    connection.ws.transport.abort()
+
     def _start_generator(self) -> None:
         self.subscribed.set()
         if self._generator is None and self.script.rate is not None:

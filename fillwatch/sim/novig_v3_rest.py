@@ -268,7 +268,7 @@ class NovigV3Rest:
         rows = [
             (i, o.rest())
             for i, o in enumerate(self.feed.orders.values())
-            if o.status == status and self._matches({**o.rest(), "orderId": o.order_id}, query)
+            if o.status == status and self._matches(o.rest(), query)
         ]
         newest = self.script.orders_newest_first
         return json_response(200, self._page("orders", rows[::-1] if newest else rows, limit, position, newest))

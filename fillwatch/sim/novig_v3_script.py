@@ -72,7 +72,8 @@ class Script:
     stall_timeout: float = 15.0
     """A write to the client stalled this long closes the socket with ``1008 SLOW_CONSUMER``."""
     queue_limit: int = 256
-    """Frames the per-connection outbox holds; past it ``orders``/``positions``/market frames drop."""
+    """Frames the per-connection outbox holds; past it ``orders``/``positions``/market frames drop
+    (api_streaming_private.md "Slow consumer" documents the drop, not the queue's size)."""
     send_buffer: int | None = None
     """SO_SNDBUF of each accepted socket (small values make a lagging client show sooner)."""
 
@@ -140,6 +141,10 @@ class Script:
     """``GET /v3/orders`` item order. Open: the OpenAPI ``listOrders`` does not say (§6.3, §14.10)."""
     short_prices: bool = False
     """Prices on the private stream unpadded (``"0.67"``) rather than three decimals. Open (§14.14)."""
+    restart_keeps_sockets: bool = False
+    """Whether ``sim.restart()`` (``seq`` back to 0: "A server restart resets the ``seq``",
+    api_streaming_private.md) keeps open sockets, so that a client sees a heartbeat below its last
+    seq, or drops them. Open: no page says what a restart does to a connection (§14.13)."""
 
 
 @dataclass(frozen=True, slots=True)
