@@ -201,7 +201,8 @@ async def test_the_heartbeat_carries_the_last_seq_every_interval(key: Key) -> No
     async with venue(key, heartbeat=0.05) as (sim, trader), trader.connect() as ws:
         await subscribed(trader, ws)
         sim.publish(sim.feed.place())
-        _, beat = await recv_until(ws, lambda f: "heartbeat" in f)
+        await recv_until(ws, lambda f: "orders" in f)
+        _, beat = await recv_until(ws, lambda f: "heartbeat" in f)  # made after the batch
     assert list(beat) == ["heartbeat"]
     assert list(beat["heartbeat"]) == ["orders", "ts"]
     assert beat["heartbeat"]["orders"] == 1
@@ -227,9 +228,9 @@ async def test_a_dropped_batch_is_a_seq_gap_that_the_heartbeat_and_a_snapshot_re
         await subscribed(trader, ws)
         for _ in range(2):
             sim.publish(sim.feed.place())
-        first, _ = batches([await recv(ws)])[0], None
-        _, beat = await recv_until(ws, lambda f: "heartbeat" in f)
-        assert (first["seq"], beat["heartbeat"]["orders"]) == (1, 2)
+        _, first = await recv_until(ws, lambda f: "orders" in f)
+        _, beat = await recv_until(ws, lambda f: "heartbeat" in f)  # made after both batches
+        assert (first["orders"]["seq"], beat["heartbeat"]["orders"]) == (1, 2)
         nonce = await trader.send(ws, "snapshot", {"private": ["orders"]})
         _, reply = await recv_until(ws, lambda f: f.get("nonce") == nonce)
         assert reply["orders"]["seq"] == 2
