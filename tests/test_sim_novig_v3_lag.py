@@ -13,7 +13,7 @@ import asyncio
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from fillwatch.sim.novig_v3 import NovigV3Sim, Script
+from fillwatch.sim.novig_v3_feed import Batch
 from tests.test_sim_novig_v3_signer import Trader, new_key, recv, row
 
 KEY_ID = str(uuid.uuid4())
@@ -101,6 +102,33 @@ def _rest_keys(fills: list[dict[str, Any]], sizes: dict[str, int]) -> dict[tuple
     return keys
 
 
+async def _watch(sim: NovigV3Sim, ws: ClientConnection) -> tuple[list[int], list[tuple[str, int]]]:
+    """The seqs and fill keys (orderId, remaining) the client saw, up to a heartbeat made after the last batch."""
+    seqs: list[int] = []
+    stream: list[tuple[str, int]] = []
+    frame = await recv(ws)
+    while not (sim.stats.events == sim.script.limit and frame.get("heartbeat", {}).get("orders") == sim.feed.seq):
+        frame = await recv(ws)
+        if "orders" in frame:
+            seqs.append(frame["orders"]["seq"])
+            stream += [(e["orderId"], e["remaining"]) for e in frame["orders"]["deltas"] if e["kind"] == "fill"]
+    return seqs, stream
+
+
+def _fill_keys(dropped: Iterable[Batch]) -> set[tuple[str, int]]:
+    """(orderId, remaining) of the fills in `dropped` batches: what only REST can give back."""
+    return {(e["orderId"], e["remaining"]) for batch in dropped for e in batch.events if e["kind"] == "fill"}
+
+
+async def _sizes(trader: Trader) -> dict[str, int]:
+    """Every order's original ``qty``, from ``GET /v3/orders`` by each status."""
+    sizes: dict[str, int] = {}
+    for status in ("OPEN", "FILLED", "CANCELED", "REJECTED"):
+        for page in await trader.pages("/v3/orders", f"status={status}&limit=50"):
+            sizes |= {o["orderId"]: o["qty"] for o in page}
+    return sizes
+
+
 async def test_the_stream_and_rest_history_give_every_fill_exactly_once() -> None:
     """Dropped batches plus REST fills and orders recover every fill once; ``Stats`` lists what was sent."""
     script = Script(rate=0, limit=300, drop_every=9, heartbeat=0.05, seed=7, golive_every=20)
@@ -108,33 +136,15 @@ async def test_the_stream_and_rest_history_give_every_fill_exactly_once() -> Non
         trader = Trader(sim, KEY_ID, KEY)
         async with trader.connect() as ws:
             await trader.send(ws, "subscribe", {"private": ["orders"]})
-            frame, stream, seqs = await recv(ws), [], []
-            while not (sim.stats.events == 300 and frame.get("heartbeat", {}).get("orders") == sim.feed.seq):
-                frame = await recv(ws)
-                if "orders" in frame:
-                    seqs.append(frame["orders"]["seq"])
-                    stream += [(e["orderId"], e["remaining"]) for e in frame["orders"]["deltas"] if e["kind"] == "fill"]
+            seqs, stream = await _watch(sim, ws)
         fills = [f for page in await trader.pages("/v3/portfolio/fills", "limit=100") for f in page]
-        orders = [
-            o
-            for status in ("OPEN", "FILLED", "CANCELED", "REJECTED")
-            for page in await trader.pages("/v3/orders", f"status={status}&limit=50")
-            for o in page
-        ]
+        rest = _rest_keys(fills, await _sizes(trader))
     assert len(stream) == len(set(stream))
     assert stream == sim.stats.sent_keys("fill")
-    rest = _rest_keys(fills, {o["orderId"]: o["qty"] for o in orders})
     assert len(rest) == len(fills) == len(sim.feed.fills)
-    missed = set(rest) - set(stream)
     dropped = {seq for _, seq in sim.stats.dropped_seqs}
     assert dropped
     assert dropped == set(range(1, sim.feed.seq + 1)) - set(seqs)
-    lost = {
-        (e["orderId"], e["remaining"])
-        for b in sim.feed.batches
-        if b.seq in dropped
-        for e in b.events
-        if e["kind"] == "fill"
-    }
-    assert missed == lost
+    missed = set(rest) - set(stream)
+    assert missed == _fill_keys(b for b in sim.feed.batches if b.seq in dropped)
     assert set(stream) | missed == set(rest)

@@ -188,9 +188,9 @@ async def test_account_orders_has_an_etag_and_a_matching_if_none_match_gets_304(
     async with venue(key, scope="trading") as (sim, trader):
         sim.publish(sim.feed.place())
         first = await trader.get("/v3/account/orders")
-        same = await trader.get("/v3/account/orders", **{"If-None-Match": first.headers["ETag"]})
+        same = await trader.get("/v3/account/orders", extra={"If-None-Match": first.headers["ETag"]})
         sim.publish(sim.feed.place())
-        changed = await trader.get("/v3/account/orders", **{"If-None-Match": first.headers["ETag"]})
+        changed = await trader.get("/v3/account/orders", extra={"If-None-Match": first.headers["ETag"]})
     assert first.json() == {"seq": 1, "open": sim.feed.open_entries()[:1]}
     assert (same.status_code, same.content) == (304, b"")
     assert (changed.status_code, changed.json()["seq"]) == (200, 2)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from websockets.asyncio.client import ClientConnection
@@ -65,7 +65,7 @@ async def test_the_unsubscribe_and_status_ack_shapes_are_switchable(shape: str) 
         unsubscribed = await recv(ws)
         await trader.send(ws, "status", None)
         status = await recv(ws)
-    empty = {"markets": {}, "events": {}, "private": []}
+    empty: dict[str, Any] = {"markets": {}, "events": {}, "private": []}
     if shape == "named":
         assert (unsubscribed["unsubscribed"], status["status"]) == (["PRIVATE"], empty)
     else:
@@ -116,7 +116,7 @@ async def test_whether_market_and_private_batches_share_a_frame_is_switchable(sh
 
 
 @pytest.mark.parametrize("source", ["engine", "send"])
-async def test_the_frame_ts_source_is_switchable(source: str) -> None:
+async def test_the_frame_ts_source_is_switchable(source: Literal["engine", "send"]) -> None:
     """``frame_ts``: the batch's engine time (= REST ``Fill.ts``) or the send time; no page says which (§14.3)."""
     now = [1_757_894_400.0]
     async with NovigV3Sim(Script(rate=None, frame_ts=source), keys=[row(KEY_ID, KEY)], clock=lambda: now[0]) as sim:

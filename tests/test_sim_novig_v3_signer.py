@@ -107,10 +107,12 @@ class Trader:
         await ws.send(orjson.dumps({"nonce": self.nonce, verb: payload}).decode())
         return self.nonce
 
-    async def get(self, path: str, query: str = "", *, ts: int | None = None, **extra: str) -> httpx.Response:
-        """A signed ``GET``; `query` is sent exactly as signed (its canonical form)."""
+    async def get(
+        self, path: str, query: str = "", *, ts: int | None = None, extra: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """A signed ``GET``; `query` is sent exactly as signed (its canonical form), `extra` headers beside."""
         query = canonical(query)
-        signed = headers(self.key_id, self.key, "GET", path, query, ts=ts) | extra
+        signed = headers(self.key_id, self.key, "GET", path, query, ts=ts) | (extra or {})
         async with httpx.AsyncClient(base_url=self.sim.api_url, trust_env=False) as client:
             return await client.get(path + (f"?{query}" if query else ""), headers=signed)
 
@@ -136,7 +138,7 @@ async def recv(ws: ClientConnection, within: float = 5.0) -> dict[str, Any]:
 
 async def recv_until(ws: ClientConnection, wanted: Any, within: float = 5.0) -> tuple[list[dict[str, Any]], Any]:
     """Frames up to and including the first for which ``wanted(frame)`` holds: (earlier ones, that one)."""
-    seen = []
+    seen: list[dict[str, Any]] = []
     while True:
         frame = await recv(ws, within)
         if wanted(frame):
