@@ -224,3 +224,22 @@ async def test_the_clients_own_signer_pages_the_fills(key: Key) -> None:
     assert [f["fillId"] for f in page["items"] + response.json()["items"]] == [
         f["fillId"] for f in sim.feed.fills[::-1][:4]
     ]
+
+
+async def test_a_catalog_market_names_its_event_and_outcomes(key: Key) -> None:
+    """``GET /v3/catalog/markets/{id}``: the ``Market`` schema with names for the UUIDs; 404 ``MARKET_NOT_FOUND``."""
+    async with venue(key) as (sim, trader):
+        market = next(iter(sim.feed.markets.values()))
+        found = (await trader.get(f"/v3/catalog/markets/{market.market_id}")).json()
+        missing = await trader.get(f"/v3/catalog/markets/{uuid.uuid4()}")
+    assert list(found) == [
+        "marketId", "eventId", "marketType", "status", "voids", "description", "startsTs", "fee", "outcomes"
+    ]  # fmt: skip
+    assert (found["marketId"], found["eventId"], found["status"]) == (market.market_id, market.event_id, "OPEN")
+    assert found["description"] == "Celtics @ Lakers"
+    assert found["outcomes"] == [
+        {"outcomeId": market.outcomes[0], "name": "Lakers", "status": "TBD"},
+        {"outcomeId": market.outcomes[1], "name": "Celtics", "status": "TBD"},
+    ]
+    assert found["fee"] == {"coefficient": "0.03", "makerCredit": "0.5", "charged": "WHEN_LIVE"}
+    assert (missing.status_code, missing.json()) == (404, {"code": "MARKET_NOT_FOUND", "message": "market not found"})

@@ -25,6 +25,7 @@ from typing import Any
 
 __all__ = ["Batch", "Market", "NovigV3Feed", "Order"]
 
+_TEAMS = ("Lakers", "Celtics", "Knicks", "Bulls", "Heat", "Suns", "Nets", "Bucks", "Jazz", "Kings", "Magic", "Hawks")
 _PRICES = [Decimal("0.055") + Decimal("0.005") * i for i in range(179)]  # the grid's middle band
 _GAME_COEFFICIENT = Decimal("0.03")  # api_concepts_fees.md: game markets, charged WHEN_LIVE
 _CENT = Decimal("0.01")
@@ -39,9 +40,26 @@ class Market:
     event_id: str
     outcomes: tuple[str, str]
     starts_ts: int
+    names: tuple[str, str] = ("Home", "Away")
     status: str = "OPEN"
     live: bool = False
     lifecycle_seq: int = 1
+
+    def catalog(self) -> dict[str, Any]:
+        """The ``Market`` schema item of ``GET /v3/catalog/markets/{id}`` (a game moneyline)."""
+        return {
+            "marketId": self.market_id,
+            "eventId": self.event_id,
+            "marketType": "MONEY",
+            "status": self.status,
+            "voids": "PUSH",
+            "description": f"{self.names[1]} @ {self.names[0]}",
+            "startsTs": self.starts_ts,
+            "fee": {"coefficient": "0.03", "makerCredit": "0.5", "charged": "WHEN_LIVE"},
+            "outcomes": [
+                {"outcomeId": o, "name": n, "status": "TBD"} for o, n in zip(self.outcomes, self.names, strict=True)
+            ],
+        }
 
 
 @dataclass
@@ -125,7 +143,9 @@ class NovigV3Feed:
         now = clock_ms()
         self.markets: dict[str, Market] = {}
         for i in range(markets):
-            market = Market(self._uuid(), self._uuid(), (self._uuid(), self._uuid()), now + (i + 1) * 3_600_000)
+            names = (_TEAMS[2 * i % len(_TEAMS)], _TEAMS[(2 * i + 1) % len(_TEAMS)])
+            outcomes = (self._uuid(), self._uuid())
+            market = Market(self._uuid(), self._uuid(), outcomes, now + (i + 1) * 3_600_000, names)
             self.markets[market.market_id] = market
 
     def _uuid(self) -> str:

@@ -14,6 +14,9 @@ Routes (openapi-v3-target.json; the page that quotes each path):
   per 100 rows. ``GET /v3/orders/{id}``: one ``Order`` or 404 ``ORDER_NOT_FOUND``.
 * ``GET /v3/account/orders`` (api_streaming_private.md "Recovery"): ``{seq, open}`` with an
   ``ETag``; a matching ``If-None-Match`` gets 304. ``GET /v3/portfolio/positions``: a bare array.
+* ``GET /v3/catalog/markets/{id}`` (api-reference_catalog_get-a-market.md, ``getMarket``): a
+  ``Market`` (the description and outcome names a client shows instead of UUIDs), or 404
+  ``MARKET_NOT_FOUND``.
 * ``POST /v3/echo`` (api-reference_authentication_echo.md): the body back.
 
 A throttle that is empty answers 429 ``RATE_LIMIT_EXCEEDED`` with ``Retry-After`` in whole
@@ -182,6 +185,8 @@ class NovigV3Rest:
             return self._order(path.removeprefix("/v3/orders/"), key_id)
         if path == "/v3/account/orders":
             return self._account_orders(request.headers.get("if-none-match"), key_id)
+        if path.startswith("/v3/catalog/markets/"):
+            return self._market(path.removeprefix("/v3/catalog/markets/"), key_id)
         if path == "/v3/portfolio/positions":
             return self._wait_or(self.throttles.take(key_id, "read", 1), lambda: self.feed.position_items())
         return _error(404, "NOT_FOUND", "no such route")
@@ -281,6 +286,15 @@ class NovigV3Rest:
         if order is None:
             return _error(404, "ORDER_NOT_FOUND", "order not found")
         return json_response(200, order.rest())
+
+    def _market(self, market_id: str, key_id: str) -> HttpResponse:
+        wait = self.throttles.take(key_id, "read", 1)
+        if wait:
+            return _throttled(wait)
+        market = self.feed.markets.get(market_id)
+        if market is None:
+            return _error(404, "MARKET_NOT_FOUND", "market not found")
+        return json_response(200, market.catalog())
 
     def _account_orders(self, if_none_match: str | None, key_id: str) -> HttpResponse:
         wait = self.throttles.take(key_id, "account", 1)
