@@ -263,3 +263,17 @@ async def test_what_a_restart_does_to_open_sockets_is_switchable(keep: bool) -> 
             await recv_until(ws, lambda f: f.get("heartbeat", {}).get("orders") == 0)  # one made after the restart
         sim.publish(sim.feed.place())
         assert sim.feed.batches[-1].seq == 1
+
+
+async def test_drop_chance_drops_orders_batches_at_random_and_stats_name_them() -> None:
+    """``drop_chance`` drops ``orders`` batches at random (chaos); ``Stats.dropped_seqs`` lists each one."""
+    async with connected(drop_chance=0.3, seed=5) as (sim, trader, ws):
+        for _ in range(100):
+            sim.publish(sim.feed.place())
+        nonce = await status(trader, ws)
+        frames, _ = await recv_until(ws, lambda f: f.get("nonce") == nonce)
+    seen = {f["orders"]["seq"] for f in frames if "orders" in f}
+    dropped = {seq for _, seq in sim.stats.dropped_seqs}
+    assert 10 < len(dropped) < 50
+    assert seen | dropped == set(range(1, 101))
+    assert not seen & dropped

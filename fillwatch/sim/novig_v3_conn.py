@@ -239,7 +239,8 @@ class Connection:
     def _dropped_on_purpose(self, batch: Batch) -> bool:
         script = self.venue.script
         assert batch.seq is not None
-        if batch.seq in script.drop_seqs or (script.drop_every and self.batches % script.drop_every == 0):
+        every = script.drop_every and self.batches % script.drop_every == 0
+        if batch.seq in script.drop_seqs or every or self.venue.rng.random() < script.drop_chance:
             self.venue.stats.dropped_seqs.append((self.number, batch.seq))
             return True
         return False

@@ -86,6 +86,8 @@ class Script:
     """Never send the ``orders`` batches with these seqs, on any connection (a seq gap on purpose)."""
     drop_every: int | None = None
     """On each connection, drop every Nth ``orders`` batch (a gap the heartbeat reveals)."""
+    drop_chance: float = 0.0
+    """Drop each ``orders`` batch with this probability (seeded by ``seed``: the chaos run's frame drops)."""
     close_after: int | None = None
     """On each connection, close with ``1008`` and `close_reason` after N batches sent..."""
     close_reason: str = "SLOW_CONSUMER"
