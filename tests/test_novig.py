@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from fillwatch.core.errors import ExitCode
 from fillwatch.sim.novig import LEGACY_TOKEN_PATH, TOKEN_PATH, NovigSim, Script
 from fillwatch.sim.novig_feed import Emitted
-from tests.conftest import SimThread, fillwatch
+from tests.conftest import SimThread, fillwatch, trades_on
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -369,7 +368,7 @@ def test_two_runs_with_one_state_file_print_each_fill_and_cancel_once(novig_sim:
     state = tmp_path / "novig.state"
     first = novig(sim, "--state", str(state), "--max-events", "40")
     assert first.returncode == 0, first.stderr
-    time.sleep(0.5)  # the venue trades on while nobody listens: only REST history has it
+    trades_on(sim, 60)  # the venue trades on while nobody listens: only REST history has it
     rec = tmp_path / "second.rec"
     second = novig(sim, "--state", str(state), "--max-events", "250", "--record", str(rec))
     assert second.returncode == 0, second.stderr
