@@ -75,6 +75,7 @@ class Connection(ClientConnection):
         self._holding = handler is None
         self._reading_paused = False
         self._waiter: asyncio.Future[None] | None = None
+        self._lost = False
 
     def process_event(self, event: Any) -> None:
         if not isinstance(event, Frame):  # the handshake's response
@@ -174,11 +175,15 @@ class Connection(ClientConnection):
             return
         self._holding = False
         try:
-            while self._held and self.failure is None:
+            while self._held and self.failure is None and not self._holding:  # a message may pause again
                 self.handler.frame(self._held.popleft())
             self.handler.read_end()
         except Exception as exc:  # noqa: BLE001 - as in process_event
             self.stop(exc)
+        if self._holding:
+            return
+        if self._lost and not self.ended.done():  # the messages read before the end were all handed on
+            self.ended.set_result(None)
         self._reading_paused = False
         if not self.transport.is_closing():
             self.transport.resume_reading()
@@ -202,8 +207,9 @@ class Connection(ClientConnection):
         if self._watchdog is not None:
             self._watchdog.cancel()
         super().connection_lost(exc)
-        if not self.ended.done():
-            self.ended.set_result(None)
+        self._lost = True
+        if not (self.handler is not None and self._holding) and not self.ended.done():
+            self.ended.set_result(None)  # held messages are handed on first (resume)
 
 
 class NoRedirects(connect):
