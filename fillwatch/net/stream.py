@@ -190,7 +190,9 @@ class _Dispatch:
         self.confirmed = False
 
     def frame(self, frame: str | bytes) -> None:
-        """Handle one data message."""
+        """Handle one data message (none once the stream was halted)."""
+        if self._stream.halted:
+            return
         if self._record is not None:
             self._record(self._clock(), frame)
         emit = self._emit
@@ -255,6 +257,7 @@ class Stream:
         self._pending: Iterator[float] | None = None  # the running backoff sequence; None starts a fresh one
         self.connection: Connection | None = None
         """The connection open now, if any (to pause and resume reading)."""
+        self.halted = False
 
     def skipped(self, malformed: Malformed) -> Skipped:
         self._skipped += 1
@@ -342,6 +345,10 @@ class Stream:
             raise ConnectionFailed(f"gave up after {attempts} in a row: {describe(exc)}") from exc
         self._pending = self._pending or self._delays()
         return next(self._pending)
+
+    def halt(self) -> None:
+        """Take no further frame: the run stopped (what is read now is neither recorded nor parsed)."""
+        self.halted = True
 
     def pause(self) -> None:
         """Stop reading frames until :meth:`resume` (a reconciliation reads first)."""

@@ -56,7 +56,18 @@ from fillwatch.render.jsonl import format_ts, parse_record
 from fillwatch.session.follow import BATCH
 from fillwatch.venues.base import Malformed, Venue
 
-__all__ = ["End", "FailedBackfill", "Floor", "Frame", "Header", "History", "Recorder", "read", "replay"]
+__all__ = [
+    "End",
+    "FailedBackfill",
+    "Floor",
+    "Frame",
+    "Header",
+    "History",
+    "RecordedClock",
+    "Recorder",
+    "read",
+    "replay",
+]
 
 MAGIC = "fillwatch"
 VERSION = 1
@@ -119,6 +130,18 @@ Entry = Header | Frame | History | FailedBackfill | Floor | End | Event
 """One line of a recording, or one event of an event-lines file."""
 
 
+class RecordedClock:
+    """The time of the frame or page recorded last (the wall clock before the first): the adapter's
+    clock while recording, so that the times it learns are the recorded ones and replay agrees."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.at: float | None = None
+
+    def __call__(self) -> float:
+        return self._clock() if self.at is None else self.at
+
+
 class Recorder:
     """Appends one session to a recording file; a sink only so the runner closes it.
 
@@ -135,10 +158,12 @@ class Recorder:
         checkpoint: Checkpoint | None = None,
         clock: Callable[[], float] = time.time,
         floor: Callable[[], datetime | None] = lambda: None,
+        recorded: RecordedClock | None = None,
     ) -> None:
         """Open `path` for appending (created private: mode 600) and write the header.
 
-        `floor` gives the run's history floor (``Ledger.floor``), recorded when it changes.
+        `floor` gives the run's history floor (``Ledger.floor``), recorded when it changes;
+        `recorded` is the clock the adapter was built with (it follows what is recorded).
 
         Raises:
             ConfigError: if the file cannot be opened.
@@ -153,7 +178,7 @@ class Recorder:
         self._clock = clock
         self._floor = floor
         self._floor_recorded = None if checkpoint is None else checkpoint.floor
-        self._at: float | None = None
+        self._recorded = recorded if recorded is not None else RecordedClock(clock)
         self._last: tuple[str, str] | None = None
         started = format_ts(datetime.fromtimestamp(clock(), UTC))
         header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
@@ -165,12 +190,12 @@ class Recorder:
 
     def clock(self) -> float:
         """The time of the frame or page recorded last: the adapter's clock, so that replay agrees."""
-        return self._clock() if self._at is None else self._at
+        return self._recorded()
 
     def frame(self, t: float, data: str | bytes) -> None:
         """Record one received frame with its receive time."""
         entry = {"t": t, "text": data} if isinstance(data, str) else {"t": t, "binary": base64.b64encode(data).decode()}
-        self._at = t
+        self._recorded.at = t
         self._append(entry)
 
     def history(self, t: float, kind: str, body: bytes, since: datetime, page: str | None) -> None:
@@ -180,7 +205,7 @@ class Recorder:
             entry["body"] = body.decode()
         except UnicodeDecodeError:
             entry["body_b64"] = base64.b64encode(body).decode()
-        self._at = t
+        self._recorded.at = t
         self._append(entry)
 
     def _append(self, entry: dict[str, object]) -> None:
