@@ -51,9 +51,27 @@ def format_ts(ts: datetime) -> str:
 _SMALLEST_INT, _END_OF_INTS = -(2**63), 2**64  # what orjson writes as an integer: i64 and u64
 
 
+_NUMBERS: dict[Decimal, int | float] = {}
+"""JSON numbers by Decimal: prices, sizes and fees repeat, and converting costs three times a look-up."""
+_NUMBERS_MAX = 4096
+
+
 def _number(value: Decimal | None) -> int | float | None:
     if value is None:
         return None
+    try:
+        return _NUMBERS[value]
+    except KeyError:
+        pass
+    except TypeError:  # a signaling NaN cannot be hashed
+        return _convert(value)
+    if len(_NUMBERS) >= _NUMBERS_MAX:
+        _NUMBERS.clear()
+    number = _NUMBERS[value] = _convert(value)
+    return number
+
+
+def _convert(value: Decimal) -> int | float:
     number = float(value)
     if number.is_integer() and _SMALLEST_INT <= (whole := int(number)) < _END_OF_INTS:
         return whole
