@@ -35,7 +35,7 @@ _HIGH, _LOW = 16, 4
 class Handler(Protocol):
     """Takes a connection's data messages, in its read callback."""
 
-    connection: Connection
+    connection: Connection | None
 
     def frame(self, frame: str | bytes) -> None:
         """Handle one message; what it raises stops the connection (see :meth:`Connection.stop`)."""

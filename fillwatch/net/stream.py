@@ -53,7 +53,9 @@ from fillwatch.net.connection import Connection, NoRedirects
 from fillwatch.net.http import Redirected, RestError
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply, Resync, Venue
 
-__all__ = ["Authenticate", "Emit", "Record", "Stream", "StreamOptions", "Streamed", "Verdict", "classify", "watch"]
+__all__ = [
+    "Authenticate", "Dispatch", "Emit", "Record", "Stream", "StreamOptions", "Streamed", "Verdict", "classify", "watch",
+]  # fmt: skip
 
 log = logging.getLogger("fillwatch.stream")
 
@@ -168,7 +170,7 @@ Emit = Callable[[Streamed], None]
 """Takes each item the stream produces, synchronously, as its frame is read."""
 
 
-class _Dispatch:
+class Dispatch:
     """One attempt's frames: recorded, parsed, and each result handed on or acted upon.
 
     Called by :class:`Connection` for every data message, in the transport's
@@ -176,7 +178,7 @@ class _Dispatch:
     the connection (the attempt raises it again, outside the callback).
     """
 
-    connection: Connection
+    connection: Connection | None = None
 
     def __init__(self, stream: Stream, emit: Emit, read_end: Callable[[], None]) -> None:
         self._stream = stream
@@ -226,7 +228,7 @@ class _Dispatch:
     def _send(self, frame: bytes) -> None:
         """Answer the venue at once, in order with what was sent before (an ``await send()`` would wait)."""
         ws = self.connection
-        if ws.protocol.state is State.OPEN:
+        if ws is not None and ws.protocol.state is State.OPEN:  # none: a recorded frame, replayed
             ws.protocol.send_text(frame)
             ws.send_data()
 
@@ -279,7 +281,7 @@ class Stream:
             the errors of :func:`watch`.
         """
         while True:
-            dispatch = _Dispatch(self, emit, read_end)
+            dispatch = Dispatch(self, emit, read_end)
             try:
                 async with self.connect(dispatch, push=True) as ws:
                     await asyncio.shield(ws.ended)
@@ -290,7 +292,7 @@ class Stream:
                 await asyncio.sleep(delay)
 
     @contextlib.asynccontextmanager
-    async def connect(self, dispatch: _Dispatch, *, push: bool) -> AsyncIterator[Connection]:
+    async def connect(self, dispatch: Dispatch, *, push: bool) -> AsyncIterator[Connection]:
         """One attempt, signed, upgraded and subscribed (`push`: frames go to `dispatch` as they are read)."""
         if self._authenticate is not None:
             await self._authenticate(self._auth_failures > 0)
@@ -389,7 +391,7 @@ async def watch(
     stream = Stream(venue, options, delays=delays, clock=clock, authenticate=authenticate, record=record)
     while True:
         items: deque[Streamed] = deque()
-        dispatch = _Dispatch(stream, items.append, lambda: None)
+        dispatch = Dispatch(stream, items.append, lambda: None)
         try:
             async with stream.connect(dispatch, push=False) as ws:
                 while True:
