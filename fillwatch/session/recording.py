@@ -48,7 +48,6 @@ from fillwatch.core.appending import append, is_regular, open_append
 from fillwatch.core.errors import ConfigError, WriteFailed
 from fillwatch.core.events import BackfillFailed, Event, Status
 from fillwatch.core.ledger import Checkpoint
-from fillwatch.render.jsonl import format_ts
 from fillwatch.session.entries import MAGIC, VERSION, End, Entry, FailedBackfill, Floor, Frame, Header, History
 from fillwatch.session.replay import read, replay
 
@@ -108,7 +107,7 @@ class Recorder:
         self._floor_recorded = None if checkpoint is None else checkpoint.floor
         self._recorded = recorded if recorded is not None else RecordedClock(clock)
         self._last: tuple[str, str] | None = None
-        started = format_ts(datetime.fromtimestamp(clock(), UTC))
+        started = datetime.fromtimestamp(clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
         if checkpoint is not None:
             header["checkpoint"] = checkpoint.to_json()
