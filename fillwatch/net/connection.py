@@ -163,11 +163,10 @@ class Connection(ClientConnection):
             self.ended.set_result(None)
 
     def pause(self) -> None:
-        """Stop reading from the socket; messages already read are held back until :meth:`resume`."""
-        if self.handler is not None and not self._holding:
+        """Hold messages back until :meth:`resume`. The socket is still read (pings, the stall
+        watchdog) until 16 messages wait, as the library's own queue would."""
+        if self.handler is not None:
             self._holding = True
-            self._reading_paused = True
-            self.transport.pause_reading()
 
     def resume(self) -> None:
         """Hand on the messages held back, then read again."""
@@ -184,9 +183,9 @@ class Connection(ClientConnection):
             return
         if self._lost and not self.ended.done():  # the messages read before the end were all handed on
             self.ended.set_result(None)
-        self._reading_paused = False
-        if not self.transport.is_closing():
+        if self._reading_paused and not self.transport.is_closing():
             self.transport.resume_reading()
+        self._reading_paused = False
 
     def watch_for_stall(self, timeout: float) -> None:
         """Abort the connection once no frame arrived for `timeout` seconds."""
