@@ -9,8 +9,8 @@ from websockets.frames import Close
 from websockets.http11 import Response
 
 from fillwatch.core.errors import AuthenticationError, ExitCode, FillwatchError, WriteFailed
+from fillwatch.net.failures import _Refused, _Resubscribe, _Stalled, classify, describe
 from fillwatch.net.http import Redirected, RestError
-from fillwatch.net.stream import _Refused, _Resubscribe, _Stalled, classify, describe
 from fillwatch.venues.base import Rejected
 
 

@@ -29,28 +29,19 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
-from http import HTTPStatus
 from typing import NoReturn, TypeAlias, cast
 
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import (
-    ConnectionClosed,
-    InvalidHandshake,
-    InvalidStatus,
-    InvalidURI,
-)
 from websockets.protocol import State
 
 from fillwatch.core import backoff
 from fillwatch.core.errors import (
     AuthenticationError,
-    ConfigError,
     ConnectionFailed,
-    SubscriptionError,
 )
 from fillwatch.core.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
 from fillwatch.net.connection import Connection, NoRedirects
-from fillwatch.net.http import Redirected, RestError
+from fillwatch.net.failures import Verdict, _Refused, _Resubscribe, _Stalled, classify, describe
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply, Resync, Venue
 
 __all__ = [
@@ -87,83 +78,6 @@ class StreamOptions:
     compressed ones cost ~40 % more CPU to receive (bench/run.py: bare receive 0.61×)."""
     raw: bool = False
     """Attach each frame to the events it produced (``--raw``)."""
-
-
-class _Stalled(Exception):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"no frame for {seconds:g} s")
-
-
-class _Resubscribe(Exception):
-    """The venue reported a subscription that stopped delivering data."""
-
-
-class _Refused(Exception):
-    def __init__(self, rejected: Rejected) -> None:
-        super().__init__(rejected.message)
-        self.rejected = rejected
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What a failed attempt means for the connection loop."""
-
-    retry: bool
-    """Back off and connect again (else: stop with `error`)."""
-    auth: bool = False
-    """The credentials were rejected: renew them first; twice in a row stops the run."""
-    error: BaseException | None = None
-    """What the run stops with, when it does not retry."""
-
-
-def classify(exc: BaseException, *, started: bool = False) -> Verdict:
-    """What a failure means: retry (renewing the credentials first after a rejection), or stop.
-
-    `started`: a subscription was confirmed once (a redirect is then retried, not a wrong URL).
-    An unknown error stops the run as it is (a bug: its traceback is wanted).
-    """
-    if isinstance(exc, InvalidStatus):
-        status = exc.response.status_code
-        if status in (401, 403):
-            return Verdict(retry=True, auth=True)
-        if status in (408, 429) or status >= 500:
-            return Verdict(retry=True)
-        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-        message = f"the server refused the WebSocket upgrade: HTTP {status} {reason}".rstrip()
-        return Verdict(retry=False, error=ConfigError(message))
-    if isinstance(exc, InvalidURI):
-        return Verdict(retry=False, error=ConfigError(f"invalid WebSocket URL: {exc}"))
-    if isinstance(exc, _Refused):
-        if exc.rejected.auth:
-            return Verdict(retry=True, auth=True)
-        code = f" (code {exc.rejected.code})" if exc.rejected.code is not None else ""
-        message = f"the venue refused the subscription{code}: {exc.rejected.message}"
-        return Verdict(retry=False, error=SubscriptionError(message))
-    if isinstance(exc, Redirected) and not started:  # before any confirmed subscription: the URL is wrong
-        return Verdict(retry=False, error=ConfigError(str(exc)))
-    if isinstance(exc, _TRANSIENT):
-        return Verdict(retry=True)
-    return Verdict(retry=False, error=exc)
-
-
-_TRANSIENT = (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, _Stalled, _Resubscribe, RestError)
-
-
-def describe(exc: BaseException) -> str:
-    """A short, secret-free account of why a connection attempt ended."""
-    if isinstance(exc, InvalidStatus):
-        return f"HTTP {exc.response.status_code} on the upgrade"
-    if isinstance(exc, ConnectionClosed):
-        if exc.rcvd is None:
-            return "connection lost"
-        return f"closed by the venue ({exc.rcvd.code}{' ' + exc.rcvd.reason if exc.rcvd.reason else ''})"
-    if isinstance(exc, _Refused):
-        return f"rejected: {exc.rejected.message}"
-    if isinstance(exc, TimeoutError):
-        return "timed out opening the connection"
-    if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__
-    return str(exc) or type(exc).__name__
 
 
 Emit = Callable[[Streamed], None]
@@ -234,7 +148,12 @@ class Dispatch:
 
 
 class Stream:
-    """The connection loop: attempts, each classified when it ends, and the backoff between them."""
+    """The connection loop: attempts, each classified when it ends, and the backoff between them.
+
+    Args: `venue` signs, subscribes and parses; `options`: URL, retry budget, timeouts; `delays`
+    makes the backoff sequence; `clock`: wall-clock seconds, for signing and recording;
+    `authenticate` makes credentials current before every attempt; `record` receives every frame.
+    """
 
     def __init__(
         self,
@@ -278,7 +197,9 @@ class Stream:
         synchronously, as its frame is read; `read_end` is called when a read has been handled.
 
         Raises:
-            the errors of :func:`watch`.
+            AuthenticationError: two attempts in a row were rejected for their credentials.
+            ConnectionFailed: ``max_retries`` attempts after the first failed in a row.
+            ConfigError, SubscriptionError: retrying cannot help.
         """
         while True:
             dispatch = Dispatch(self, emit, read_end)
@@ -373,20 +294,12 @@ async def watch(
 ) -> AsyncIterator[Streamed]:
     """Yield events and status items from `venue` until cancelled or a fatal error.
 
-    The :class:`Stream` as an async iterator: each frame is recorded and parsed
-    when the reader asks for the next item, so that a ``--record`` lists frames
-    in the order the reader took them.
-
-    Args:
-        venue: the adapter that signs, subscribes and parses.
-        options: URL, retry budget and timeouts.
-        delays: makes the backoff sequence (tests pass tiny delays).
-        clock: wall-clock seconds, for signing and recording.
-        authenticate: makes the venue's credentials current before every attempt.
-        record: receives every frame with its receive time (``--record``).
+    The :class:`Stream` (its arguments) as an async iterator: each
+    frame is recorded and parsed when the reader asks for the next item, so
+    that a ``--record`` lists frames in the order the reader took them.
 
     Raises:
-        the errors of :meth:`Stream.run`.
+        AuthenticationError, ConnectionFailed, ConfigError, SubscriptionError: as :meth:`Stream.run`.
     """
     stream = Stream(venue, options, delays=delays, clock=clock, authenticate=authenticate, record=record)
     while True:
