@@ -312,7 +312,7 @@ def test_every_flush_is_journaled_so_a_kill_repeats_at_most_the_last_burst(tmp_p
 
 def test_the_output_tail_is_read_as_hostile_input(tmp_path: Path) -> None:
     """Garbage, other venues' lines and a torn last line are skipped; whole event lines are kept."""
-    from fillwatch.session.pipeline import printed_to  # new in this change: imported here, so the rest runs without it
+    from fillwatch.render.views import printed_to  # new in this change: imported here, so the rest runs without it
 
     out = tmp_path / "out.jsonl"
     good = [encode(fill(n, seconds=n)) for n in range(3)]

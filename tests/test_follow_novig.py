@@ -14,11 +14,12 @@ from fillwatch.core.ledger import Ledger
 from fillwatch.core.secret import Secret
 from fillwatch.net.http import RestClient
 from fillwatch.net.stream import StreamOptions, watch
-from fillwatch.net.token import ClientCredentials, bearer_authenticator
+from fillwatch.net.token import authenticator, token_source
 from fillwatch.session.follow import follow, warming_up
 from fillwatch.sim.novig import NovigSim, Script
 from fillwatch.sim.novig_feed import Emitted
 from fillwatch.venues.novig.adapter import Novig
+from fillwatch.venues.spec import TokenAuth, TokenCell
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -33,14 +34,12 @@ def key_of(event: Emitted | Fill | Cancel) -> Key:
     return (event.kind, event.id, event.order_id)
 
 
-def token_source(sim: NovigSim, venue: Novig, rest: RestClient) -> ClientCredentials:
-    """Tokens for `sim`'s client credentials, set on `venue` as they come."""
+def novig_at(sim: NovigSim) -> tuple[Novig, TokenAuth]:
+    """An adapter for `sim`, and its token auth (the cell it reads, `sim`'s client credentials)."""
+    cell = TokenCell()
+    venue = Novig(api_url=sim.api_url, token_url=sim.token_url, token=cell)
     request = lambda: venue.token_request(sim.client_id, Secret(sim.client_secret))  # noqa: E731
-
-    def on_token(token: Secret) -> None:
-        venue.token = token
-
-    return ClientCredentials(rest, request, venue.parse_token, venue="novig", on_token=on_token)
+    return venue, TokenAuth(cell=cell, origin="client id and secret", request=request, parse=venue.parse_token)
 
 
 async def test_warm_up_reads_every_page_of_your_orders_before_connecting() -> None:
@@ -48,10 +47,10 @@ async def test_warm_up_reads_every_page_of_your_orders_before_connecting() -> No
     async with NovigSim(Script(seed=9)) as sim, RestClient(delays=tiny_delays) as rest:
         for _ in range(600):  # plenty of orders: more than one page of 256
             sim.feed._place()
-        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
-        tokens = token_source(sim, venue, rest)
+        venue, auth = novig_at(sim)
+        tokens = token_source(auth, rest, venue="novig")
         try:
-            authenticate = warming_up(venue, rest, bearer_authenticator(venue, tokens))
+            authenticate = warming_up(venue, rest, authenticator(auth, tokens))
             assert authenticate is not None
             await authenticate(False)
             expected = {o.id: o.market.id for o in sim.feed.orders.values() if o.status == "OPEN"}
@@ -70,7 +69,7 @@ async def run_follow(
 ) -> list[Item]:
     """Items from follow() against `sim`, as ``fillwatch novig`` wires it, until the venue has stopped
     trading (its `limit`) and every line it requires was printed (or the flow ended)."""
-    venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
+    venue, auth = novig_at(sim)
     items: list[Item] = []
     printed: set[Key] = set()
 
@@ -87,8 +86,8 @@ async def run_follow(
         return finished and {key_of(e) for e in sim.emitted} <= printed
 
     async with RestClient(delays=tiny_delays) as rest:
-        tokens = token_source(sim, venue, rest)
-        authenticate = warming_up(venue, rest, bearer_authenticator(venue, tokens))
+        tokens = token_source(auth, rest, venue="novig")
+        authenticate = warming_up(venue, rest, authenticator(auth, tokens))
         stream = watch(venue, StreamOptions(url=sim.url), delays=tiny_delays, authenticate=authenticate)
         flow = follow(venue, stream, rest, Ledger(), authenticate=authenticate, retry_interval=retry_interval)
         task = asyncio.create_task(consume(flow))

@@ -15,7 +15,7 @@ from fillwatch.core.errors import ConfigError
 from fillwatch.core.secret import Secret
 from fillwatch.venues.kalshi.adapter import Kalshi
 from fillwatch.venues.novig.adapter import Novig
-from fillwatch.venues.spec import BuildContext, Display, TokenCell
+from fillwatch.venues.spec import BuildContext, Display
 from tests.conftest import ROOT
 from tests.venues.kalshi_shapes import user_order
 
@@ -113,12 +113,3 @@ def test_a_built_novig_reads_its_token_from_the_cell_it_was_given() -> None:
     request = built.auth.request() if built.auth.request else None
     assert request is not None
     assert request.url == urls["token_url"]
-
-
-def test_a_novig_built_without_a_cell_keeps_the_token_assigned() -> None:
-    """Until the callers are rewired, assigning venue.token still works; a cell given is shared."""
-    cell = TokenCell()
-    venue = Novig(token=cell)
-    venue.token = Secret("tok-2")
-    assert cell.value is not None
-    assert cell.value.reveal() == "tok-2"

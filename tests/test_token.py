@@ -17,6 +17,7 @@ from fillwatch.net.token import MIN_INTERVAL, ClientCredentials, FixedToken
 from fillwatch.sim.novig import NovigSim, Script
 from fillwatch.sim.thread import SimThread
 from fillwatch.venues.novig.adapter import Novig
+from fillwatch.venues.spec import TokenCell
 from tests.conftest import fillwatch
 from tests.warp import run_warped
 
@@ -29,9 +30,17 @@ def tiny_delays() -> Iterator[float]:
     return itertools.repeat(0.01)
 
 
-def tokens_for(sim: NovigSim, venue: Novig, rest: RestClient, secret: str | None = None) -> ClientCredentials:
+def novig_at(sim: NovigSim) -> tuple[Novig, TokenCell]:
+    """An adapter for `sim`, and the cell it reads its token from (given at construction)."""
+    cell = TokenCell()
+    return Novig(api_url=sim.api_url, token_url=sim.token_url, token=cell), cell
+
+
+def tokens_for(
+    sim: NovigSim, venue: Novig, cell: TokenCell, rest: RestClient, secret: str | None = None
+) -> ClientCredentials:
     def on_token(token: Secret) -> None:
-        venue.token = token
+        cell.value = token
 
     request = lambda: venue.token_request(sim.client_id, Secret(secret or sim.client_secret))  # noqa: E731
     return ClientCredentials(rest, request, venue.parse_token, venue="novig", on_token=on_token)
@@ -47,10 +56,10 @@ async def renewal() -> None:
     issued: list[float] = []
     renewed = asyncio.Event()
     async with NovigSim(Script(token_lifetime=7)) as sim, RestClient(delays=tiny_delays) as rest:
-        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
+        venue, cell = novig_at(sim)
 
         def on_token(token: Secret) -> None:
-            venue.token = token
+            cell.value = token
             issued.append(loop.time())
             renewed.set()
 
@@ -97,7 +106,7 @@ async def test_token_requests_are_at_least_5_s_apart() -> None:
     """Renewals after rejections, asked for back to back, wait out 5 s since the last token request."""
     time = FakeTime()
     async with NovigSim(Script(token_lifetime=60)) as sim, RestClient(delays=tiny_delays) as rest:
-        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
+        venue, _ = novig_at(sim)
         request = lambda: venue.token_request(sim.client_id, Secret(sim.client_secret))  # noqa: E731
         tokens = ClientCredentials(rest, request, venue.parse_token, venue="novig", clock=time.clock, sleep=time.sleep)
         try:
@@ -114,8 +123,8 @@ async def test_token_requests_are_at_least_5_s_apart() -> None:
 async def test_an_absurd_expires_in_is_the_venues_error() -> None:
     """``expires_in: 0.001`` (shorter than the 5 s renewal floor) is a RestError naming it, not a token."""
     async with NovigSim(Script(token_lifetime=0.001)) as sim, RestClient(delays=tiny_delays) as rest:
-        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
-        tokens = tokens_for(sim, venue, rest)
+        venue, cell = novig_at(sim)
+        tokens = tokens_for(sim, venue, cell, rest)
         try:
             with pytest.raises(RestError, match=r"absurd expires_in 0\.001 s"):
                 await tokens.get()
@@ -138,8 +147,8 @@ def test_a_venue_handing_out_millisecond_tokens_gets_few_token_requests() -> Non
 async def test_rejected_secret_is_an_authentication_error() -> None:
     """HTTP 401 from the token endpoint stops with a message naming the endpoint, not the secret."""
     async with NovigSim() as sim, RestClient(delays=tiny_delays) as rest:
-        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
-        tokens = tokens_for(sim, venue, rest, secret="nope-secret")
+        venue, cell = novig_at(sim)
+        tokens = tokens_for(sim, venue, cell, rest, secret="nope-secret")
         with pytest.raises(AuthenticationError) as caught:
             await tokens.get()
         assert "nope-secret" not in str(caught.value)
@@ -160,8 +169,8 @@ async def test_fill_history_from_the_simulator_with_fees_in_dollars() -> None:
     async with NovigSim(Script(seed=10)) as sim, RestClient(delays=tiny_delays) as rest:
         for _ in range(500):
             sim.feed.next_event()
-        venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
-        venue.token = await tokens_for(sim, venue, rest).get()
+        venue, cell = novig_at(sim)
+        cell.value = await tokens_for(sim, venue, cell, rest).get()
         events, page = [], None
         while True:
             body = await rest.send(lambda: venue.history_request("fills", EPOCH, page, 0))  # noqa: B023

@@ -64,8 +64,8 @@ def guard(verbose: bool, work: Callable[[], int]) -> NoReturn:
 
 
 def run(main: Coroutine[Any, Any, ExitCode]) -> int:
-    """``asyncio.run`` with the pipeline's handling of a closed stdout (imported only when a run starts)."""
-    from fillwatch.session.pipeline import run_to_end
+    """``asyncio.run`` with the run's handling of a closed stdout (imported only when a run starts)."""
+    from fillwatch.cli.run import run_to_end
 
     return run_to_end(main)
 

@@ -1,8 +1,8 @@
 """The commands: one per venue of the registry, plus ``demo`` and ``replay``, built from declarations.
 
-Commands are thin: they resolve options (:mod:`fillwatch.cli.options`) and a
-venue's credentials (its spec's ``build``) into an adapter, then hand it to
-:func:`fillwatch.session.pipeline.tail` under ``asyncio.run``. No venue is
+Commands are thin: they resolve options (:mod:`fillwatch.cli.options`) and
+hand the venue's spec ``build``, with those values, to :func:`fillwatch.cli.run.tail`
+under ``asyncio.run``: the session builds the adapter once, with its clock. No venue is
 named here: the venue commands and ``demo``'s choices come from
 :data:`fillwatch.venues.REGISTRY`.
 """
@@ -30,7 +30,7 @@ from fillwatch.venues.spec import BuildContext, Built, VenueSpec
 if TYPE_CHECKING:
     from fillwatch.render.views import Format as ViewFormat
 
-__all__ = ["register", "tail_built"]
+__all__ = ["register"]
 
 DEMO_HELP = """Watch a simulated Kalshi (or Novig) on loopback: no account, no network.
 
@@ -76,7 +76,7 @@ def _tail(spec: VenueSpec) -> Any:
                 profile=None if profile is None else profile.where(),
                 warn=warn,
             )
-            return run(tail_built(spec.build({**values, **urls}, context), options))
+            return run(_tail_spec(spec, {**values, **urls}, context, options))
 
         guard(bool(given["verbose"]), work)
 
@@ -95,22 +95,14 @@ def endpoint_urls(spec: VenueSpec, values: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-async def tail_built(built: Built, options: RunOptions) -> ExitCode:
-    """Tail a built venue; one with token glue gets its tokens from the run's own REST client."""
-    from fillwatch.session.pipeline import tail
+async def _tail_spec(spec: VenueSpec, values: dict[str, Any], context: BuildContext, options: RunOptions) -> ExitCode:
+    """Run one session of `spec`'s venue: the session calls its ``build`` once, with the clock it chooses."""
+    from fillwatch.cli.run import tail
 
-    if built.auth is None:
-        return await tail(built.venue, built.url, options, account=built.account)
-    from fillwatch.cli.credentials import authenticator, token_source
-    from fillwatch.net.http import RestClient
+    def connect(clock: Callable[[], float]) -> Built:
+        return spec.build(values, context, clock=clock)
 
-    async with RestClient(retry_after_unit=built.venue.retry_after_unit) as rest:
-        tokens = token_source(built.auth, rest, venue=built.venue.name)
-        try:
-            authenticate = authenticator(built.auth, tokens)
-            return await tail(built.venue, built.url, options, account=built.account, authenticate=authenticate)
-        finally:
-            await tokens.aclose()
+    return await tail(connect, options)
 
 
 # demo ----------------------------------------------------------------------------
@@ -155,8 +147,7 @@ async def _simulated(spec: VenueSpec, values: dict[str, Any], options: RunOption
             from fillwatch.render.status import stamp
 
             sys.stderr.write(stamp(f"fillwatch: demo: simulated {spec.title} at {sim.url} ({rate:g} events/s)\n"))
-        built = spec.build(sim.values, BuildContext(environ={}))
-        return await tail_built(built, options)
+        return await _tail_spec(spec, dict(sim.values), BuildContext(environ={}), options)
 
 
 # replay --------------------------------------------------------------------------
@@ -169,9 +160,8 @@ def _replay_params() -> list[Param]:
 
 def _replay(values: dict[str, Any]) -> None:
     from fillwatch.core.filters import selector
-    from fillwatch.render.views import open_views
+    from fillwatch.render.views import open_views, output_sink
     from fillwatch.session import recording
-    from fillwatch.session.pipeline import output_sink
     from fillwatch.session.runner import run as run_items
 
     file: Path = values["file"]

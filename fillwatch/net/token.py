@@ -21,8 +21,11 @@ closes a socket at all when its token expires is unconfirmed (§8). So the
 connection lives until the venue ends it; the next attempt then starts with
 the token renewed in the background, and costs one handshake.
 
-:func:`bearer_authenticator` plugs a token source into
-:func:`fillwatch.net.stream.watch` as its ``authenticate`` hook.
+:func:`token_source` makes a venue spec's :class:`~fillwatch.venues.spec.TokenAuth`
+live on the run's one REST client, and :func:`authenticator` plugs it into the
+stream as its ``authenticate`` hook: it fills the adapter's token cell (given to
+the adapter at construction) before every attempt. Secrets stay in
+:class:`~fillwatch.core.secret.Secret` and are never echoed.
 """
 
 from __future__ import annotations
@@ -39,16 +42,17 @@ from fillwatch.core.errors import AuthenticationError
 from fillwatch.core.secret import Secret
 from fillwatch.net.http import RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate
-from fillwatch.venues.base import Request, Venue
+from fillwatch.venues.base import Request
+from fillwatch.venues.spec import TokenAuth
 
 __all__ = [
     "MIN_INTERVAL",
     "RENEW_AT",
-    "BearerVenue",
     "ClientCredentials",
     "FixedToken",
     "TokenSource",
-    "bearer_authenticator",
+    "authenticator",
+    "token_source",
 ]
 
 log = logging.getLogger("fillwatch.token")
@@ -73,12 +77,6 @@ class TokenSource(Protocol):
     async def aclose(self) -> None:
         """Stop any background renewal."""
         ...
-
-
-class BearerVenue(Venue, Protocol):
-    """A venue that authenticates with a Bearer token held in :attr:`token`."""
-
-    token: Secret | None
 
 
 class FixedToken:
@@ -212,11 +210,25 @@ def _log_failure(task: asyncio.Task[Secret]) -> None:
         log.debug("background token renewal failed: %s", task.exception())
 
 
-def bearer_authenticator(venue: BearerVenue, tokens: TokenSource) -> Authenticate:
-    """The ``authenticate`` hook for :func:`~fillwatch.net.stream.watch`.
+def token_source(auth: TokenAuth, rest: RestClient, *, venue: str) -> TokenSource:
+    """A ready token as is, or tokens fetched with `rest` (the run's one client) and renewed; each new one
+    goes into the cell."""
+    if auth.ready is not None:
+        return FixedToken(auth.ready, venue=venue, origin=auth.origin)
+    if auth.request is None or auth.parse is None:
+        raise TypeError(f"{venue}'s token auth names neither a ready token nor a token request")
+    cell = auth.cell
 
-    Before every attempt it makes ``venue.token`` current (a new one after a
-    rejection).
+    def on_token(token: Secret) -> None:
+        cell.value = token
+
+    return ClientCredentials(rest, auth.request, auth.parse, venue=venue, on_token=on_token)
+
+
+def authenticator(auth: TokenAuth, tokens: TokenSource) -> Authenticate:
+    """The stream's ``authenticate`` hook: a current token in the adapter's cell before every attempt.
+
+    After a rejection (`renew`), a new one.
 
     Raises (from the hook):
         AuthenticationError: the credentials or a renewed token were rejected.
@@ -224,6 +236,6 @@ def bearer_authenticator(venue: BearerVenue, tokens: TokenSource) -> Authenticat
     """
 
     async def authenticate(renew: bool) -> None:
-        venue.token = await tokens.get(renew=renew)
+        auth.cell.value = await tokens.get(renew=renew)
 
     return authenticate

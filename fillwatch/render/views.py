@@ -1,35 +1,33 @@
-"""Choosing and assembling the terminal views for one run, and the run's front end.
+"""Choosing and assembling the terminal views for one run, and the ``--output`` file's sink.
 
 :func:`open_views` turns the output options (``--format``, ``--color``,
 ``--bell``, ``-q``) into sinks, in the order the runner must close them: the
 stdout view first, the stderr diagnostics next, and the session sink last, so
 that its summary lands below the live table's final frame.
 
-:class:`Frontend` is what the CLI hands a :class:`~fillwatch.session.session.Session`
-(``session`` does not import ``render``): the views, the ``--output`` sink and
-the lines that file already holds. :func:`tail` runs one session with it.
+The CLI builds them for a :class:`~fillwatch.session.session.Session` (its
+``Frontend``, :mod:`fillwatch.cli.run`); ``render`` imports neither the session
+nor the network, only the sink protocol the session defines.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
+from typing import Literal, TypeAlias
 
 import orjson
 
 from fillwatch.core.appending import open_append, read_tail
-from fillwatch.core.errors import ConfigError, ExitCode
+from fillwatch.core.errors import ConfigError
 from fillwatch.core.events import Event
 from fillwatch.core.filters import FilterWatch, Selector
-from fillwatch.net.stream import Authenticate
 from fillwatch.render import Sink
 from fillwatch.render.console import ColorMode, make_console
 from fillwatch.render.jsonl import JsonLinesSink, parse_record
@@ -38,23 +36,14 @@ from fillwatch.render.session import Session
 from fillwatch.render.status import StatusSink, stamp
 from fillwatch.render.summary import SessionSink
 from fillwatch.render.table import FillBoard, LiveTableSink
-from fillwatch.session.session import Session as Run
-from fillwatch.session.session import Target
-from fillwatch.venues.base import Venue
-
-if TYPE_CHECKING:
-    from fillwatch.cli.options import RunOptions
 
 __all__ = [
     "Format",
-    "Frontend",
     "Views",
     "open_views",
     "output_sink",
     "printed_to",
     "resolve_format",
-    "run_to_end",
-    "tail",
 ]
 
 Format: TypeAlias = Literal["auto", "table", "lines", "jsonl"]
@@ -218,61 +207,3 @@ def printed_to(output: Path, venue: str) -> list[Event]:
         if event is not None and event.venue == venue:
             events.append(event)
     return events
-
-
-class Frontend:
-    """The views and the ``--output`` file of a run, as its options ask (a session's :class:`Frontend`)."""
-
-    def __init__(self, options: RunOptions) -> None:
-        self._options = options
-
-    def output(self) -> Sink | None:
-        sinks = output_sink(self._options.output, raw=self._options.raw)
-        return sinks[0] if sinks else None
-
-    def printed(self, venue: str) -> list[Event]:
-        return [] if self._options.output is None else printed_to(self._options.output, venue)
-
-    def views(self, venue: str, *, extra: Sequence[Sink], since: datetime | None) -> Views:
-        options = self._options
-        return open_views(
-            cast(Format, options.fmt.value),
-            venue=venue,
-            env=options.env,
-            color=options.color.value,
-            bell=options.bell,
-            quiet=options.quiet,
-            raw=options.raw,
-            extra=extra,
-            since=since,
-        )
-
-
-async def tail(
-    venue: Venue, url: str, options: RunOptions, *, account: str, authenticate: Authenticate | None = None
-) -> ExitCode:
-    """Follow `venue` at `url` into the views until the run ends: one :class:`~fillwatch.session.session.Session`.
-
-    Args:
-        venue: the adapter, with its credentials.
-        url: the WebSocket URL.
-        options: the shared command-line options.
-        account: who the credentials belong to (names the ``--state`` checkpoint's owner).
-        authenticate: makes credentials current before attempts (token venues).
-    """
-
-    def connect(clock: Callable[[], float]) -> Target:
-        # Until adapters take their clock at construction (the venue registry builds them):
-        # the times the adapter learns are the recorded ones, so that replay agrees.
-        venue.clock = clock
-        return Target(venue, url, account, authenticate)
-
-    return await Run(connect, options, Frontend(options)).run()
-
-
-def run_to_end(main: Coroutine[Any, Any, ExitCode]) -> int:
-    """``asyncio.run(main)``; a stdout closed while the last lines were written is a normal end."""
-    try:
-        return asyncio.run(main)
-    except BrokenPipeError:  # stdout closed while the last lines were written
-        return ExitCode.OK

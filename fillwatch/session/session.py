@@ -2,9 +2,11 @@
 
 :class:`Session` is the one client path: ``kalshi``, ``novig`` and ``demo``
 all come through it, so the demo exercises exactly what a real run does. It
-builds the adapter itself (:data:`Connect`, given the clock the adapter must
-use: the recording's, when there is one), and owns every resource it opens
-with one exit stack, released in reverse order whatever ends the run.
+builds the adapter once, through the venue spec's ``build`` (:data:`Connect`,
+given the clock the adapter must use: the recording's, when there is one),
+opens the run's one REST client, makes a token venue's
+:class:`~fillwatch.venues.spec.TokenAuth` live on it, and owns every resource
+it opens with one exit stack, released in reverse order whatever ends the run.
 
 The frame path is synchronous: the stream hands each item of a frame to the
 :class:`~fillwatch.session.follower.Follower` (ledger, backfill order) as the
@@ -23,7 +25,6 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +38,7 @@ from fillwatch.net.http import RestClient
 from fillwatch.net.positions import read_positions
 from fillwatch.net.stream import Authenticate, Record, Stream, StreamOptions
 from fillwatch.net.titles import TitleResolver
+from fillwatch.net.token import authenticator, token_source
 from fillwatch.session.follower import Follower
 from fillwatch.session.history import warming_up
 from fillwatch.session.recording import RecordedClock, Recorder
@@ -44,28 +46,18 @@ from fillwatch.session.runner import Runner
 from fillwatch.session.sink import Sink
 from fillwatch.session.state import CheckpointSink, StateFile
 from fillwatch.venues.base import Venue
+from fillwatch.venues.spec import Built
 
-__all__ = ["Connect", "Frontend", "Options", "Session", "Target", "Views"]
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What a run connects to: the adapter (built with the session's clock), its URL, whose it is."""
-
-    venue: Venue
-    url: str
-    account: str
-    """Who the credentials belong to (names the ``--state`` checkpoint's owner)."""
-    authenticate: Authenticate | None = None
-    """Makes credentials current before attempts (token venues)."""
+__all__ = ["Connect", "Frontend", "Options", "Session", "Views"]
 
 
-Connect = Callable[[Callable[[], float]], Target]
-"""Builds the target with the clock the adapter must read (the recording's, when recording)."""
+Connect = Callable[[Callable[[], float]], Built]
+"""Builds the venue (a spec's ``build`` with its values) with the clock the adapter must read
+(the recording's, when recording)."""
 
 
 class Options(Protocol):
-    """The shared options a session reads (``cli.options.RunOptions`` has them)."""
+    """The shared options a session reads (the CLI's ``RunOptions`` has them; ``session`` does not import it)."""
 
     @property
     def state(self) -> Path | None: ...
@@ -171,6 +163,7 @@ class Session:
             extra.append(recorder)
         views = self._frontend.views(venue.name, extra=extra, since=since)
         rest = await stack.enter_async_context(RestClient(retry_after_unit=venue.retry_after_unit))
+        authenticate = _token_glue(stack, target, rest)
         select = views.filter(selector(options.markets, options.kinds), globs=options.markets, kinds=options.kinds)
         resolver = None
         if views.wants_titles:
@@ -181,7 +174,7 @@ class Session:
         positions = _starting_positions(venue, rest, views)
         if positions is not None:
             stack.callback(positions.cancel)
-        part = _Part(venue, target, options, rest, ledger, runner, recorder, views.on_frame)
+        part = _Part(target, authenticate, options, rest, ledger, runner, recorder, views.on_frame)
         stack.push_async_callback(part.follower.aclose)
         runner.on_stop = part.stream.halt
         return await runner.serve(lambda: part.drive(since), duration=options.seconds())
@@ -192,8 +185,8 @@ class _Part:
 
     def __init__(
         self,
-        venue: Venue,
-        target: Target,
+        target: Built,
+        authenticate: Authenticate | None,
         options: Options,
         rest: RestClient,
         ledger: Ledger,
@@ -203,8 +196,9 @@ class _Part:
     ) -> None:
         self._options = options
         self._runner = runner
+        venue = target.venue
         record_history = None if recorder is None else recorder.history
-        authenticate = warming_up(venue, rest, target.authenticate, record_history=record_history)
+        authenticate = warming_up(venue, rest, authenticate, record_history=record_history)
         hooks: list[Record] = [] if on_frame is None else [on_frame]
         if recorder is not None:
             hooks.append(recorder.frame)
@@ -245,6 +239,15 @@ class _Part:
         if self._error is not None:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             raise self._error
+
+
+def _token_glue(stack: contextlib.AsyncExitStack, target: Built, rest: RestClient) -> Authenticate | None:
+    """The stream's ``authenticate`` hook of a token venue, its tokens fetched with the run's REST client."""
+    if target.auth is None:
+        return None
+    tokens = token_source(target.auth, rest, venue=target.venue.name)
+    stack.push_async_callback(tokens.aclose)
+    return authenticator(target.auth, tokens)
 
 
 def _open_state(

@@ -16,6 +16,7 @@ from fillwatch.core.secret import Secret
 from fillwatch.render.jsonl import record
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply
 from fillwatch.venues.novig.adapter import ENDPOINTS, Novig, token_audience
+from fillwatch.venues.spec import TokenCell
 
 CASES = json.loads((Path(__file__).parent.parent / "data" / "novig" / "events.json").read_text())
 CLOSE_TIME = 1767225600.5  # 2026-01-01T00:00:00.500Z: when a CLOSE tick (which has no time) was read
@@ -25,8 +26,7 @@ READ_ORDERS = Reconcile("orders")
 
 @pytest.fixture
 def venue() -> Novig:
-    novig = Novig(api_url="https://api.example/nbx/v2", clock=lambda: CLOSE_TIME)
-    novig.token = Secret("tok-123")
+    novig = Novig(api_url="https://api.example/nbx/v2", clock=lambda: CLOSE_TIME, token=TokenCell(Secret("tok-123")))
     return novig
 
 
@@ -399,8 +399,9 @@ def _live_cancel(order: dict[str, Any], ts: str) -> str:
 
 def _next_run(memory: object) -> Novig:
     """A later run's adapter, taking up `memory` from the JSON of the state file."""
-    venue = Novig(api_url="https://api.example/nbx/v2", clock=lambda: CLOSE_TIME + 3600)
-    venue.token = Secret("tok-456")
+    venue = Novig(
+        api_url="https://api.example/nbx/v2", clock=lambda: CLOSE_TIME + 3600, token=TokenCell(Secret("tok-456"))
+    )
     venue.recall(orjson.loads(orjson.dumps(memory)))
     return venue
 

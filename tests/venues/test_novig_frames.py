@@ -15,6 +15,7 @@ from fillwatch.core.events import Cancel, Fill
 from fillwatch.core.secret import Secret
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, excerpt, ts_from_iso
 from fillwatch.venues.novig.adapter import Novig, token_audience
+from fillwatch.venues.spec import TokenCell
 
 NOW = 1767225600.1236  # 2026-01-01T00:00:00.1236Z: a clock with a fourth decimal
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -23,8 +24,7 @@ READ_ORDERS = Reconcile("orders")
 
 @pytest.fixture
 def venue() -> Novig:
-    novig = Novig(api_url="https://api.example/nbx/v2", clock=lambda: NOW)
-    novig.token = Secret("tok-123")
+    novig = Novig(api_url="https://api.example/nbx/v2", clock=lambda: NOW, token=TokenCell(Secret("tok-123")))
     return novig
 
 
@@ -242,8 +242,7 @@ def test_a_missing_token_is_a_bug_said_in_words() -> None:
 
 def test_requests_are_gets_under_the_api_base_with_the_bearer_token() -> None:
     """A trailing slash of the REST base is dropped; history and market requests are GETs with the token."""
-    novig = Novig(api_url="http://127.0.0.1:8080/NBX/")
-    novig.token = Secret("tok-9")
+    novig = Novig(api_url="http://127.0.0.1:8080/NBX/", token=TokenCell(Secret("tok-9")))
     history = novig.history_request("orders", EPOCH, None, 0)
     market = novig.market_request("m-1", 0)
     assert (history.method, history.url) == ("GET", "http://127.0.0.1:8080/NBX/emm/orders/all")

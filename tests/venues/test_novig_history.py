@@ -13,6 +13,7 @@ import pytest
 
 from fillwatch.core.secret import Secret
 from fillwatch.venues.novig.adapter import Novig
+from fillwatch.venues.spec import TokenCell
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SINCE = datetime(2026, 1, 2, tzinfo=UTC)
@@ -21,8 +22,7 @@ FULL = 256  # the documented maximum page (§6.1): a page this long may have a n
 
 @pytest.fixture
 def venue() -> Novig:
-    novig = Novig(api_url="https://api.example/nbx/v2", clock=lambda: 1767225600.5)
-    novig.token = Secret("tok-123")
+    novig = Novig(api_url="https://api.example/nbx/v2", clock=lambda: 1767225600.5, token=TokenCell(Secret("tok-123")))
     return novig
 
 

@@ -15,6 +15,7 @@ import pytest
 from fillwatch.core.events import Cancel, Event, Fill
 from fillwatch.core.secret import Secret
 from fillwatch.venues.novig.adapter import Novig
+from fillwatch.venues.spec import TokenCell
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -22,8 +23,7 @@ CLOCK = 1767225600.1236  # 2026-01-01T00:00:00.1236Z: a clock with a fourth deci
 
 
 def adapter(clock: float = CLOCK) -> Novig:
-    novig = Novig(api_url="https://api.example/nbx/v2", clock=lambda: clock)
-    novig.token = Secret("tok-123")
+    novig = Novig(api_url="https://api.example/nbx/v2", clock=lambda: clock, token=TokenCell(Secret("tok-123")))
     return novig
 
 

@@ -115,10 +115,6 @@ class Novig:
         """The current Bearer token (None: none yet)."""
         return self._token.value
 
-    @token.setter
-    def token(self, value: Secret | None) -> None:
-        self._token.value = value
-
     # Authentication ----------------------------------------------------------
 
     def handshake_headers(self, now_ms: int) -> dict[str, str]:

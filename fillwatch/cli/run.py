@@ -1,0 +1,73 @@
+"""A run of the CLI: the views its options ask for, and the one :class:`~fillwatch.session.session.Session`.
+
+The commands resolve their values and hand a ``connect`` (the venue spec's
+``build``, waiting for the clock the session chooses) to :func:`tail`, which
+builds the session's :class:`Frontend` from the options and runs it. The
+session owns everything it opens (the REST client, the token glue, the
+checkpoint); the views come from :mod:`fillwatch.render.views`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from fillwatch.cli.options import RunOptions
+from fillwatch.core.errors import ExitCode
+from fillwatch.core.events import Event
+from fillwatch.render.views import Format, Views, open_views, output_sink, printed_to
+from fillwatch.session.session import Connect, Session
+from fillwatch.session.sink import Sink
+
+__all__ = ["Frontend", "run_to_end", "tail"]
+
+
+class Frontend:
+    """The views and the ``--output`` file of a run, as its options ask (a session's :class:`Frontend`)."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self._options = options
+
+    def output(self) -> Sink | None:
+        sinks = output_sink(self._options.output, raw=self._options.raw)
+        return sinks[0] if sinks else None
+
+    def printed(self, venue: str) -> list[Event]:
+        return [] if self._options.output is None else printed_to(self._options.output, venue)
+
+    def views(self, venue: str, *, extra: Sequence[Sink], since: datetime | None) -> Views:
+        options = self._options
+        return open_views(
+            cast(Format, options.fmt.value),
+            venue=venue,
+            env=options.env,
+            color=options.color.value,
+            bell=options.bell,
+            quiet=options.quiet,
+            raw=options.raw,
+            extra=extra,
+            since=since,
+        )
+
+
+async def tail(connect: Connect, options: RunOptions) -> ExitCode:
+    """Follow the venue `connect` builds into the views `options` ask for, until the run ends.
+
+    Args:
+        connect: the venue's spec ``build`` given the resolved values; the session passes the clock.
+        options: the shared command-line options.
+
+    Raises:
+        FillwatchError: what stopped the run (its class gives the exit code).
+    """
+    return await Session(connect, options, Frontend(options)).run()
+
+
+def run_to_end(main: Coroutine[Any, Any, ExitCode]) -> int:
+    """``asyncio.run(main)``; a stdout closed while the last lines were written is a normal end."""
+    try:
+        return asyncio.run(main)
+    except BrokenPipeError:  # stdout closed while the last lines were written
+        return ExitCode.OK
