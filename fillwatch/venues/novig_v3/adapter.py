@@ -27,6 +27,7 @@ import orjson
 from fillwatch.core.events import Cancel, Event, Fill
 from fillwatch.core.secret import RedactedDict
 from fillwatch.venues.base import UNREADABLE, Ack, HistoryPage, Parsed, Reconcile, Request
+from fillwatch.venues.novig_v3.control import close_meaning
 from fillwatch.venues.novig_v3.history import KIND, LOOKUP, Reader
 from fillwatch.venues.novig_v3.orders import NovigV3Orders, OrderLookup
 from fillwatch.venues.novig_v3.seq import Gap, Recovered
@@ -84,6 +85,7 @@ class NovigV3:
         self._stream = NovigV3Orders()
         self._ended: dict[str, None] = {}
         self._fresh = True  # no snapshot yet on this connection
+        self._gap: tuple[int, int] | None = None  # (last applied, highest seen) of the gap being recovered
         self._reader = Reader(self._stream.births, lambda: list(self._ended), self._born, lambda: self.clock())
 
     def __repr__(self) -> str:
@@ -98,7 +100,7 @@ class NovigV3:
 
     def subscribe_frames(self) -> Sequence[bytes]:
         """``{"nonce": 1, "subscribe": {"private": ["orders"]}}``: a new connection starts afresh."""
-        self._fresh = True
+        self._fresh, self._gap = True, None  # what the last connection lost, its backfill reads
         return self._stream.subscribe_frames()
 
     def parse(self, frame: str | bytes) -> Sequence[Parsed]:
@@ -109,6 +111,8 @@ class NovigV3:
             if isinstance(item, Gap):
                 self.report.gaps.append((item.expected - 1, item.seen))
                 self.report.by_heartbeat += item.via == "heartbeat"
+                low, high = self._gap or (item.expected - 1, item.seen)
+                self._gap = (min(low, item.expected - 1), max(high, item.seen))
             elif isinstance(item, OrderLookup):
                 lookup = True
             elif isinstance(item, Recovered):
@@ -121,8 +125,20 @@ class NovigV3:
         if lookup:
             items.append(_LOOKUP)
         if reconcile:
-            items.append(_RECONCILE)
+            items.append(self._recovery())
         return items
+
+    def _recovery(self) -> Reconcile:
+        """The read that recovers a gap, named by its ``seq`` span (``seq 908→913``) for the report."""
+        gap, self._gap = self._gap, None
+        if gap is None:
+            return _RECONCILE
+        return Reconcile(KIND, label=f"seq {gap[0]}→{gap[1]}")
+
+    @staticmethod
+    def close_meaning(code: int | None, reason: str) -> Parsed | None:
+        """A close of the socket: 1008 with a location code stops (Rejected), other 1008 resyncs."""
+        return close_meaning(code, reason)
 
     # REST history -------------------------------------------------------------
 
