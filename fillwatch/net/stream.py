@@ -22,6 +22,7 @@ frame of any kind (data or ping; our own pongs do not count) for
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -150,6 +151,23 @@ class _NoRedirects(connect):
         return exc
 
 
+def _close_meaning(venue: Venue, closed: ConnectionClosed) -> object:
+    """What the venue's ``close_meaning(code, reason)`` makes of a close frame received (None: none)."""
+    meaning = getattr(venue, "close_meaning", None)
+    if meaning is None or closed.rcvd is None:
+        return None
+    return meaning(closed.rcvd.code, closed.rcvd.reason)
+
+
+def _body_message(body: bytes | None) -> str:
+    """The ``message`` of a refused upgrade's JSON error body (Novig v3: which check failed), cut short."""
+    try:
+        message = json.loads(body or b"").get("message")
+    except (ValueError, AttributeError):
+        return ""
+    return message[:200] if isinstance(message, str) else ""
+
+
 def classify(exc: BaseException) -> FillwatchError | None:
     """What a failure means: ``None`` to retry, or the error to stop with.
 
@@ -186,7 +204,8 @@ def is_auth_failure(exc: BaseException) -> bool:
 def describe(exc: BaseException) -> str:
     """A short, secret-free account of why a connection attempt ended."""
     if isinstance(exc, InvalidStatus):
-        return f"HTTP {exc.response.status_code} on the upgrade"
+        said = _body_message(exc.response.body)
+        return f"HTTP {exc.response.status_code} on the upgrade" + (f": {said}" if said else "")
     if isinstance(exc, ConnectionClosed):
         if exc.rcvd is None:
             return "connection lost"
@@ -281,9 +300,12 @@ async def watch(
                                 raise _Resubscribe(parsed.reason)
                             elif isinstance(parsed, Rejected):
                                 raise _Refused(parsed)
-                except ConnectionClosed:
+                except ConnectionClosed as closed:
                     if ws.stalled:
                         raise _Stalled(options.stall_timeout) from None
+                    meaning = _close_meaning(venue, closed)  # a venue that says what a close means
+                    if isinstance(meaning, Rejected):
+                        raise _Refused(meaning) from closed
                     raise
         except Exception as exc:  # classified below; unknown errors re-raise
             if isinstance(exc, Redirected) and not started:

@@ -225,6 +225,7 @@ class _Backfill:
     start: datetime
     downtime: float | None
     kind: str | None = None
+    label: str | None = None
     pager: _Pager | None = None
     began: float = 0.0
     owed: datetime | None = None
@@ -307,7 +308,9 @@ async def follow(
             return BackfillFailed(job.start, str(error), job.downtime)
         if job.kind is not None:  # a reconciliation is no backfill: it closes no gap
             ledger.resume_from = job.owed
-            return None
+            if job.label is None:
+                return None
+            return Backfilled(job.start, job.fills, job.cancels, clock() - job.began, label=job.label)
         ledger.settle()
         return Backfilled(job.start, job.fills, job.cancels, clock() - job.began, job.downtime, job.skipped)
 
@@ -457,7 +460,7 @@ async def follow(
                     continue
                 if isinstance(item, Reconcile):
                     idle = job is None
-                    add(_Backfill(ledger.backfill_from(now()), None, item.kind))
+                    add(_Backfill(ledger.backfill_from(now()), None, item.kind, item.label))
                     if idle:  # read at once, before the next frame, as long as that takes up to the cap
                         alone_until = asyncio.get_running_loop().time() + MAX_WAIT
                     continue
