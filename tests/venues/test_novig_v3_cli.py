@@ -79,7 +79,9 @@ def test_a_dropped_batch_is_a_gap_detected_and_recovered_once(tmp_path: Path) ->
     lost = {e["orderId"] for b in sim.feed.batches if b.seq in {8, 9, 20} for e in b.events if e["kind"] != "open"}
     recovered = [e for e in events if e["order_id"] in lost and e["source"] == "history"]
     assert recovered, "the dropped batches' events came from REST history"
-    assert "gap" in result.stderr
+    assert "+ seq 7→10: " in result.stderr
+    assert "+ seq 19→21: " in result.stderr
+    assert result.stderr.count("+ seq ") == 2
 
 
 def test_stream_fills_and_rest_fills_of_a_reconnect_are_one_each(tmp_path: Path) -> None:
