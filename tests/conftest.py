@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fillwatch.sim.kalshi import KalshiSim, Script
+from fillwatch.sim.novig import NovigSim
 from fillwatch.sim.thread import SimThread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,3 +98,17 @@ def fillwatch(
 def kalshi_args(sim: KalshiSim, key: Path, *extra: str) -> list[str]:
     """``kalshi`` against `sim`, with JSON lines and quick failure detection."""
     return ["kalshi", "--ws-url", sim.url, "--key-id", sim.key_id, "--private-key", str(key), "-f", "jsonl", *extra]
+
+
+def wait_until(condition: Callable[[], object], limit: float = 10.0, *, what: str = "the condition") -> None:
+    """Poll `condition` (a plain attribute of another thread or process: no event to wait on) until it holds."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not come within {limit:g} s"
+        time.sleep(0.01)  # the poll's period, not a wait for time to pass
+
+
+def trades_on(sim: KalshiSim | NovigSim, steps: int) -> None:
+    """Wait until the venue made `steps` more steps on its own clock (while no client listens, say)."""
+    target = sim.stats.events + steps
+    wait_until(lambda: sim.stats.events >= target, what=f"{steps} more venue steps")

@@ -235,8 +235,7 @@ def test_signals_flush_and_exit_130_or_143(kalshi_sim, key_file: Path, tmp_path:
     ) as process:
         assert process.stdout is not None
         assert process.stderr is not None
-        first = process.stdout.readline()
-        time.sleep(0.3)
+        first = b"".join(process.stdout.readline() for _ in range(10))  # the run is under way
         process.send_signal(signum)
         rest = process.stdout.read()  # through the same buffered reader readline() filled
         stderr = process.stderr.read()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from fillwatch.core.errors import ExitCode
 from fillwatch.session.state import StateFile
 from fillwatch.sim.kalshi import Script
-from tests.conftest import fillwatch, kalshi_args
+from tests.conftest import fillwatch, kalshi_args, trades_on
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,7 +37,7 @@ def test_two_runs_with_one_state_file_print_each_event_once(kalshi_sim, key_file
     state = tmp_path / "kalshi.state"
     first = fillwatch(kalshi_args(sim, key_file, *api(sim), "--state", str(state), "--max-events", "30"))
     assert first.returncode == 0, first.stderr
-    time.sleep(0.7)  # events happen while nobody listens: only REST history has them
+    trades_on(sim, 60)  # events happen while nobody listens: only REST history has them
     second = fillwatch(kalshi_args(sim, key_file, *api(sim), "--state", str(state), "--max-events", "200"))
     assert second.returncode == 0, second.stderr
     both = keys_of(first.stdout) + keys_of(second.stdout)

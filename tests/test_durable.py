@@ -28,7 +28,7 @@ from fillwatch.core.ledger import Ledger
 from fillwatch.render.jsonl import encode
 from fillwatch.session.state import CheckpointSink, StateFile
 from fillwatch.sim.kalshi import KalshiSim, Script
-from tests.conftest import fillwatch, kalshi_args
+from tests.conftest import fillwatch, kalshi_args, trades_on
 from tests.test_ledger import fill
 
 pytestmark = pytest.mark.timeout(90)
@@ -70,7 +70,7 @@ class Client:
         while not condition():
             assert time.monotonic() < deadline, "timed out"
             assert self.process.poll() is None, f"exited {self.finish()}: {self.stderr}"
-            time.sleep(0.02)
+            time.sleep(0.02)  # the poll's period, not a wait for time to pass
 
     def stop(self, signum: int) -> int:
         self.process.send_signal(signum)
@@ -165,10 +165,15 @@ def _fields(event: Any) -> dict[str, Any]:
 
 
 def trade_before_the_run(sim: KalshiSim, events: int) -> set[tuple[str, str, str]]:
-    """Events the venue made before fillwatch started: in its REST history only."""
-    before = len(sim.feed.emitted)
-    for _ in range(events):
-        sim.feed.next_event()
+    """Events the venue made before fillwatch started, in its REST history only, dated two seconds
+    ago: the run starts in a later second than they (legacy messages give whole seconds)."""
+    before, clock = len(sim.feed.emitted), sim.feed.clock
+    sim.feed.clock = lambda: clock() - 2.0  # the feed is idle until the first connection
+    try:
+        for _ in range(events):
+            sim.feed.next_event()
+    finally:
+        sim.feed.clock = clock
     return set(sim.feed.emitted[before:])
 
 
@@ -176,7 +181,6 @@ def test_a_run_without_state_prints_nothing_from_before_it_started(kalshi_sim, k
     """The first reconnect's backfill (last event - 60 s) stops at the run's first subscription."""
     sim = kalshi_sim(Script(rate=100, seed=42, drop_after=10, drops=2))
     earlier = trade_before_the_run(sim, 15)
-    time.sleep(1.1)  # the run starts in a later second than the trades before it
     started = datetime.now(UTC).replace(microsecond=0)  # legacy messages give whole seconds
     result = fillwatch(kalshi_args(sim, key_file, "--api-url", sim.api_url, "--max-events", "35"))
     assert result.returncode == 0, result.stderr
@@ -193,12 +197,11 @@ def test_a_state_series_never_prints_events_from_before_its_first_run(
     """The second run of a --state file reads history from the checkpoint, but never below the first run's start."""
     sim = kalshi_sim(Script(rate=100, seed=43))
     earlier = trade_before_the_run(sim, 15)
-    time.sleep(1.1)
     state = tmp_path / "kalshi.state"
     args = kalshi_args(sim, key_file, "--api-url", sim.api_url, "--state", str(state))
     first = fillwatch([*args, "--max-events", "5"])
     assert first.returncode == 0, first.stderr
-    time.sleep(0.3)
+    trades_on(sim, 30)  # the venue trades on between the runs
     second = fillwatch([*args, "--max-events", "40"])
     assert second.returncode == 0, second.stderr
     both = keys_of(first.stdout.splitlines()) + keys_of(second.stdout.splitlines())

@@ -96,8 +96,10 @@ async def run_follow(
             for _ in itertools.count():  # polled: the venue's end is not an event the flow sees
                 if done() or task.done():
                     break
-                await asyncio.sleep(0.02)
-            await asyncio.sleep(0.1)  # room for a late duplicate to show (none is expected)
+                await asyncio.sleep(0.02)  # the poll's period, not a wait for time to pass
+            # Real time: room for a late duplicate to show (none is expected). Nothing announces that
+            # nothing more will come, so this one waits a while on purpose.
+            await asyncio.sleep(0.1)
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

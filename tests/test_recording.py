@@ -172,7 +172,7 @@ async def test_long_replays_let_the_loop_run(tmp_path: Path) -> None:
         nonlocal ticks
         while True:
             ticks += 1
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # a turn of the loop, not a wait: it counts how often replay yields
 
     ticker = asyncio.create_task(tick())
     assert len(await collect(replay(read(path)))) == 2000

@@ -35,7 +35,7 @@ async def wait_until(condition) -> None:
     """Poll `condition` (a plain attribute: no event to wait on) for up to 5 s."""
     async with asyncio.timeout(5):
         while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # the poll's period, not a wait for time to pass
 
 
 async def test_titles_arrive_in_the_background(venue_key: rsa.RSAPrivateKey) -> None:
@@ -57,15 +57,18 @@ async def test_titles_arrive_in_the_background(venue_key: rsa.RSAPrivateKey) -> 
 
 async def test_unknown_market_keeps_its_id(venue_key: rsa.RSAPrivateKey) -> None:
     """A 404 leaves the market without a title (the views show the id), once, without retrying."""
+    market = next(iter(TITLES))
     async with KalshiSim(key=venue_key) as sim, RestClient(delays=no_delays) as client:
         resolver = TitleResolver(Kalshi(sim.key_id, sim.key, api_url=sim.api_url), client)
         resolver.event(fill("NOPE-26"))
         await wait_until(lambda: resolver.failed == 1)
         resolver.event(fill("NOPE-26"))
-        await asyncio.sleep(0.05)
+        resolver.event(fill(market))  # asked after it: once its title is in, a second ask would be too
+        await wait_until(lambda: resolver.titles)
         await resolver.aclose()
-    assert resolver.titles == {}
+    assert resolver.titles == {("kalshi", market): TITLES[market]}
     assert resolver.failed == 1
+    assert len([path for path, _ in sim.stats.rest_requests if path.endswith("/NOPE-26")]) == 1
 
 
 async def test_unreachable_api_falls_back_to_the_id(venue_key: rsa.RSAPrivateKey) -> None:

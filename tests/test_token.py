@@ -18,6 +18,7 @@ from fillwatch.sim.novig import NovigSim, Script
 from fillwatch.sim.thread import SimThread
 from fillwatch.venues.novig.adapter import Novig
 from tests.conftest import fillwatch
+from tests.warp import run_warped
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -36,26 +37,43 @@ def tokens_for(sim: NovigSim, venue: Novig, rest: RestClient, secret: str | None
     return ClientCredentials(rest, request, venue.parse_token, venue="novig", on_token=on_token)
 
 
-async def test_token_is_renewed_in_the_background_at_80_percent_of_its_life() -> None:
+def test_token_is_renewed_in_the_background_at_80_percent_of_its_life() -> None:
     """A 7 s token: the same token until 5.6 s, a new one (pushed to the venue) right after."""
+    run_warped(renewal())  # the loop's clock moves only as far as its timers need: no second is spent
+
+
+async def renewal() -> None:
+    loop = asyncio.get_running_loop()
+    issued: list[float] = []
+    renewed = asyncio.Event()
     async with NovigSim(Script(token_lifetime=7)) as sim, RestClient(delays=tiny_delays) as rest:
         venue = Novig(api_url=sim.api_url, token_url=sim.token_url)
-        tokens = tokens_for(sim, venue, rest)
+
+        def on_token(token: Secret) -> None:
+            venue.token = token
+            issued.append(loop.time())
+            renewed.set()
+
+        request = lambda: venue.token_request(sim.client_id, Secret(sim.client_secret))  # noqa: E731
+        tokens = ClientCredentials(rest, request, venue.parse_token, venue="novig", on_token=on_token, clock=loop.time)
         try:
             first = await tokens.get()
             assert venue.token == first
             await asyncio.sleep(5.0)
             assert await tokens.get() == first
             assert sim.stats.tokens_issued == 1
-            await asyncio.sleep(1.0)  # 6.0 s: renewed at 5.6 s, before the old one expired
+            renewed.clear()
+            await renewed.wait()  # the background renewal
+            assert 5.6 <= issued[1] - issued[0] < 6.0  # at 80 % of its life, before the old one expired
             assert sim.stats.tokens_issued == 2
             assert venue.token != first
             assert await tokens.get() == venue.token
             second = venue.token
-            renewed = await tokens.get(renew=True)  # after a rejection: always a new one (5 s later at the earliest)
+            fresh = await tokens.get(renew=True)  # after a rejection: always a new one (5 s later at the earliest)
+            assert issued[2] - issued[1] == pytest.approx(MIN_INTERVAL, abs=0.01)
             assert sim.stats.tokens_issued == 3
-            assert renewed == venue.token
-            assert renewed not in (first, second)
+            assert fresh == venue.token
+            assert fresh not in (first, second)
         finally:
             await tokens.aclose()
 

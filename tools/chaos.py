@@ -46,9 +46,12 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
@@ -73,7 +76,7 @@ class Venue:
 
     def required(self) -> list[Key]:
         """What the client must print, each once."""
-        return list(self.sim.emitted)
+        return [(kind, id_, order_id) for kind, id_, order_id, *_ in self.sim.emitted]
 
     def allowed(self) -> set[Key]:
         """What the client may print besides, each once."""
@@ -86,6 +89,10 @@ class Venue:
     def describe(self, order_id: str) -> str:
         """What the venue knows of an order, for a missing event."""
         return ""
+
+    def figures(self, printed: set[Key]) -> dict[str, object]:
+        """The venue's own figures, given the keys the client printed."""
+        return {}
 
 
 class Kalshi(Venue):
@@ -132,6 +139,14 @@ class Novig(Venue):
         assert isinstance(sim, novig.NovigSim)
         return {(e.kind, e.id, e.order_id): e.qty for e in [*sim.emitted, *sim.feed.unseen_closes]}
 
+    def figures(self, printed: set[Key]) -> dict[str, object]:
+        sim = self.sim
+        assert isinstance(sim, novig.NovigSim)
+        return {
+            "of which market closed": sum(e.reason == "market_closed" for e in sim.emitted),
+            "unseen closes printed": len(printed & self.allowed()),
+        }
+
     def describe(self, order_id: str) -> str:
         sim = self.sim
         assert isinstance(sim, novig.NovigSim)
@@ -147,7 +162,33 @@ class Novig(Venue):
 VENUES = {"kalshi": Kalshi, "novig": Novig}
 
 
+@dataclass
+class Outcome:
+    """What one run left: the client's stdout and stderr lines, its exit codes, what is checked."""
+
+    lines: list[str] = field(default_factory=list)
+    diagnostics: list[str] = field(default_factory=list)
+    codes: list[int] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    """The lines checked: the ``--output`` file's with it, stdout's otherwise."""
+    elapsed: float = 0.0
+
+
 def main() -> int:
+    args = _arguments()
+    venue = VENUES[args.venue](args)
+    outcome = _run(args, venue)
+    figures, ok = _judge(args, venue, outcome)
+    width = max(map(len, figures))
+    for name, value in figures.items():
+        print(f"{name:<{width}}  {value}")
+    for event in _wrong(venue, outcome)[:10]:
+        print(f"wrong quantity: {event}", file=sys.stderr)
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--venue", choices=sorted(VENUES), default="kalshi")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the venue trades")
@@ -157,22 +198,32 @@ def main() -> int:
     parser.add_argument("--restarts", type=int, default=0, help="stop and start the client this many times")
     parser.add_argument("--kill9", type=int, default=0, help="kill -9 and start the client this many times")
     parser.add_argument("--stdout-only", action="store_true", help="with --kill9: no --output; count stdout repeats")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    venue = VENUES[args.venue](args)
+
+def _with_output(args: argparse.Namespace) -> bool:
+    """The ``--output`` file is what is checked (``--kill9`` without ``--stdout-only``)."""
+    return bool(args.kill9 and not args.stdout_only)
+
+
+def _command(args: argparse.Namespace, arguments: list[str], output: Path) -> list[str]:
+    """The client's command line: ``--state`` when it is stopped and started, ``--output`` when checked."""
+    command = [sys.executable, "-m", "fillwatch", *arguments, "-f", "jsonl"]
+    if args.restarts or args.kill9:
+        command += ["--state", str(output.with_name("chaos.state"))]
+    if _with_output(args):
+        command += ["--output", str(output)]
+    return command
+
+
+def _run(args: argparse.Namespace, venue: Venue) -> Outcome:
+    """Trade for ``--seconds`` with the client running (stopped and started as asked), then let it catch up."""
     rng = random.Random(args.seed)
-    lines: list[str] = []
-    diagnostics: list[str] = []
-    codes: list[int] = []
+    outcome = Outcome()
+    lines, diagnostics = outcome.lines, outcome.diagnostics
     with SimThread(venue.sim) as sim, venue.client() as (arguments, env), tempfile.TemporaryDirectory() as scratch:
-        command = [sys.executable, "-m", "fillwatch", *arguments, "-f", "jsonl"]
-        if args.restarts or args.kill9:
-            command += ["--state", str(Path(scratch) / "chaos.state")]
         output = Path(scratch) / "chaos.jsonl"
-        with_output = args.kill9 and not args.stdout_only
-        if with_output:
-            command += ["--output", str(output)]
-        environment = {**os.environ, **env}
+        command, environment = _command(args, arguments, output), {**os.environ, **env}
         client, readers = _start(command, environment, lines, diagnostics)
         started = time.monotonic()
         signals = [signal.SIGTERM] * args.restarts + [signal.SIGKILL] * args.kill9
@@ -182,78 +233,91 @@ def main() -> int:
         for at, signum in zip(stops, signals, strict=True):
             time.sleep(max(0.0, started + at - time.monotonic()))
             _wait_for_a_word(diagnostics, said)
-            codes.append(_stop(client, readers, signum))
+            outcome.codes.append(_stop(client, readers, signum))
             time.sleep(rng.uniform(*PAUSE_BETWEEN))  # the venue trades on: only REST history has it
             said = len(diagnostics)
             client, readers = _start(command, environment, lines, diagnostics)
         time.sleep(max(0.0, started + args.seconds - time.monotonic()))
         sim.script.limit = sim.stats.events  # the venue stops trading
-        checked = (lambda: _lines_of(output)) if with_output else (lambda: list(lines))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            printed = {_key(json.loads(line)) for line in checked()}
-            if set(venue.required()) <= printed:
-                break
-            time.sleep(0.2)
+        checked: Callable[[], list[str]] = partial(_lines_of, output) if _with_output(args) else lines.copy
+        _catch_up(venue, checked)
         time.sleep(1.0)  # room for a late duplicate to show
-        codes.append(_stop(client, readers))
-        elapsed = time.monotonic() - started
-        written = checked()
+        outcome.codes.append(_stop(client, readers))
+        outcome.elapsed = time.monotonic() - started
+        outcome.written = checked()
+    return outcome
 
-    stdout_keys = Counter(_key(json.loads(line)) for line in lines)
-    events = [json.loads(line) for line in written]
+
+def _catch_up(venue: Venue, checked: Callable[[], list[str]], limit: float = 30.0) -> None:
+    """Wait (up to `limit` seconds) until the client printed everything the venue made."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        printed = {_key(json.loads(line)) for line in checked()}
+        if set(venue.required()) <= printed:
+            return
+        time.sleep(0.2)
+
+
+def _wrong(venue: Venue, outcome: Outcome) -> list[dict[str, Any]]:
+    """The lines whose quantity is not the venue's."""
+    quantities = venue.quantities()
+    events = [json.loads(line) for line in outcome.written]
+    return [e for e in events if quantities.get(_key(e), e["qty"]) != e["qty"]]
+
+
+def _judge(args: argparse.Namespace, venue: Venue, outcome: Outcome) -> tuple[dict[str, object], bool]:
+    """The figures of the run, and whether it passed; the missing events go to stderr."""
+    stats = venue.sim.stats
+    events = [json.loads(line) for line in outcome.written]
     got = Counter(_key(e) for e in events)
-    sent = set(venue.required())
-    allowed = venue.allowed()
+    sent, allowed = set(venue.required()), venue.allowed()
     missing = len(sent - set(got))
     duplicates = sum(n - 1 for n in got.values() if n > 1)
     unknown = len(set(got) - sent - allowed)
-    quantities = venue.quantities()
-    wrong = [e for e in events if quantities.get(_key(e), e["qty"]) != e["qty"]]
-    from_history = sum(e["source"] == "history" for e in events)
-    failed_backfills = sum("not read" in line for line in diagnostics)
+    wrong = _wrong(venue, outcome)
     figures: dict[str, object] = {
         "venue": args.venue,
-        "seconds": round(elapsed, 1),
-        "drops": sim.stats.drops,
-        "connections": sim.stats.connections,
+        "seconds": round(outcome.elapsed, 1),
+        "drops": stats.drops,
+        "connections": stats.connections,
         "restarts": args.restarts,
         "kill -9": args.kill9,
         "events sent": len(sent),
         "fills": sum(kind == "fill" for kind, _, _ in sent),
         "cancels": sum(kind == "cancel" for kind, _, _ in sent),
     }
-    if args.venue == "novig":
-        closes = sum(e.reason == "market_closed" for e in sim.emitted)  # type: ignore[union-attr]
-        figures["of which market closed"] = closes
-        figures["unseen closes printed"] = len(set(got) & allowed)
+    figures |= venue.figures(set(got))
     figures |= {
-        "lines in --output" if with_output else "lines printed": len(events),
-        "from history": from_history,
+        "lines in --output" if _with_output(args) else "lines printed": len(events),
+        "from history": sum(e["source"] == "history" for e in events),
         "missing": missing,
         "duplicates": duplicates,
         "unknown": unknown,
         "wrong quantity": len(wrong),
-        "failed backfills": failed_backfills,
-        "client exits": " ".join(map(str, sorted(set(codes)))),
+        "failed backfills": sum("not read" in line for line in outcome.diagnostics),
+        "client exits": " ".join(map(str, sorted(set(outcome.codes)))),
     }
-    if with_output:
-        figures["stdout lines"] = len(lines)
-        figures["stdout repeats"] = sum(n - 1 for n in stdout_keys.values() if n > 1)
+    figures |= _repeats(args, outcome)
     if args.stdout_only:
         figures["duplicates"] = f"{duplicates} (allowed: the bursts being written when killed)"
         duplicates = 0
     for kind, id_, order_id in sorted(sent - set(got))[:10]:
         print(f"missing {kind} {id_} (order {order_id}): {venue.describe(order_id)}", file=sys.stderr)
-    width = max(map(len, figures))
-    for name, value in figures.items():
-        print(f"{name:<{width}}  {value}")
-    for event in wrong[:10]:
-        print(f"wrong quantity: {event}", file=sys.stderr)
-    ok = missing == duplicates == unknown == len(wrong) == 0 and sim.stats.drops >= args.min_drops
+    ok = missing == duplicates == unknown == len(wrong) == 0 and stats.drops >= args.min_drops
+    codes = outcome.codes
     ok = ok and set(codes) <= {143, -signal.SIGKILL} and codes[-1] == 143  # stopped by us, none failed
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    return figures, ok
+
+
+def _repeats(args: argparse.Namespace, outcome: Outcome) -> dict[str, object]:
+    """With ``--output``: the stdout lines, and how many of them stdout repeated."""
+    if not _with_output(args):
+        return {}
+    stdout_keys = Counter(_key(json.loads(line)) for line in outcome.lines)
+    return {
+        "stdout lines": len(outcome.lines),
+        "stdout repeats": sum(n - 1 for n in stdout_keys.values() if n > 1),
+    }
 
 
 def _start(

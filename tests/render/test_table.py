@@ -12,6 +12,7 @@ from fillwatch.core.events import Connected, Disconnected, Skipped
 from fillwatch.render.session import Session
 from fillwatch.render.table import FillBoard, LiveTableSink
 from tests.render.helpers import EVIL, cancel, console, fill, output
+from tests.warp import run_warped
 
 GREEN, RED, YELLOW_DIM, BOLD = "\x1b[32m", "\x1b[31m", "\x1b[2;33m", "\x1b[1;"
 
@@ -158,49 +159,64 @@ def test_narrow_terminal_drops_columns_but_keeps_the_essentials() -> None:
     assert rows_of(text)[0].split()[:6] == ["20:33:25", "KXFED", "yes", "buy", "10", "0.4"]
 
 
-@pytest.mark.timeout(10)
-async def test_redraws_are_coalesced_and_never_per_event() -> None:
-    """1,000 events over ~0.35 s give a handful of redraws (≤ 10/s), none synchronous."""
+# The redraw tests run on a loop with a clock of its own (tests/warp.py): their sleeps cost no real time.
+
+
+def test_redraws_are_coalesced_and_never_per_event() -> None:
+    """1,000 events over 0.5 s of the loop's clock give a handful of redraws (≤ 10/s), none synchronous."""
     target = console()
-    sink = LiveTableSink(target, board_with(), max_fps=10)
-    sink.event(fill())
-    assert sink.redraws == 0  # an event only asks for a redraw
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    for i in range(1000):
-        sink.event(fill(qty=str(i + 1)))
-        if i % 10 == 0:
-            await asyncio.sleep(0.0035)
-    await asyncio.sleep(0.15)
-    elapsed = loop.time() - started
-    redraws = sink.redraws
-    sink.close()  # draws the final frame once more
-    assert 2 <= redraws <= elapsed * 10 + 1
+
+    async def main() -> tuple[float, int, LiveTableSink]:
+        sink = LiveTableSink(target, board_with(), max_fps=10)
+        sink.event(fill())
+        assert sink.redraws == 0  # an event only asks for a redraw
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for i in range(1000):
+            sink.event(fill(qty=str(i + 1)))
+            if i % 10 == 0:
+                await asyncio.sleep(0.0035)
+        await asyncio.sleep(0.15)
+        elapsed, redraws = loop.time() - started, sink.redraws
+        sink.close()  # draws the final frame once more
+        return elapsed, redraws, sink
+
+    elapsed, redraws, sink = run_warped(main())
+    assert elapsed == pytest.approx(0.5)
+    assert 5 <= redraws <= elapsed * 10 + 1
     assert sink.redraws == redraws + 1
     assert "1000" in output(target)  # the final frame shows the last event
 
 
-async def test_idle_table_still_redraws_to_age_the_last_frame() -> None:
+def test_idle_table_still_redraws_to_age_the_last_frame() -> None:
     """With no events, a redraw still comes every idle interval."""
     target = console()
-    sink = LiveTableSink(target, board_with(), idle_refresh=0.05)
-    sink.status(Connected("ws://x", 1))
-    await asyncio.sleep(0.3)
-    sink.close()
-    assert sink.redraws >= 3
+
+    async def main() -> LiveTableSink:
+        sink = LiveTableSink(target, board_with(), idle_refresh=0.05)
+        sink.status(Connected("ws://x", 1))
+        await asyncio.sleep(0.3)
+        sink.close()
+        return sink
+
+    assert run_warped(main()).redraws >= 6
 
 
-async def test_bell_rings_once_per_redraw_with_new_fills() -> None:
+def test_bell_rings_once_per_redraw_with_new_fills() -> None:
     """--bell: fills ring the bell (BEL), at most once per redraw; cancels do not."""
     target = console()
-    sink = LiveTableSink(target, board_with(), bell=True)
-    sink.event(cancel())
-    await asyncio.sleep(0.15)
-    assert "\x07" not in output(target)
-    for _ in range(5):
-        sink.event(fill())
-    await asyncio.sleep(0.15)
-    sink.close()
+
+    async def main() -> None:
+        sink = LiveTableSink(target, board_with(), bell=True)
+        sink.event(cancel())
+        await asyncio.sleep(0.15)
+        assert "\x07" not in output(target)
+        for _ in range(5):
+            sink.event(fill())
+        await asyncio.sleep(0.15)
+        sink.close()
+
+    run_warped(main())
     assert output(target).count("\x07") == 1
 
 
