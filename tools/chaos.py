@@ -1,6 +1,6 @@
 """A chaos run: a minute of fills while the connection drops at random points.
 
-    python -m tools.chaos [--venue kalshi|novig] [--seconds 60] [--rate 40] [--seed 1]
+    python -m tools.chaos [--venue kalshi|novig|novig-v3] [--seconds 60] [--rate 40] [--seed 1]
                                   [--restarts N] [--kill9 N [--stdout-only]]
 
 The simulated venue trades at `rate` events per second on its own clock and
@@ -17,6 +17,13 @@ after its last ``orders/all`` read) may appear, once, when a later read of
 the quantity too (a cancel's is what was left of the order). Prints the
 figures; exits 1 if anything is missing, repeated, unknown or of the wrong
 quantity, or if fewer than `--min-drops` drops happened.
+
+``--venue novig-v3`` runs Novig's v3 API (``fillwatch novig`` with a throwaway Ed25519 key):
+besides the connection drops, the venue drops ``orders`` batches on a live connection
+(``Script.drop_chance``), which the client must find by their ``seq`` and recover from a
+snapshot and REST; the figures say how many batches were dropped and how many gaps the
+client reported (``+ seq A→B: …``). The venue's throttles are off: at this rate of
+reconnects the documented ``stream`` bucket (32 per upgrade, 4/s) would refuse most of them.
 
 With ``--restarts N`` the client runs with ``--state`` and is stopped
 (SIGTERM) N times at random points, each time started again after a pause of
@@ -55,7 +62,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from fillwatch.sim import kalshi, novig
+from fillwatch.sim import kalshi, novig, novig_v3
 from fillwatch.sim.thread import SimThread
 
 Key = tuple[str, str, str]
@@ -67,7 +74,7 @@ PAUSE_BETWEEN = (0.5, 3.0)  # seconds without a client, between a stop and the n
 class Venue:
     """One simulated venue for the run, and how to point ``fillwatch`` at it."""
 
-    sim: kalshi.KalshiSim | novig.NovigSim
+    sim: kalshi.KalshiSim | novig.NovigSim | novig_v3.NovigV3Sim
 
     @contextmanager
     def client(self) -> Iterator[tuple[list[str], dict[str, str]]]:
@@ -93,6 +100,10 @@ class Venue:
     def figures(self, printed: set[Key]) -> dict[str, object]:
         """The venue's own figures, given the keys the client printed."""
         return {}
+
+    def sound(self, args: argparse.Namespace, diagnostics: list[str]) -> bool:
+        """Whether the venue's own faults happened often enough for the run to count."""
+        return True
 
 
 class Kalshi(Venue):
@@ -159,7 +170,73 @@ class Novig(Venue):
         )
 
 
-VENUES = {"kalshi": Kalshi, "novig": Novig}
+class NovigV3(Venue):
+    """Novig's v3 API: connection drops, and ``orders`` batches dropped on live connections."""
+
+    DROP_CHANCE = 0.07
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        script = novig_v3.Script(
+            rate=args.rate, seed=args.seed, drop_between=DROP_BETWEEN, drop_chance=self.DROP_CHANCE, throttle=False
+        )
+        self.sim = novig_v3.NovigV3Sim(script)
+
+    def _sim(self) -> novig_v3.NovigV3Sim:
+        assert isinstance(self.sim, novig_v3.NovigV3Sim)
+        return self.sim
+
+    @contextmanager
+    def client(self) -> Iterator[tuple[list[str], dict[str, str]]]:
+        sim = self._sim()
+        assert sim.private_key is not None
+        with tempfile.TemporaryDirectory() as scratch:
+            key = Path(scratch) / "chaos-v3.pem"
+            key.write_bytes(
+                sim.private_key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
+            key.chmod(0o600)
+            command = ["novig", "--ws-url", sim.url, "--api-url", sim.api_url, "--key-id", sim.key_id]
+            yield [*command, "--private-key", str(key)], {}
+
+    def required(self) -> list[Key]:
+        keys: list[Key] = []
+        for batch in self._sim().feed.batches:
+            for event in batch.events:
+                order = event["orderId"]
+                if event["kind"] == "fill":
+                    keys.append(("fill", f"{order}:{event['remaining']}", order))
+                elif event["kind"] == "cancel":
+                    keys.append(("cancel", order, order))
+        return keys
+
+    def quantities(self) -> dict[Key, float]:
+        feed = self._sim().feed
+        found: dict[Key, float] = {}
+        for batch in feed.batches:
+            for event in batch.events:
+                order = event["orderId"]
+                if event["kind"] == "fill":
+                    found["fill", f"{order}:{event['remaining']}", order] = event["qty"]
+                elif event["kind"] == "cancel":
+                    found["cancel", order, order] = feed.orders[order].remaining
+        return found
+
+    def describe(self, order_id: str) -> str:
+        order = self._sim().feed.orders[order_id]
+        sent = [(s.connection, s.seq, s.kind) for s in self._sim().stats.sent if s.order_id == order_id]
+        return f"{order.status} {order.tif} remaining={order.remaining}/{order.qty}; sent {sent}"
+
+    def figures(self, printed: set[Key]) -> dict[str, object]:
+        stats = self._sim().stats
+        return {"orders batches dropped on live connections": len(stats.dropped_seqs)}
+
+    def sound(self, args: argparse.Namespace, diagnostics: list[str]) -> bool:
+        return len(self._sim().stats.dropped_seqs) >= args.min_drops
+
+
+VENUES = {"kalshi": Kalshi, "novig": Novig, "novig-v3": NovigV3}
 
 
 @dataclass
@@ -287,6 +364,9 @@ def _judge(args: argparse.Namespace, venue: Venue, outcome: Outcome) -> tuple[di
         "cancels": sum(kind == "cancel" for kind, _, _ in sent),
     }
     figures |= venue.figures(set(got))
+    gaps = [line for line in outcome.diagnostics if line.split(" ", 1)[-1].startswith("+ seq ")]
+    if gaps:
+        figures["gaps detected by seq and recovered"] = len(gaps)
     figures |= {
         "lines in --output" if _with_output(args) else "lines printed": len(events),
         "from history": sum(e["source"] == "history" for e in events),
@@ -304,6 +384,7 @@ def _judge(args: argparse.Namespace, venue: Venue, outcome: Outcome) -> tuple[di
     for kind, id_, order_id in sorted(sent - set(got))[:10]:
         print(f"missing {kind} {id_} (order {order_id}): {venue.describe(order_id)}", file=sys.stderr)
     ok = missing == duplicates == unknown == len(wrong) == 0 and stats.drops >= args.min_drops
+    ok = ok and venue.sound(args, outcome.diagnostics)
     codes = outcome.codes
     ok = ok and set(codes) <= {143, -signal.SIGKILL} and codes[-1] == 143  # stopped by us, none failed
     return figures, ok
