@@ -16,6 +16,7 @@ from typing import Any
 
 from fillwatch.core.errors import FillwatchError
 from fillwatch.net.http import RestClient
+from fillwatch.venues.base import Request
 
 __all__ = ["read_positions"]
 
@@ -36,7 +37,12 @@ async def read_positions(
     cursor: str | None = None
     for _ in range(MAX_PAGES):
         try:
-            body = await client.send(lambda page=cursor: venue.positions_request(page, int(clock() * 1000)))
+
+            def make(page: str | None = cursor) -> Request:
+                request: Request = venue.positions_request(page, int(clock() * 1000))
+                return request
+
+            body = await client.send(make)
             rows, cursor = venue.parse_positions(body)
         except (FillwatchError, ValueError) as exc:  # RestError, Unauthorized, a body that is not JSON
             log.debug("starting positions not read: %s", exc)

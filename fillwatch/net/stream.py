@@ -22,36 +22,31 @@ frame of any kind (data or ping; our own pongs do not count) for
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
-from http import HTTPStatus
-from typing import Any, TypeAlias
+from typing import NoReturn, TypeAlias, cast
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import (
-    ConnectionClosed,
-    InvalidHandshake,
-    InvalidStatus,
-    InvalidURI,
-)
-from websockets.frames import Frame, Opcode
+from websockets.asyncio.client import ClientConnection
+from websockets.protocol import State
 
 from fillwatch.core import backoff
 from fillwatch.core.errors import (
     AuthenticationError,
-    ConfigError,
     ConnectionFailed,
-    FillwatchError,
-    SubscriptionError,
 )
 from fillwatch.core.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
-from fillwatch.net.http import Redirected, RestError, redirect_target
+from fillwatch.net.connection import Connection, NoRedirects
+from fillwatch.net.failures import Verdict, _Refused, _Resubscribe, _Stalled, classify, close_meaning, describe
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply, Resync, Venue
 
-__all__ = ["Authenticate", "Record", "StreamOptions", "Streamed", "classify", "watch"]
+__all__ = [
+    "Authenticate", "Dispatch", "Emit", "Record", "Stream", "StreamOptions", "Streamed", "Verdict", "classify", "watch",
+]  # fmt: skip
 
 log = logging.getLogger("fillwatch.stream")
 
@@ -85,138 +80,210 @@ class StreamOptions:
     """Attach each frame to the events it produced (``--raw``)."""
 
 
-class _Stalled(Exception):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"no frame for {seconds:g} s")
+Emit = Callable[[Streamed], None]
+"""Takes each item the stream produces, synchronously, as its frame is read."""
 
 
-class _Resubscribe(Exception):
-    """The venue reported a subscription that stopped delivering data."""
+class Dispatch:
+    """One attempt's frames: recorded, parsed, and each result handed on or acted upon.
 
+    Called by :class:`Connection` for every data message, in the transport's
+    callback: nothing here awaits. A refusal or a resync raises, which stops
+    the connection (the attempt raises it again, outside the callback).
+    """
 
-class _Refused(Exception):
-    def __init__(self, rejected: Rejected) -> None:
-        super().__init__(rejected.message)
-        self.rejected = rejected
+    connection: Connection | None = None
 
+    def __init__(self, stream: Stream, emit: Emit, read_end: Callable[[], None]) -> None:
+        self._stream = stream
+        self._venue = stream.venue
+        self._emit = emit
+        self.read_end = read_end
+        self._record = stream.record
+        self._clock = stream.clock
+        self._raw = stream.options.raw
+        self._acked: set[str] = set()
+        self.confirmed = False
 
-class _Connection(ClientConnection):
-    """A client connection that remembers when the venue last sent any frame."""
-
-    last_frame_at: float = 0.0
-    stalled: bool = False
-    _watchdog: asyncio.TimerHandle | None = None
-
-    def process_event(self, event: Any) -> None:
-        # Pongs answer our own keepalive pings: they show that the peer's TCP
-        # stack is alive, not that the venue is still sending (CONTRACT §5).
-        if not (isinstance(event, Frame) and event.opcode is Opcode.PONG):
-            self.last_frame_at = self.loop.time()
-        super().process_event(event)
-
-    def watch_for_stall(self, timeout: float) -> None:
-        """Abort the connection once no frame arrived for `timeout` seconds."""
-        self.last_frame_at = self.loop.time()
-
-        def check() -> None:
-            idle = self.loop.time() - self.last_frame_at
-            if idle >= timeout:
-                self.stalled = True
-                if self.transport is not None:
-                    self.transport.abort()
+    def frame(self, frame: str | bytes) -> None:
+        """Handle one data message (none once the stream was halted)."""
+        if self._stream.halted:
+            return
+        if self._record is not None:
+            self._record(self._clock(), frame)
+        emit = self._emit
+        for parsed in self._venue.parse(frame):
+            if isinstance(parsed, (Fill, Cancel)):
+                emit(replace(parsed, raw=frame) if self._raw else parsed)
             else:
-                self._watchdog = self.loop.call_later(timeout - idle, check)
+                self._other(parsed)
 
-        self._watchdog = self.loop.call_later(timeout, check)
+    def _other(self, parsed: object) -> None:
+        if isinstance(parsed, Ack):
+            self._acked.add(parsed.channel)
+            if not self.confirmed and self._acked >= self._venue.channels:
+                self.confirm()
+        elif isinstance(parsed, Malformed):
+            self._emit(self._stream.skipped(parsed))
+        elif isinstance(parsed, Reply):
+            self._send(parsed.frame)
+        elif isinstance(parsed, Reconcile):
+            self._emit(parsed)
+        elif isinstance(parsed, Resync):
+            raise _Resubscribe(parsed.reason)
+        elif isinstance(parsed, Rejected):
+            raise _Refused(parsed)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-        super().connection_lost(exc)
+    def confirm(self) -> None:
+        """The venue confirmed every channel: the connection counts as up."""
+        self.confirmed = True
+        self._emit(self._stream.confirmed())
+
+    def _send(self, frame: bytes) -> None:
+        """Answer the venue at once, in order with what was sent before (an ``await send()`` would wait)."""
+        ws = self.connection
+        if ws is not None and ws.protocol.state is State.OPEN:  # none: a recorded frame, replayed
+            ws.protocol.send_text(frame)
+            ws.send_data()
 
 
-class _NoRedirects(connect):
-    """``connect`` that never follows a redirect: the signed headers would go with it.
+class Stream:
+    """The connection loop: attempts, each classified when it ends, and the backoff between them.
 
-    websockets strips only ``Authorization`` and ``Cookie`` when it follows one;
-    Kalshi's ``KALSHI-ACCESS-*`` headers would reach the other host.
+    Args: `venue` signs, subscribes and parses; `options`: URL, retry budget, timeouts; `delays`
+    makes the backoff sequence; `clock`: wall-clock seconds, for signing and recording;
+    `authenticate` makes credentials current before every attempt; `record` receives every frame.
     """
 
-    def process_redirect(self, exc: Exception) -> Exception | str:
-        if isinstance(exc, InvalidStatus) and 300 <= exc.response.status_code < 400:
-            location = exc.response.headers.get("Location")
-            if location is not None:
-                target = redirect_target(self.uri, location)
-                return Redirected("the WebSocket upgrade", exc.response.status_code, target)
-        return exc
+    def __init__(
+        self,
+        venue: Venue,
+        options: StreamOptions,
+        *,
+        delays: backoff.DelayFactory = backoff.delays,
+        clock: Callable[[], float] = time.time,
+        authenticate: Authenticate | None = None,
+        record: Record | None = None,
+    ) -> None:
+        self.venue = venue
+        self.options = options
+        self.clock = clock
+        self.record = record
+        self._delays = delays
+        self._authenticate = authenticate
+        self._started = False  # a subscription was confirmed once
+        self._failures = 0  # attempts in a row that did not reach a confirmed subscription
+        self._auth_failures = 0
+        self._skipped = 0
+        self._pending: Iterator[float] | None = None  # the running backoff sequence; None starts a fresh one
+        self.connection: Connection | None = None
+        """The connection open now, if any (to pause and resume reading)."""
+        self.halted = False
 
+    def skipped(self, malformed: Malformed) -> Skipped:
+        self._skipped += 1
+        return Skipped(malformed.reason, malformed.excerpt, self._skipped)
 
-def _close_meaning(venue: Venue, closed: ConnectionClosed) -> object:
-    """What the venue's ``close_meaning(code, reason)`` makes of a close frame received (None: none)."""
-    meaning = getattr(venue, "close_meaning", None)
-    if meaning is None or closed.rcvd is None:
-        return None
-    return meaning(closed.rcvd.code, closed.rcvd.reason)
+    def confirmed(self) -> Connected:
+        """The item saying the connection is up; the failure counts start again."""
+        item = Connected(self.options.url, self._failures + 1)
+        self._started = True
+        self._failures = self._auth_failures = 0
+        self._pending = None
+        return item
 
+    async def run(self, emit: Emit, read_end: Callable[[], None] = lambda: None) -> NoReturn:
+        """Connect, and connect again, until cancelled or a fatal error; every item goes to `emit`,
+        synchronously, as its frame is read; `read_end` is called when a read has been handled.
 
-def _body_message(body: bytes | None) -> str:
-    """The ``message`` of a refused upgrade's JSON error body (Novig v3: which check failed), cut short."""
-    try:
-        message = json.loads(body or b"").get("message")
-    except (ValueError, AttributeError):
-        return ""
-    return message[:200] if isinstance(message, str) else ""
+        Raises:
+            AuthenticationError: two attempts in a row were rejected for their credentials.
+            ConnectionFailed: ``max_retries`` attempts after the first failed in a row.
+            ConfigError, SubscriptionError: retrying cannot help.
+        """
+        while True:
+            dispatch = Dispatch(self, emit, read_end)
+            try:
+                async with self.connect(dispatch, push=True) as ws:
+                    await asyncio.shield(ws.ended)
+                    self.ended(ws)
+            except Exception as exc:  # noqa: BLE001 - classified: unknown errors re-raise
+                delay = self.failed(exc, confirmed=dispatch.confirmed)
+                emit(Disconnected(describe(exc), delay))
+                await asyncio.sleep(delay)
 
+    @contextlib.asynccontextmanager
+    async def connect(self, dispatch: Dispatch, *, push: bool) -> AsyncIterator[Connection]:
+        """One attempt, signed, upgraded and subscribed (`push`: frames go to `dispatch` as they are read)."""
+        if self._authenticate is not None:
+            await self._authenticate(self._auth_failures > 0)
+        options = self.options
+        factory = functools.partial(Connection, handler=dispatch if push else None)
+        async with NoRedirects(
+            options.url,
+            additional_headers=self.venue.handshake_headers(int(self.clock() * 1000)),
+            create_connection=cast(type[ClientConnection], factory),
+            open_timeout=options.open_timeout,
+            close_timeout=2,
+            compression=options.compression,
+            max_size=2**22,
+        ) as ws:
+            assert isinstance(ws, Connection)
+            dispatch.connection = self.connection = ws
+            try:
+                ws.watch_for_stall(options.stall_timeout)
+                for command in self.venue.subscribe_frames():
+                    await ws.send(command, text=True)
+                if not self.venue.channels:
+                    self._failures = 0  # as it always was: a venue without acks counts attempt 1
+                    dispatch.confirm()
+                yield ws
+            finally:
+                self.connection = None
 
-def classify(exc: BaseException) -> FillwatchError | None:
-    """What a failure means: ``None`` to retry, or the error to stop with.
+    def ended(self, ws: Connection) -> NoReturn:
+        """Raise why `ws` ended: what stopped its dispatch, a stall, or the close."""
+        if ws.failure is not None:
+            raise ws.failure
+        if ws.stalled:
+            raise _Stalled(self.options.stall_timeout)
+        refused = close_meaning(self.venue, ws.close_exc)  # a venue that says what a close means
+        if refused is not None:
+            raise refused from ws.close_exc
+        raise ws.close_exc
 
-    Auth rejections are *not* decided here: they are retried once with fresh
-    credentials by :func:`watch`, which counts them (see :func:`is_auth_failure`).
-    """
-    if isinstance(exc, InvalidStatus):
-        status = exc.response.status_code
-        if status in (408, 429) or status >= 500 or status in (401, 403):
-            return None
-        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-        return ConfigError(f"the server refused the WebSocket upgrade: HTTP {status} {reason}".rstrip())
-    if isinstance(exc, InvalidURI):
-        return ConfigError(f"invalid WebSocket URL: {exc}")
-    if isinstance(exc, _Refused):
-        if exc.rejected.auth:
-            return None
-        code = f" (code {exc.rejected.code})" if exc.rejected.code is not None else ""
-        return SubscriptionError(f"the venue refused the subscription{code}: {exc.rejected.message}")
-    if isinstance(exc, (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, _Stalled, _Resubscribe, RestError)):
-        return None
-    if isinstance(exc, FillwatchError):
-        return exc
-    raise exc
+    def failed(self, exc: Exception, *, confirmed: bool) -> float:
+        """The delay before the next attempt, after `exc` ended one (or the error the run stops with)."""
+        verdict = classify(exc, started=self._started)
+        if verdict.error is exc:
+            raise exc
+        if verdict.error is not None:
+            raise verdict.error from exc
+        log.debug("attempt failed", exc_info=exc)
+        self._auth_failures = self._auth_failures + 1 if verdict.auth else 0
+        if self._auth_failures >= 2:
+            message = f"{self.venue.name} rejected the credentials ({describe(exc)}), twice in a row"
+            raise AuthenticationError(message) from exc
+        if not confirmed:
+            self._failures += 1
+        if self.options.max_retries is not None and self._failures > self.options.max_retries:
+            attempts = f"{self._failures} failed attempt{'' if self._failures == 1 else 's'}"
+            raise ConnectionFailed(f"gave up after {attempts} in a row: {describe(exc)}") from exc
+        self._pending = self._pending or self._delays()
+        return next(self._pending)
 
+    def halt(self) -> None:
+        """Take no further frame: the run stopped (what is read now is neither recorded nor parsed)."""
+        self.halted = True
 
-def is_auth_failure(exc: BaseException) -> bool:
-    """An HTTP 401/403 on the upgrade, or an in-band authentication error."""
-    if isinstance(exc, InvalidStatus):
-        return exc.response.status_code in (401, 403)
-    return isinstance(exc, _Refused) and exc.rejected.auth
+    def pause(self) -> None:
+        """Stop reading frames until :meth:`resume` (a reconciliation reads first)."""
+        if self.connection is not None:
+            self.connection.pause()
 
-
-def describe(exc: BaseException) -> str:
-    """A short, secret-free account of why a connection attempt ended."""
-    if isinstance(exc, InvalidStatus):
-        said = _body_message(exc.response.body)
-        return f"HTTP {exc.response.status_code} on the upgrade" + (f": {said}" if said else "")
-    if isinstance(exc, ConnectionClosed):
-        if exc.rcvd is None:
-            return "connection lost"
-        return f"closed by the venue ({exc.rcvd.code}{' ' + exc.rcvd.reason if exc.rcvd.reason else ''})"
-    if isinstance(exc, _Refused):
-        return f"rejected: {exc.rejected.message}"
-    if isinstance(exc, TimeoutError):
-        return "timed out opening the connection"
-    if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__
-    return str(exc) or type(exc).__name__
+    def resume(self) -> None:
+        if self.connection is not None:
+            self.connection.resume()
 
 
 async def watch(
@@ -230,104 +297,29 @@ async def watch(
 ) -> AsyncIterator[Streamed]:
     """Yield events and status items from `venue` until cancelled or a fatal error.
 
-    Args:
-        venue: the adapter that signs, subscribes and parses.
-        options: URL, retry budget and timeouts.
-        delays: makes the backoff sequence (tests pass tiny delays).
-        clock: wall-clock seconds, for signing and recording.
-        authenticate: makes the venue's credentials current before every attempt.
-        record: receives every frame with its receive time (``--record``).
+    The :class:`Stream` (its arguments) as an async iterator: each
+    frame is recorded and parsed when the reader asks for the next item, so
+    that a ``--record`` lists frames in the order the reader took them.
 
     Raises:
-        AuthenticationError: two attempts in a row were rejected for their credentials.
-        ConnectionFailed: ``max_retries`` attempts after the first failed in a row.
-        ConfigError, SubscriptionError: retrying cannot help (a redirect before the
-            first confirmed subscription: the URL is wrong; later it is retried).
+        AuthenticationError, ConnectionFailed, ConfigError, SubscriptionError: as :meth:`Stream.run`.
     """
-    started = False  # a subscription was confirmed once
-    failures = 0  # attempts in a row that did not reach a confirmed subscription
-    auth_failures = 0
-    skipped = 0
-    pending: Any = None  # the running backoff sequence; None starts a fresh one
+    stream = Stream(venue, options, delays=delays, clock=clock, authenticate=authenticate, record=record)
     while True:
-        confirmed = False
+        items: deque[Streamed] = deque()
+        dispatch = Dispatch(stream, items.append, lambda: None)
         try:
-            if authenticate is not None:
-                await authenticate(auth_failures > 0)
-            headers = venue.handshake_headers(int(clock() * 1000))
-            async with _NoRedirects(
-                options.url,
-                additional_headers=headers,
-                create_connection=_Connection,
-                open_timeout=options.open_timeout,
-                close_timeout=2,
-                compression=options.compression,
-                max_size=2**22,
-            ) as ws:
-                assert isinstance(ws, _Connection)
-                ws.watch_for_stall(options.stall_timeout)
-                for command in venue.subscribe_frames():
-                    await ws.send(command, text=True)
-                acked: set[str] = set()
-                if not venue.channels:
-                    confirmed = started = True
-                    failures = auth_failures = 0
-                    pending = None
-                    yield Connected(options.url, failures + 1)
-                try:
-                    while True:
-                        frame = await ws.recv()
-                        if record is not None:
-                            record(clock(), frame)
-                        for parsed in venue.parse(frame):
-                            if isinstance(parsed, (Fill, Cancel)):
-                                yield replace(parsed, raw=frame) if options.raw else parsed
-                            elif isinstance(parsed, Ack):
-                                acked.add(parsed.channel)
-                                if not confirmed and acked >= venue.channels:
-                                    confirmed = started = True
-                                    yield Connected(options.url, failures + 1)
-                                    failures = auth_failures = 0
-                                    pending = None
-                            elif isinstance(parsed, Malformed):
-                                skipped += 1
-                                yield Skipped(parsed.reason, parsed.excerpt, skipped)
-                            elif isinstance(parsed, Reply):
-                                await ws.send(parsed.frame, text=True)
-                            elif isinstance(parsed, Reconcile):
-                                yield parsed
-                            elif isinstance(parsed, Resync):
-                                raise _Resubscribe(parsed.reason)
-                            elif isinstance(parsed, Rejected):
-                                raise _Refused(parsed)
-                except ConnectionClosed as closed:
-                    if ws.stalled:
-                        raise _Stalled(options.stall_timeout) from None
-                    meaning = _close_meaning(venue, closed)  # a venue that says what a close means
-                    if isinstance(meaning, Rejected):
-                        raise _Refused(meaning) from closed
-                    raise
-        except Exception as exc:  # classified below; unknown errors re-raise
-            if isinstance(exc, Redirected) and not started:
-                raise ConfigError(str(exc)) from exc
-            fatal = classify(exc)
-            if fatal is not None:
-                raise fatal from exc
-            log.debug("attempt failed", exc_info=True)
-            if is_auth_failure(exc):
-                auth_failures += 1
-                if auth_failures >= 2:
-                    raise AuthenticationError(
-                        f"{venue.name} rejected the credentials ({describe(exc)}), twice in a row"
-                    ) from exc
-            else:
-                auth_failures = 0
-            if not confirmed:
-                failures += 1
-            if options.max_retries is not None and failures > options.max_retries:
-                attempts = f"{failures} failed attempt{'' if failures == 1 else 's'}"
-                raise ConnectionFailed(f"gave up after {attempts} in a row: {describe(exc)}") from exc
-            pending = pending or delays()
-            delay = next(pending)
+            async with stream.connect(dispatch, push=False) as ws:
+                while True:
+                    while items:
+                        yield items.popleft()
+                    message = await ws.next_message()
+                    if message is None:
+                        stream.ended(ws)
+                    dispatch.frame(message)
+        except Exception as exc:  # noqa: BLE001 - classified: unknown errors re-raise
+            while items:  # what the frame gave before it raised
+                yield items.popleft()
+            delay = stream.failed(exc, confirmed=dispatch.confirmed)
             yield Disconnected(describe(exc), delay)
             await asyncio.sleep(delay)

@@ -1,32 +1,61 @@
-"""Choosing and assembling the terminal views for one run.
+"""Choosing and assembling the terminal views for one run, and the run's front end.
 
 :func:`open_views` turns the output options (``--format``, ``--color``,
 ``--bell``, ``-q``) into sinks, in the order the runner must close them: the
 stdout view first, the stderr diagnostics next, and the session sink last, so
 that its summary lands below the live table's final frame.
+
+:class:`Frontend` is what the CLI hands a :class:`~fillwatch.session.session.Session`
+(``session`` does not import ``render``): the views, the ``--output`` sink and
+the lines that file already holds. :func:`tail` runs one session with it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, TypeAlias
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
+import orjson
+
+from fillwatch.core.appending import open_append, read_tail
+from fillwatch.core.errors import ConfigError, ExitCode
+from fillwatch.core.events import Event
 from fillwatch.core.filters import FilterWatch, Selector
+from fillwatch.net.stream import Authenticate
 from fillwatch.render import Sink
 from fillwatch.render.console import ColorMode, make_console
-from fillwatch.render.jsonl import JsonLinesSink
+from fillwatch.render.jsonl import JsonLinesSink, parse_record
 from fillwatch.render.lines import LineFormatter, LinesSink
 from fillwatch.render.session import Session
 from fillwatch.render.status import StatusSink, stamp
 from fillwatch.render.summary import SessionSink
 from fillwatch.render.table import FillBoard, LiveTableSink
+from fillwatch.session.session import Session as Run
+from fillwatch.session.session import Target
+from fillwatch.venues.base import Venue
 
-__all__ = ["Format", "Views", "open_views", "resolve_format"]
+if TYPE_CHECKING:
+    from fillwatch.cli.options import RunOptions
+
+__all__ = [
+    "Format",
+    "Frontend",
+    "Views",
+    "open_views",
+    "output_sink",
+    "printed_to",
+    "resolve_format",
+    "run_to_end",
+    "tail",
+]
 
 Format: TypeAlias = Literal["auto", "table", "lines", "jsonl"]
 
@@ -88,6 +117,15 @@ class Views:
         at = next((i for i, sink in enumerate(self.sinks) if isinstance(sink, SessionSink)), len(self.sinks))
         self.sinks.insert(at, watch)
         return watch
+
+    def positions(self, venue: str, found: Sequence[tuple[str, Decimal]]) -> None:
+        """The positions held before the run (read in the background): they start the book."""
+        for market, qty in found:
+            self.session.book.start(venue, market, qty)
+        if found:
+            self.session.version += 1
+            if self.redraw is not None:
+                self.redraw()
 
 
 def warning(message: str) -> None:
@@ -153,3 +191,88 @@ def open_views(
             )
         )
     return views
+
+
+def output_sink(output: Path | None, *, raw: bool) -> list[Sink]:
+    """The ``--output`` file's sink (appending; a torn last line left by ``kill -9`` is cut), if asked for."""
+    if output is None:
+        return []
+    try:
+        fd, cut = open_append(output, 0o644)
+    except OSError as exc:
+        raise ConfigError(f"cannot open output file {output}: {exc.strerror}") from None
+    if cut:
+        warning(f"cut a torn last line ({cut} bytes) from {output}")
+    return [JsonLinesSink(fd, owns_fd=True, raw=raw, name=f"output file {output}")]
+
+
+def printed_to(output: Path, venue: str) -> list[Event]:
+    """The events of `venue` among the last lines of an ``--output`` file (hostile: bad lines skipped)."""
+    events = []
+    for line in read_tail(output):
+        try:
+            fields = orjson.loads(line)
+            event = parse_record(fields) if isinstance(fields, dict) else None
+        except (ValueError, TypeError, ArithmeticError):  # orjson's errors included
+            continue
+        if event is not None and event.venue == venue:
+            events.append(event)
+    return events
+
+
+class Frontend:
+    """The views and the ``--output`` file of a run, as its options ask (a session's :class:`Frontend`)."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self._options = options
+
+    def output(self) -> Sink | None:
+        sinks = output_sink(self._options.output, raw=self._options.raw)
+        return sinks[0] if sinks else None
+
+    def printed(self, venue: str) -> list[Event]:
+        return [] if self._options.output is None else printed_to(self._options.output, venue)
+
+    def views(self, venue: str, *, extra: Sequence[Sink], since: datetime | None) -> Views:
+        options = self._options
+        return open_views(
+            cast(Format, options.fmt.value),
+            venue=venue,
+            env=options.env,
+            color=options.color.value,
+            bell=options.bell,
+            quiet=options.quiet,
+            raw=options.raw,
+            extra=extra,
+            since=since,
+        )
+
+
+async def tail(
+    venue: Venue, url: str, options: RunOptions, *, account: str, authenticate: Authenticate | None = None
+) -> ExitCode:
+    """Follow `venue` at `url` into the views until the run ends: one :class:`~fillwatch.session.session.Session`.
+
+    Args:
+        venue: the adapter, with its credentials.
+        url: the WebSocket URL.
+        options: the shared command-line options.
+        account: who the credentials belong to (names the ``--state`` checkpoint's owner).
+        authenticate: makes credentials current before attempts (token venues).
+    """
+
+    def connect(clock: Callable[[], float]) -> Target:
+        # Until adapters take their clock at construction (the venue registry builds them):
+        # the times the adapter learns are the recorded ones, so that replay agrees.
+        venue.clock = clock
+        return Target(venue, url, account, authenticate)
+
+    return await Run(connect, options, Frontend(options)).run()
+
+
+def run_to_end(main: Coroutine[Any, Any, ExitCode]) -> int:
+    """``asyncio.run(main)``; a stdout closed while the last lines were written is a normal end."""
+    try:
+        return asyncio.run(main)
+    except BrokenPipeError:  # stdout closed while the last lines were written
+        return ExitCode.OK

@@ -36,87 +36,37 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
-from fillwatch import venues
 from fillwatch.core.appending import append, is_regular, open_append
 from fillwatch.core.errors import ConfigError, WriteFailed
-from fillwatch.core.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped, Status
-from fillwatch.core.files import open_regular
-from fillwatch.core.ledger import Checkpoint, Ledger, aware_time
-from fillwatch.render.jsonl import format_ts, parse_record
-from fillwatch.session.follow import BATCH
-from fillwatch.venues.base import Malformed, Venue
+from fillwatch.core.events import BackfillFailed, Event, Status
+from fillwatch.core.ledger import Checkpoint
+from fillwatch.session.entries import MAGIC, VERSION, End, Entry, FailedBackfill, Floor, Frame, Header, History
+from fillwatch.session.replay import read, replay
 
-__all__ = ["End", "FailedBackfill", "Floor", "Frame", "Header", "History", "Recorder", "read", "replay"]
-
-MAGIC = "fillwatch"
-VERSION = 1
-_YIELD_EVERY = 256  # entries replayed between two turns of the event loop
+__all__ = [
+    "End", "Entry", "FailedBackfill", "Floor", "Frame", "Header", "History", "RecordedClock", "Recorder", "read",
+    "replay",
+]  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
-    """The start of one recorded session."""
+class RecordedClock:
+    """The time of the frame or page recorded last (the wall clock before the first): the adapter's
+    clock while recording, so that the times it learns are the recorded ones and replay agrees."""
 
-    venue: str
-    checkpoint: Checkpoint | None = None
-    """The ``--state`` checkpoint the run started from."""
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.at: float | None = None
 
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One WebSocket frame as received: text as ``str``, binary as ``bytes``."""
-
-    t: float
-    data: str | bytes
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """One page of REST history, as returned for ``parse_history(kind, body, since, page)``."""
-
-    t: float
-    kind: str
-    body: bytes
-    since: datetime
-    page: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FailedBackfill:
-    """The backfill whose pages precede this failed part-way: the run showed none of them."""
-
-    t: float
-    since: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Floor:
-    """The run's history floor was set to `at`: no history older than it was shown from here on."""
-
-    t: float
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class End:
-    """The end of a session: `last` is the (id, order_id) of the last event shown."""
-
-    t: float
-    last: tuple[str, str] | None
-
-
-Entry = Header | Frame | History | FailedBackfill | Floor | End | Event
-"""One line of a recording, or one event of an event-lines file."""
+    def __call__(self) -> float:
+        return self._clock() if self.at is None else self.at
 
 
 class Recorder:
@@ -135,10 +85,12 @@ class Recorder:
         checkpoint: Checkpoint | None = None,
         clock: Callable[[], float] = time.time,
         floor: Callable[[], datetime | None] = lambda: None,
+        recorded: RecordedClock | None = None,
     ) -> None:
         """Open `path` for appending (created private: mode 600) and write the header.
 
-        `floor` gives the run's history floor (``Ledger.floor``), recorded when it changes.
+        `floor` gives the run's history floor (``Ledger.floor``), recorded when it changes;
+        `recorded` is the clock the adapter was built with (it follows what is recorded).
 
         Raises:
             ConfigError: if the file cannot be opened.
@@ -153,9 +105,9 @@ class Recorder:
         self._clock = clock
         self._floor = floor
         self._floor_recorded = None if checkpoint is None else checkpoint.floor
-        self._at: float | None = None
+        self._recorded = recorded if recorded is not None else RecordedClock(clock)
         self._last: tuple[str, str] | None = None
-        started = format_ts(datetime.fromtimestamp(clock(), UTC))
+        started = datetime.fromtimestamp(clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
         if checkpoint is not None:
             header["checkpoint"] = checkpoint.to_json()
@@ -165,12 +117,12 @@ class Recorder:
 
     def clock(self) -> float:
         """The time of the frame or page recorded last: the adapter's clock, so that replay agrees."""
-        return self._clock() if self._at is None else self._at
+        return self._recorded()
 
     def frame(self, t: float, data: str | bytes) -> None:
         """Record one received frame with its receive time."""
         entry = {"t": t, "text": data} if isinstance(data, str) else {"t": t, "binary": base64.b64encode(data).decode()}
-        self._at = t
+        self._recorded.at = t
         self._append(entry)
 
     def history(self, t: float, kind: str, body: bytes, since: datetime, page: str | None) -> None:
@@ -180,7 +132,7 @@ class Recorder:
             entry["body"] = body.decode()
         except UnicodeDecodeError:
             entry["body_b64"] = base64.b64encode(body).decode()
-        self._at = t
+        self._recorded.at = t
         self._append(entry)
 
     def _append(self, entry: dict[str, object]) -> None:
@@ -238,229 +190,3 @@ class Recorder:
         finally:
             os.close(self._fd)
             self._fd = -1
-
-
-def _entry(fields: object) -> Entry:
-    """One parsed line of a recording or of an event-lines file."""
-    if not isinstance(fields, dict):
-        raise ValueError("not a JSON object")
-    if fields.get("recording") == MAGIC:
-        if fields.get("version") != VERSION:
-            raise ValueError(f"recording version {fields.get('version')!r} is not supported (only {VERSION})")
-        venue = fields.get("venue")
-        if not isinstance(venue, str):
-            raise ValueError("the header names no venue")
-        return Header(venue, None if fields.get("checkpoint") is None else Checkpoint.from_json(fields["checkpoint"]))
-    if "kind" in fields:
-        return parse_record(fields)
-    t = fields.get("t")
-    if isinstance(t, bool) or not isinstance(t, (int, float)):
-        raise ValueError("no receive time")
-    if isinstance(fields.get("text"), str):
-        return Frame(t, fields["text"])
-    if isinstance(fields.get("binary"), str):
-        return Frame(t, base64.b64decode(fields["binary"], validate=True))
-    if isinstance(fields.get("history"), str):
-        if isinstance(fields.get("body"), str):
-            body = fields["body"].encode()
-        else:
-            body = base64.b64decode(fields["body_b64"], validate=True)
-        since = _aware(fields["since"])
-        page = fields.get("page")
-        return History(t, fields["history"], body, since, page if isinstance(page, str) else None)
-    if isinstance(fields.get("end"), dict):
-        last = fields["end"].get("last")
-        return End(t, None if last is None else (str(last[0]), str(last[1])))
-    if isinstance(fields.get("floor"), str):
-        return Floor(t, _aware(fields["floor"]))
-    if isinstance(fields.get("backfill_failed"), str):
-        return FailedBackfill(t, _aware(fields["backfill_failed"]))
-    raise ValueError("neither a frame, a history page nor an event")
-
-
-def _aware(value: object) -> datetime:
-    """A recorded time, which must carry its zone: a naive one compares with no event time."""
-    moment = aware_time(value)
-    if moment is None:
-        raise ValueError("a time is missing")
-    return moment
-
-
-def read(path: Path) -> Iterator[Entry]:
-    """The entries of a recording or an ``--output`` file, one line at a time.
-
-    A recording's frames must follow a header; an event-lines file has none.
-
-    Raises:
-        ConfigError: if the file cannot be read, or a line is not a recording
-            entry or an event line (the message names the line).
-    """
-    try:
-        file = open_regular(path, "replay file")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    with file:
-        header_seen = False
-        for number, line in enumerate(file, 1):
-            if not line.strip():
-                continue
-            try:
-                entry = _entry(orjson.loads(line))
-            except (ValueError, KeyError, TypeError) as exc:  # orjson.JSONDecodeError is a ValueError
-                reason = "not JSON" if isinstance(exc, orjson.JSONDecodeError) else str(exc)
-                raise ConfigError(f"{path}:{number}: not a recording or an event line ({reason})") from None
-            if isinstance(entry, Header):
-                header_seen = True
-            elif isinstance(entry, (Frame, History, FailedBackfill, Floor, End)) and not header_seen:
-                raise ConfigError(f"{path}:{number}: a recorded frame before the recording's header")
-            yield entry
-
-
-def _time_of(entry: Frame | History | FailedBackfill | End | Event) -> float:
-    return entry.ts.timestamp() if isinstance(entry, (Fill, Cancel)) else entry.t
-
-
-async def replay(
-    entries: Iterable[Entry],
-    *,
-    speed: float | None = None,
-    raw: bool = False,
-    make_venue: Callable[[str], Venue] = venues.parser,
-    clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[Item]:
-    """The items a recording (or event-lines file) describes, as the live run saw them.
-
-    Frames go through the venue's ``parse`` and history pages through its
-    ``parse_history``, exactly as in the live run; each header starts a new
-    session with a fresh adapter and a fresh de-duplication ledger (from the
-    run's checkpoint, if it had one). The pages of one backfill (pages with
-    the same ``since``, frames in between allowed; a kind read again from its
-    first page begins the next backfill, though it starts from the same time)
-    are gathered and their events shown in time order before the next event
-    of a frame, as the live run does (:mod:`fillwatch.session.follow`: a batch at a
-    time, by the same ``BATCH`` rule). Event lines are shown as they are.
-
-    Args:
-        entries: from :func:`read`.
-        speed: pace the items at this many times real time (receive times for
-            a recording, event times for event lines); None: as fast as possible.
-        raw: attach each frame to its events (``--raw``).
-        make_venue: builds a parse-only adapter from a venue name.
-        clock: monotonic seconds, for pacing.
-    """
-    venue: Venue | None = None
-    at = 0.0  # the time of the frame or page being parsed: the adapter's clock, as in the run
-
-    def recorded_time() -> float:
-        return at
-
-    ledger: Ledger | None = None  # the session's
-    admit: Callable[[Event], bool] | None = None  # its admit
-    skipped = 0
-    start: tuple[float, float] | None = None  # (first entry's time, clock then)
-    backfill: list[Event] = []  # the events of the backfill being gathered
-    backfill_since: datetime | None = None
-    held: list[Item] = []  # what the last frame gave: the run may have stopped before showing all of it
-    read_kinds: set[str] = set()  # the kinds of history the gathered backfill read (each once, from page None)
-    for count, entry in enumerate(entries, 1):
-        if speed is None and count % _YIELD_EVERY == 0:
-            await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
-        if isinstance(entry, End):
-            # The run stopped: show the last frame's items and the pending backfill only up to
-            # the last event it showed (a frame received while a backfill was shown may be unshown).
-            shown = _in_time_order(backfill, admit)
-            keys = [(event.id, event.order_id) for event in shown]
-            if entry.last in keys:
-                held += shown[: keys.index(entry.last) + 1]
-            for item in _up_to(held, entry.last):
-                yield item
-            backfill.clear()
-            held.clear()
-            continue
-        for item in held:
-            yield item
-        held.clear()
-        if isinstance(entry, FailedBackfill):
-            backfill.clear()  # the run showed none of it
-            read_kinds.clear()
-            continue
-        if isinstance(entry, History) and entry.page is None and entry.kind in read_kinds:
-            backfill_since = None  # a kind read again: the next backfill, even from the same time (the floor)
-        same_backfill = isinstance(entry, History) and entry.since == backfill_since
-        if backfill and not isinstance(entry, Frame) and not same_backfill:
-            for event in _in_time_order(backfill, admit):
-                yield event
-            backfill.clear()
-            read_kinds.clear()
-        if isinstance(entry, Header):
-            venue = make_venue(entry.venue)
-            venue.clock = recorded_time
-            if entry.checkpoint is not None and entry.checkpoint.memory is not None:
-                try:
-                    venue.recall(entry.checkpoint.memory)
-                except ValueError as exc:
-                    raise ConfigError(f"a session's checkpoint cannot be read ({exc})") from None
-            ledger = Ledger(checkpoint=entry.checkpoint)
-            admit = ledger.admit
-            continue
-        if isinstance(entry, Floor):
-            if ledger is not None:
-                ledger.set_floor(entry.at)
-            continue
-        if speed is not None:
-            at = _time_of(entry)
-            if start is None:
-                start = (at, clock())
-            delay = start[1] + (at - start[0]) / speed - clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        if isinstance(entry, (Fill, Cancel)):
-            yield entry
-            continue
-        assert venue is not None  # read() refuses frames before a header
-        at = entry.t
-        if isinstance(entry, History):
-            with contextlib.suppress(ValueError):  # not a page: the run could not read it, and showed none of it
-                backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since, entry.page).events)
-            if entry.since != backfill_since:
-                read_kinds.clear()
-            read_kinds.add(entry.kind)
-            backfill_since = entry.since
-            if len(backfill) >= BATCH:
-                for event in _in_time_order(backfill, admit):
-                    yield event
-                backfill.clear()
-            continue
-        for parsed in venue.parse(entry.data):
-            if isinstance(parsed, (Fill, Cancel)):
-                if backfill:  # the live run showed what it had read before this frame's events
-                    held += _in_time_order(backfill, admit)
-                    backfill.clear()
-                if admit is None or admit(parsed):
-                    held.append(replace(parsed, raw=entry.data) if raw else parsed)
-            elif isinstance(parsed, Malformed):
-                skipped += 1
-                held.append(Skipped(parsed.reason, parsed.excerpt, skipped))
-    for item in held:
-        yield item
-    for event in _in_time_order(backfill, admit):
-        yield event
-
-
-def _up_to(items: list[Item], last: tuple[str, str] | None) -> list[Item]:
-    """`items` up to the event whose key is `last`; without it, none of the events (the run showed none).
-
-    A `last` of None says nothing (a recorder told of no event): every item is kept.
-    """
-    keys = [(item.id, item.order_id) if isinstance(item, (Fill, Cancel)) else None for item in items]
-    if last is None:
-        return items
-    if last in keys:
-        return items[: keys.index(last) + 1]
-    return [item for item in items if not isinstance(item, (Fill, Cancel))]
-
-
-def _in_time_order(events: list[Event], admit: Callable[[Event], bool] | None) -> list[Event]:
-    """One backfill's events, oldest first (ties by id, as the live backfill), duplicates dropped."""
-    ordered = sorted(events, key=lambda event: (event.ts, event.id))
-    return ordered if admit is None else [event for event in ordered if admit(event)]

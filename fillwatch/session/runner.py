@@ -7,6 +7,10 @@ schedules one flush for the moment the event loop has nothing left to do
 into an orderly stop: everything buffered is written, then the exit code
 returned.
 
+:class:`Runner` takes items synchronously (a stream pushes each item as its
+frame is read, and says when the read is done: the moment to flush);
+:func:`run` feeds it from an async iterator.
+
 A write that fails (:class:`~fillwatch.core.errors.WriteFailed`: a full disk, a
 file size limit) stops the run too, with exit 5: the sinks after the one that
 failed are closed with ``abort()`` where they have one (the checkpoint: it
@@ -20,14 +24,15 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from typing import cast
 
 from fillwatch.core.errors import ExitCode, WriteFailed
-from fillwatch.core.events import Cancel, Fill, Item
+from fillwatch.core.events import Cancel, Event, Fill, Item
 from fillwatch.core.filters import Selector
-from fillwatch.render import Sink
+from fillwatch.session.sink import Sink
 
-__all__ = ["MAX_BURST", "run"]
+__all__ = ["MAX_BURST", "Runner", "run"]
 
 MAX_BURST = 256
 """Events handed to the sinks between two flushes, at most: what a ``kill -9`` may make stdout repeat."""
@@ -39,6 +44,131 @@ _SIGNALS = {
 }
 
 
+class Runner:
+    """Hands each item to every sink and flushes them; stops at ``--max-events``, a signal or a failed write.
+
+    Args:
+        sinks: where events and status items go, flushed and closed in order.
+        select: which events to hand to the sinks (None: all of them).
+        max_events: stop after this many events shown.
+        shown: told of each event before the sinks get it (the market title lookups).
+        on_stop: called once when the run stops (the stream reads, and records, no further frame).
+    """
+
+    def __init__(
+        self,
+        sinks: Sequence[Sink],
+        *,
+        select: Selector | None = None,
+        max_events: int | None = None,
+        shown: Callable[[Event], None] | None = None,
+        on_stop: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.sinks = sinks
+        self._shown = shown
+        self.on_stop = on_stop
+        self._select = select
+        self._max_events = max_events
+        self.count = 0
+        self.stopped: list[ExitCode] = []
+        self.failures: list[tuple[int, WriteFailed]] = []  # (index of the sink, what failed)
+        self._flush_pending = False
+        self._closed = False
+        self._task: asyncio.Task[object] | None = None
+
+    def item(self, item: Item) -> None:
+        """Show one item (events are counted, filtered and flushed in bursts)."""
+        if self.stopped or self._closed:
+            return  # stopped: a bound was reached or a write failed during this burst, its rest is not shown
+        if not isinstance(item, (Fill, Cancel)):
+            for sink in self.sinks:
+                sink.status(item)
+            return
+        if self._select is not None and not self._select(item):
+            return
+        if self._shown is not None:
+            self._shown(item)
+        for sink in self.sinks:
+            sink.event(item)
+        self.count += 1
+        if self.count == self._max_events:
+            self.stop(ExitCode.OK)
+        elif self.count % MAX_BURST == 0:
+            self.flush()  # a long burst (a backfill) is written in parts: kill -9 repeats one part at most
+        elif not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def read_end(self) -> None:
+        """A read from the stream was handled: write out what it gave."""
+        if self._flush_pending:
+            self.flush()
+
+    def flush(self) -> None:
+        self._flush_pending = False
+        if self.failures or self._closed:
+            return
+        for index, sink in enumerate(self.sinks):
+            try:
+                sink.flush()
+            except BrokenPipeError:
+                self.stop(ExitCode.OK)
+                return
+            except (WriteFailed, OSError) as exc:
+                self.failures.append((index, _write_failed(exc)))
+                self.stop(ExitCode.WRITE)
+                return
+
+    def stop(self, code: ExitCode) -> None:
+        """End the run with `code` (the first reason wins)."""
+        if not self.stopped:
+            self.stopped.append(code)
+            self.on_stop()
+            if self._task is not None:
+                self._task.cancel()
+
+    async def serve(self, main: Callable[[], Awaitable[object]], *, duration: float | None = None) -> ExitCode:
+        """Run `main` (which feeds :meth:`item`) until it ends, a bound, a signal, a closed pipe or an error.
+
+        Returns:
+            0 for a bound or a closed pipe, 129/130/143 for SIGHUP/SIGINT/SIGTERM.
+
+        Raises:
+            WriteFailed: a sink could not write (unless a signal had stopped the run before).
+        """
+        # Everything alive now (modules, the sinks, the adapter) lives as long as
+        # the run: keep it out of the collector's full passes, which otherwise
+        # walk ~50 MB of objects and stall the stream for ~25 ms (bench/run.py:
+        # p99 latency at 10,000 events/s).
+        gc.freeze()
+        loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        assert self._task is not None
+        for signum, code in _SIGNALS.items():
+            loop.add_signal_handler(signum, self.stop, code)
+        try:
+            if not self.stopped:
+                async with asyncio.timeout(duration):
+                    await main()
+                    if self.stopped:  # stopped from inside `main`, which then returned: the cancellation lands here
+                        await asyncio.sleep(0)
+        except TimeoutError:
+            pass  # --duration reached
+        except asyncio.CancelledError:
+            if not self.stopped:
+                raise
+            self._task.uncancel()
+        finally:
+            self._task = None
+            for signum in _SIGNALS:
+                loop.remove_signal_handler(signum)
+            self._closed = True
+            _close(self.sinks, self.failures)
+        if self.failures and not (self.stopped and self.stopped[0] in _SIGNALS.values()):
+            raise self.failures[0][1]
+        return self.stopped[0] if self.stopped else ExitCode.OK
+
+
 async def run(
     items: AsyncIterator[Item],
     sinks: Sequence[Sink],
@@ -47,7 +177,7 @@ async def run(
     max_events: int | None = None,
     duration: float | None = None,
 ) -> ExitCode:
-    """Feed `items` to `sinks` until a bound, a signal, a closed pipe or an error.
+    """Feed `items` to `sinks` until a bound, a signal, a closed pipe or an error (see :class:`Runner`).
 
     Args:
         items: the stream (an async generator; it is closed on the way out).
@@ -55,84 +185,17 @@ async def run(
         select: which events to hand to the sinks (None: all of them).
         max_events: stop after this many events shown.
         duration: stop after this many seconds.
-
-    Returns:
-        0 for a bound or a closed pipe, 129/130/143 for SIGHUP/SIGINT/SIGTERM.
-
-    Raises:
-        WriteFailed: a sink could not write (unless a signal had stopped the run before).
     """
-    # Everything alive now (modules, the sinks, the adapter) lives as long as
-    # the run: keep it out of the collector's full passes, which otherwise
-    # walk ~50 MB of objects and stall the stream for ~25 ms (bench/run.py:
-    # p99 latency at 10,000 events/s).
-    gc.freeze()
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    stopped: list[ExitCode] = []
-    failures: list[tuple[int, WriteFailed]] = []  # (index of the sink, what failed)
-    flush_pending = False
+    runner = Runner(sinks, select=select, max_events=max_events)
 
-    def stop(code: ExitCode) -> None:
-        if not stopped:
-            stopped.append(code)
-            task.cancel()
-
-    def failed(index: int, exc: OSError | WriteFailed) -> None:
-        failures.append((index, _write_failed(exc)))
-        stop(ExitCode.WRITE)
-
-    def flush() -> None:
-        nonlocal flush_pending
-        flush_pending = False
-        if failures:
-            return
-        for index, sink in enumerate(sinks):
-            try:
-                sink.flush()
-            except BrokenPipeError:
-                stop(ExitCode.OK)
-                return
-            except (WriteFailed, OSError) as exc:
-                failed(index, exc)
-                return
-
-    for signum, code in _SIGNALS.items():
-        loop.add_signal_handler(signum, stop, code)
-    count = 0
-    try:
-        async with contextlib.aclosing(items), asyncio.timeout(duration):
+    async def pump() -> None:
+        async with contextlib.aclosing(cast(AsyncGenerator[Item, None], items)):
             async for item in items:
-                if isinstance(item, (Fill, Cancel)):
-                    if stopped or (select is not None and not select(item)):
-                        continue  # stopped: a write failed during this burst, its rest is not shown
-                    for sink in sinks:
-                        sink.event(item)
-                    count += 1
-                    if count == max_events:
-                        break
-                    if count % MAX_BURST == 0:
-                        flush()  # a long burst (a backfill) is written in parts: kill -9 repeats one part at most
-                    elif not flush_pending:
-                        flush_pending = True
-                        loop.call_soon(flush)
-                else:
-                    for sink in sinks:
-                        sink.status(item)
-    except TimeoutError:
-        pass  # --duration reached
-    except asyncio.CancelledError:
-        if not stopped:
-            raise
-        task.uncancel()
-    finally:
-        for signum in _SIGNALS:
-            loop.remove_signal_handler(signum)
-        _close(sinks, failures)
-    if failures and not (stopped and stopped[0] in _SIGNALS.values()):
-        raise failures[0][1]
-    return stopped[0] if stopped else ExitCode.OK
+                runner.item(item)
+                if runner.stopped:
+                    return
+
+    return await runner.serve(pump, duration=duration)
 
 
 def _close(sinks: Sequence[Sink], failures: list[tuple[int, WriteFailed]]) -> None:
