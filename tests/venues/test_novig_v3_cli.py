@@ -174,3 +174,38 @@ def test_demo_runs_either_api(api: str) -> None:
     events = lines(result.stdout)
     assert len(events) == 5
     assert {e["currency"] for e in events} <= ({"USD"} if api == "v3" else {"CASH", "COIN", None})
+
+
+def test_a_batch_lost_last_is_found_by_the_heartbeat(tmp_path: Path) -> None:
+    """api_streaming_private.md "Heartbeat": with nothing after a lost batch, the heartbeat's seq shows the gap."""
+    with venue(tmp_path, rate=20, limit=12, drop_seqs={12}, heartbeat=0.5) as (sim, args):
+        result = fillwatch([*args, "--duration", "4s"])
+        assert result.returncode == 0, result.stderr
+        expected = truth(sim)
+    assert sorted(printed(lines(result.stdout))) == sorted(expected)
+    assert "+ seq 11→12: " in result.stderr
+
+
+def test_a_profile_takes_the_v3_keys(tmp_path: Path) -> None:
+    """CONTRACT §2: a profile's key_id and private_key select v3 as the flags do."""
+    with venue(tmp_path, rate=20, limit=10) as (sim, args):
+        key_id, key = args[args.index("--key-id") + 1], args[args.index("--private-key") + 1]
+        config = tmp_path / "config.toml"
+        config.write_text(f'[profiles.v3]\nvenue = "novig"\nkey_id = "{key_id}"\nprivate_key = "{key}"\n')
+        urls = args[1:5]
+        profile = ["--config", str(config), "--profile", "v3"]
+        result = fillwatch(["novig", *urls, *profile, "-f", "jsonl", "--duration", "3s"])
+        assert result.returncode == 0, result.stderr
+        expected = truth(sim)
+    assert sorted(printed(lines(result.stdout))) == sorted(expected)
+
+
+def test_a_throttled_history_read_is_retried(tmp_path: Path) -> None:
+    """api_throttling.md: a 429 RATE_LIMIT_EXCEEDED (Retry-After in seconds) on a history read is retried."""
+    with venue(tmp_path, rate=20, limit=10, rest_failures=1, retry_after=1) as (sim, args):
+        result = fillwatch([*args, "--since", "1m", "--duration", "4s"])
+        assert result.returncode == 0, result.stderr
+        expected = truth(sim)
+        rejected = list(sim.stats.rest)
+    assert sorted(printed(lines(result.stdout))) == sorted(expected)
+    assert len(rejected) >= 2
