@@ -83,7 +83,8 @@ class Venue:
 
     def required(self) -> list[Key]:
         """What the client must print, each once."""
-        return [(kind, id_, order_id) for kind, id_, order_id, *_ in self.sim.emitted]
+        emitted = getattr(self.sim, "emitted", [])  # Kalshi's and NBX's simulators keep what they made
+        return [(kind, id_, order_id) for kind, id_, order_id, *_ in emitted]
 
     def allowed(self) -> set[Key]:
         """What the client may print besides, each once."""
@@ -233,7 +234,7 @@ class NovigV3(Venue):
         return {"orders batches dropped on live connections": len(stats.dropped_seqs)}
 
     def sound(self, args: argparse.Namespace, diagnostics: list[str]) -> bool:
-        return len(self._sim().stats.dropped_seqs) >= args.min_drops
+        return bool(len(self._sim().stats.dropped_seqs) >= args.min_drops)
 
 
 VENUES = {"kalshi": Kalshi, "novig": Novig, "novig-v3": NovigV3}

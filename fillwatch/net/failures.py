@@ -72,7 +72,7 @@ def classify(exc: BaseException, *, started: bool = False) -> Verdict:
 _TRANSIENT = (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, _Stalled, _Resubscribe, RestError)
 
 
-def _body_message(body: bytes | None) -> str:
+def _body_message(body: bytes | bytearray | None) -> str:
     """The ``message`` of a refused upgrade's JSON error body (Novig v3: which check failed), cut short."""
     try:
         message = json.loads(body or b"").get("message")
