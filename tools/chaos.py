@@ -62,7 +62,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from fillwatch.sim import kalshi, novig, novig_v3
+from fillwatch.sim import kalshi, novig
 from fillwatch.sim.thread import SimThread
 
 Key = tuple[str, str, str]
@@ -74,7 +74,8 @@ PAUSE_BETWEEN = (0.5, 3.0)  # seconds without a client, between a stop and the n
 class Venue:
     """One simulated venue for the run, and how to point ``fillwatch`` at it."""
 
-    sim: kalshi.KalshiSim | novig.NovigSim | novig_v3.NovigV3Sim
+    sim: Any
+    """The simulated venue (its ``stats`` and ``script`` are read by the run)."""
 
     @contextmanager
     def client(self) -> Iterator[tuple[list[str], dict[str, str]]]:
@@ -139,7 +140,7 @@ class Novig(Venue):
         yield command, {"NOVIG_CLIENT_ID": sim.client_id, "NOVIG_CLIENT_SECRET": sim.client_secret}
 
     def required(self) -> list[Key]:
-        return [(e.kind, e.id, e.order_id) for e in self.sim.emitted]  # type: ignore[union-attr]
+        return [(e.kind, e.id, e.order_id) for e in self.sim.emitted]
 
     def allowed(self) -> set[Key]:
         sim = self.sim
@@ -171,73 +172,13 @@ class Novig(Venue):
         )
 
 
-class NovigV3(Venue):
-    """Novig's v3 API: connection drops, and ``orders`` batches dropped on live connections."""
+def _venues() -> dict[str, Callable[[argparse.Namespace], Venue]]:
+    from tools.chaos_v3 import NovigV3  # it builds on Venue, so it is imported once this module is
 
-    DROP_CHANCE = 0.07
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        script = novig_v3.Script(
-            rate=args.rate, seed=args.seed, drop_between=DROP_BETWEEN, drop_chance=self.DROP_CHANCE, throttle=False
-        )
-        self.sim = novig_v3.NovigV3Sim(script)
-
-    def _sim(self) -> novig_v3.NovigV3Sim:
-        assert isinstance(self.sim, novig_v3.NovigV3Sim)
-        return self.sim
-
-    @contextmanager
-    def client(self) -> Iterator[tuple[list[str], dict[str, str]]]:
-        sim = self._sim()
-        assert sim.private_key is not None
-        with tempfile.TemporaryDirectory() as scratch:
-            key = Path(scratch) / "chaos-v3.pem"
-            key.write_bytes(
-                sim.private_key.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-                )
-            )
-            key.chmod(0o600)
-            command = ["novig", "--ws-url", sim.url, "--api-url", sim.api_url, "--key-id", sim.key_id]
-            yield [*command, "--private-key", str(key)], {}
-
-    def required(self) -> list[Key]:
-        keys: list[Key] = []
-        for batch in self._sim().feed.batches:
-            for event in batch.events:
-                order = event["orderId"]
-                if event["kind"] == "fill":
-                    keys.append(("fill", f"{order}:{event['remaining']}", order))
-                elif event["kind"] == "cancel":
-                    keys.append(("cancel", order, order))
-        return keys
-
-    def quantities(self) -> dict[Key, float]:
-        feed = self._sim().feed
-        found: dict[Key, float] = {}
-        for batch in feed.batches:
-            for event in batch.events:
-                order = event["orderId"]
-                if event["kind"] == "fill":
-                    found["fill", f"{order}:{event['remaining']}", order] = event["qty"]
-                elif event["kind"] == "cancel":
-                    found["cancel", order, order] = feed.orders[order].remaining
-        return found
-
-    def describe(self, order_id: str) -> str:
-        order = self._sim().feed.orders[order_id]
-        sent = [(s.connection, s.seq, s.kind) for s in self._sim().stats.sent if s.order_id == order_id]
-        return f"{order.status} {order.tif} remaining={order.remaining}/{order.qty}; sent {sent}"
-
-    def figures(self, printed: set[Key]) -> dict[str, object]:
-        stats = self._sim().stats
-        return {"orders batches dropped on live connections": len(stats.dropped_seqs)}
-
-    def sound(self, args: argparse.Namespace, diagnostics: list[str]) -> bool:
-        return bool(len(self._sim().stats.dropped_seqs) >= args.min_drops)
+    return {"kalshi": Kalshi, "novig": Novig, "novig-v3": NovigV3}
 
 
-VENUES = {"kalshi": Kalshi, "novig": Novig, "novig-v3": NovigV3}
+VENUE_NAMES = ("kalshi", "novig", "novig-v3")
 
 
 @dataclass
@@ -254,7 +195,7 @@ class Outcome:
 
 def main() -> int:
     args = _arguments()
-    venue = VENUES[args.venue](args)
+    venue = _venues()[args.venue](args)
     outcome = _run(args, venue)
     figures, ok = _judge(args, venue, outcome)
     width = max(map(len, figures))
@@ -268,7 +209,7 @@ def main() -> int:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.chaos", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--venue", choices=sorted(VENUES), default="kalshi")
+    parser.add_argument("--venue", choices=VENUE_NAMES, default="kalshi")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the venue trades")
     parser.add_argument("--rate", type=float, default=40.0, help="events per second")
     parser.add_argument("--seed", type=int, default=1)
