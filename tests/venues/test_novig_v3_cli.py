@@ -209,3 +209,14 @@ def test_a_throttled_history_read_is_retried(tmp_path: Path) -> None:
         rejected = list(sim.stats.rest)
     assert sorted(printed(lines(result.stdout))) == sorted(expected)
     assert len(rejected) >= 2
+
+
+def test_demo_lines_show_catalog_names_not_uuids() -> None:
+    """api-reference_catalog_get-a-market.md: the market's description and the outcome's name replace the UUIDs."""
+    demo = ["demo", "--venue", "novig", "--rate", "30", "--seed", "3", "--color", "never"]
+    result = fillwatch([*demo, "--max-events", "40", "-f", "lines"])
+    assert result.returncode == 0, result.stderr
+    teams = ("Lakers", "Celtics", "Knicks", "Bulls", "Heat", "Suns")  # the simulator's catalog
+    described = [f"{away} @ {home}" for away in teams for home in teams if away != home]
+    named = [line for line in result.stdout.splitlines() if any(d in line for d in described)]
+    assert named, result.stdout
