@@ -78,6 +78,8 @@ class Reconcile:
     """
 
     kind: str
+    label: str | None = None
+    """Report the read like a backfill, under this name (a Novig v3 gap: ``seq 908→913``); None: silently."""
 
 
 @dataclass(frozen=True, slots=True)
