@@ -76,6 +76,8 @@ class Connection(ClientConnection):
 
     last_frame_at: float = 0.0
     stalled: bool = False
+    direct: bool = True
+    """Cut whole data frames out of each read here (False: every frame through websockets' parser)."""
     _watchdog: asyncio.TimerHandle | None = None
 
     def __init__(self, protocol: ClientProtocol, *, handler: Handler | None = None, **kwargs: Any) -> None:
@@ -94,6 +96,7 @@ class Connection(ClientConnection):
         self._reading_paused = False
         self._waiter: asyncio.Future[None] | None = None
         self._lost = False
+        self._failed = False  # closed for a protocol violation found here (1007, 1009)
         self._direct = False  # frames are cut from the bytes here (see _receive), not by the library
         self._rest = b""  # the start of a frame not yet read whole (direct only)
 
@@ -109,7 +112,7 @@ class Connection(ClientConnection):
             super().process_event(event)  # pongs: the keepalive's
             return
         message = self._assemble(event)
-        if message is None or self.failure is not None:
+        if message is None or self.failure is not None or self._failed:
             return
         if self._holding:
             self._hold(message)
@@ -149,13 +152,13 @@ class Connection(ClientConnection):
 
     def _fail(self, code: CloseCode, reason: str) -> None:
         """Close the connection for a protocol violation, as ``recv()`` would."""
-        self._parts = []
+        self._parts, self._failed = [], True  # what else this read gave is not handed on either
         if self.failure is None and self.protocol.state is State.OPEN:
             self.protocol.fail(code, reason)
             self.send_data()
 
     def data_received(self, data: bytes) -> None:
-        if self._direct:
+        if self._direct and self.direct:
             self._receive(self._rest + data if self._rest else data)
         else:
             super().data_received(data)
@@ -224,7 +227,7 @@ class Connection(ClientConnection):
             except UnicodeDecodeError as exc:
                 self._fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
                 return
-        if self.failure is not None:
+        if self.failure is not None or self._failed:
             return
         if self._holding:
             self._hold(message)
