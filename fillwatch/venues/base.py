@@ -20,6 +20,7 @@ import orjson
 from fillwatch.core.events import Cancel, Event, Fill
 
 __all__ = [
+    "DECIMALS",
     "UNREADABLE",
     "Ack",
     "HistoryPage",
@@ -214,6 +215,8 @@ _SMALLEST = -30
 _ZERO, _ONE = Decimal(0), Decimal(1)
 _DECIMALS: dict[str, Decimal] = {}
 """Decimals read from text, by the text (immutable, so shared; exact, so the same as reading again)."""
+DECIMALS: Mapping[str, Decimal] = _DECIMALS
+"""The same, read-only: a parser's hot path looks a text up before calling :func:`to_decimal`."""
 _DECIMALS_KEPT = 4096
 
 E = TypeVar("E", bound=Event)
