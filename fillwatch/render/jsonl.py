@@ -109,8 +109,89 @@ def record(event: Event) -> dict[str, object]:
 
 
 def encode(event: Event) -> bytes:
-    """One event line, newline included."""
-    return orjson.dumps(record(event), option=orjson.OPT_APPEND_NEWLINE)
+    """One event line, newline included: the bytes of ``orjson.dumps(record(event))`` and a newline,
+    joined from cached pieces (the keys, repeated words and numbers, the date) rather than a dict."""
+    if isinstance(event, Cancel):
+        taker = fee = position = wash = _NULL
+        original_qty, reason = _number_json(event.original_qty), _word(event.reason)
+    else:
+        taker, fee, position = _constant(event.taker), _number_json(event.fee), _number_json(event.position)
+        wash, original_qty, reason = _constant(event.wash), _NULL, _NULL
+    return b"".join(
+        (
+            b'{"kind":', _word(event.kind), b',"venue":', _word(event.venue),
+            b',"id":', _dumps(event.id), b',"order_id":', _dumps(event.order_id),
+            b',"market":', _word(event.market), b',"side":', _word(event.side),
+            b',"action":', _word(event.action), b',"price":', _number_json(event.price),
+            b',"qty":', _number_json(event.qty), b',"ts":', _ts_json(event.ts),
+            b',"taker":', taker, b',"fee":', fee, b',"position":', position, b',"wash":', wash,
+            b',"original_qty":', original_qty, b',"currency":', _word(event.currency),
+            b',"source":', _word(event.source), b',"reason":', reason, b"}\n",
+        )
+    )  # fmt: skip
+
+
+_dumps = orjson.dumps
+_NULL = b"null"
+_WORDS: dict[object, bytes] = {}
+"""JSON text of the strings that repeat (venue, side, market, currency…), by the string."""
+_WORDS_MAX = 4096
+_NUMBER_JSON: dict[Decimal, bytes] = {}
+"""JSON text of :func:`_number`, by Decimal."""
+_DAYS_JSON: dict[int, bytes] = {}
+_HOURS_JSON = tuple(hour.encode() for hour in _HOURS)
+_MINUTES_SECONDS_JSON = tuple(text.encode() for text in _MINUTES_SECONDS)
+_MILLIS_JSON = tuple(f'{millis}"'.encode() for millis in _MILLIS)
+
+
+def _constant(value: object) -> bytes:
+    if value is None:
+        return _NULL
+    return b"true" if value is True else b"false" if value is False else _dumps(value)
+
+
+def _word(value: str | None) -> bytes:
+    """``orjson.dumps(value)``, kept for strings that repeat (none is hostile to a dict: they are keys)."""
+    if value is None:
+        return _NULL
+    known = _WORDS.get(value)
+    if known is None:
+        if len(_WORDS) >= _WORDS_MAX:
+            _WORDS.clear()
+        known = _WORDS[value] = _dumps(value)
+    return known
+
+
+def _number_json(value: Decimal | None) -> bytes:
+    """``orjson.dumps(_number(value))``, kept by Decimal."""
+    if value is None:
+        return _NULL
+    try:
+        return _NUMBER_JSON[value]
+    except KeyError:
+        pass
+    except TypeError:  # a signaling NaN cannot be hashed
+        return _dumps(_convert(value))
+    if len(_NUMBER_JSON) >= _NUMBERS_MAX:
+        _NUMBER_JSON.clear()
+    text = _NUMBER_JSON[value] = _dumps(_convert(value))
+    return text
+
+
+def _ts_json(ts: datetime) -> bytes:
+    """``orjson.dumps(format_ts(ts))``: the same tables, as bytes."""
+    ordinal = ts.toordinal()
+    day = _DAYS_JSON.get(ordinal)
+    if day is None:
+        if len(_DAYS_JSON) >= _DAYS_MAX:
+            _DAYS_JSON.clear()
+        day = _DAYS_JSON[ordinal] = b'"' + ts.date().isoformat().encode() + b"T"
+    return (
+        day
+        + _HOURS_JSON[ts.hour]
+        + _MINUTES_SECONDS_JSON[ts.minute * 60 + ts.second]
+        + _MILLIS_JSON[ts.microsecond // 1000]
+    )
 
 
 def _raw(raw: str | bytes | None) -> orjson.Fragment | None:
