@@ -60,3 +60,17 @@ def test_repeated_events_keep_giving_the_same_bytes_once_their_pieces_are_cached
                     qty=Decimal("1.00"), ts=ts, taker=True, fee=Decimal("0.05"), currency="USD")  # fmt: skip
         for _ in range(3):
             assert encode(fill) == plain(fill)
+
+
+def test_a_fill_and_a_cancel_whose_repeated_values_look_alike_keep_their_own_pieces() -> None:
+    """A market, side and action equal to a cancel's currency, source and reason do not share its cached piece."""
+    ts = datetime(2026, 12, 1, tzinfo=UTC)
+    common = {"venue": "kalshi", "id": "t", "order_id": "o", "price": Decimal("0.5"), "qty": Decimal(1), "ts": ts}
+    events: list[Event] = [
+        Cancel(**common, market="USD", side="live", action=None, currency="USD", source="live"),
+        Fill(**common, market="USD", side="live", action=None, currency="USD", source="live"),
+        Fill(**common, market="X", side="yes", action="buy", wash=None, currency="USD", source="live"),
+        Cancel(**common, market="X", side="yes", action="buy", currency=None, source="live", reason="USD"),
+    ]
+    for event in events * 2:
+        assert encode(event) == plain(event)

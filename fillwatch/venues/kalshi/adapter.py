@@ -297,7 +297,7 @@ class Kalshi:
                     ts=ts,
                     taker=taker if taker is True or taker is False else None,
                     fee=None if fee is None else _known(fee),
-                    position=None if position is None else _known(position),
+                    position=None if position is None else to_decimal(position, keep=False),
                     currency="USD",
                 )
             )
