@@ -122,8 +122,11 @@ class Outcome:
     exc: str
 
 
-async def feed(chunks: Sequence[bytes], *, direct: bool, eof: bool = False) -> Outcome:
-    """Hand `chunks` to a fresh connection, one ``data_received`` each; then the end of the stream if `eof`."""
+async def feed(chunks: Sequence[bytes], *, direct: bool, eof: bool = False, fail_after: int | None = None) -> Outcome:
+    """Hand `chunks` to a fresh connection, one ``data_received`` each; then the end of the stream if `eof`.
+
+    `fail_after`: the library fails the connection (as a keepalive timeout does) after that many chunks.
+    """
     seen = Seen()
     factory = functools.partial(Connection, handler=seen)
     async with RawServer() as server:
@@ -133,7 +136,10 @@ async def feed(chunks: Sequence[bytes], *, direct: bool, eof: bool = False) -> O
         assert isinstance(ws, Connection)
         assert ws._direct
         ws.direct = direct
-        for chunk in chunks:
+        for index, chunk in enumerate(chunks):
+            if index == fail_after:
+                ws.protocol.fail(1011, "keepalive ping timeout")
+                ws.send_data()
             ws.data_received(chunk)
         if eof:
             ws.eof_received()
@@ -149,9 +155,9 @@ def splits(data: bytes, cuts: Sequence[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
-async def assert_same(chunks: Sequence[bytes], *, eof: bool = False) -> Outcome:
-    direct = await feed(chunks, direct=True, eof=eof)
-    library = await feed(chunks, direct=False, eof=eof)
+async def assert_same(chunks: Sequence[bytes], *, eof: bool = False, fail_after: int | None = None) -> Outcome:
+    direct = await feed(chunks, direct=True, eof=eof, fail_after=fail_after)
+    library = await feed(chunks, direct=False, eof=eof, fail_after=fail_after)
     assert direct == library
     return direct
 
@@ -214,3 +220,12 @@ async def test_no_message_after_a_text_that_is_not_utf8_is_handed_on_even_from_t
         assert outcome.messages == ["before"]
         assert outcome.close_sent is not None
         assert outcome.close_sent.code == 1007
+
+
+async def test_frames_read_after_the_library_failed_the_connection_are_not_handed_on() -> None:
+    """Once the library failed the connection (a keepalive timeout), later frames, a half-read one too, are dropped."""
+    data = text("one") + text("two") + text("three")
+    outcome = await assert_same([data[:9], data[9:]], fail_after=1)
+    assert outcome.messages == ["one"]
+    assert outcome.close_sent is not None
+    assert outcome.close_sent.code == 1011

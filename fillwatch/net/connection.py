@@ -158,8 +158,10 @@ class Connection(ClientConnection):
             self.send_data()
 
     def data_received(self, data: bytes) -> None:
-        if self._direct and self.direct:
-            self._receive(self._rest + data if self._rest else data)
+        if self._rest:
+            data, self._rest = self._rest + data, b""
+        if self._direct and self.direct and self.protocol.state is State.OPEN:
+            self._receive(data)
         else:
             super().data_received(data)
             self._direct = (
@@ -193,29 +195,35 @@ class Connection(ClientConnection):
         """Hand on the whole frames `data` starts with: where the first one not read starts, and
         whether a data message was among them (a frame for the library clears ``_direct``)."""
         end, pos, limit, delivered = len(data), 0, self.protocol.max_message_size, False
-        while end - pos >= 2 and self.protocol.state is State.OPEN:
+        message = self._message
+        while end - pos >= 2:
             head, length = data[pos], data[pos + 1]
             if length & 0x80 or head not in _KNOWN:  # masked, fragmented, extension bits, unknown
                 self._direct = False
                 break
             start = pos + 2
-            if length >= 126:
-                start = pos + (4 if length == 126 else 10)
-                if start > end:
-                    break  # the length is not read whole yet
-                length = int.from_bytes(data[pos + 2 : start])
+            if length == 126:
+                start, length = pos + 4, (data[pos + 2] << 8 | data[pos + 3]) if end - pos >= 4 else -1
+            elif length == 127:
+                start, length = pos + 10, int.from_bytes(data[pos + 2 : pos + 10]) if end - pos >= 10 else -1
+            if length < 0:
+                break  # the length is not read whole yet
             if limit is not None and length > limit:
                 self._direct = False  # the library refuses it (1009)
                 break
-            stop = start + length
-            if stop > end:
+            begin, pos = pos, start + length
+            if pos > end:
+                pos = begin  # the payload is not read whole yet
                 break
             if head in _CONTROL:
-                super().data_received(data[pos:stop])
-            else:
-                delivered = True
-                self._message(data[start:stop], head == _TEXT)
-            pos = stop
+                super().data_received(data[begin:pos])
+                if self.protocol.state is not State.OPEN:
+                    break
+                continue
+            delivered = True
+            message(data[start:pos], head == _TEXT)
+            if self._failed:
+                break
         return pos, delivered
 
     def _message(self, data: bytes, text: bool) -> None:
