@@ -24,9 +24,9 @@ from fillwatch.core.errors import ConfigError
 from fillwatch.core.events import Cancel, Event, Fill, Item, Skipped
 from fillwatch.core.files import open_regular
 from fillwatch.core.ledger import Checkpoint, Ledger, aware_time
+from fillwatch.core.lines import parse_record
 from fillwatch.net.failures import _Refused, _Resubscribe
 from fillwatch.net.stream import Dispatch, Stream, Streamed, StreamOptions
-from fillwatch.render.jsonl import parse_record
 from fillwatch.session.entries import MAGIC, VERSION, End, Entry, FailedBackfill, Floor, Frame, Header, History
 from fillwatch.session.follower import BATCH
 from fillwatch.venues.base import Venue
