@@ -25,7 +25,7 @@ from fillwatch.core.events import (
 from fillwatch.core.ledger import Ledger
 from fillwatch.net.http import MAX_WAIT, Redirected, RestClient, RestError
 from fillwatch.net.stream import Authenticate, Streamed
-from fillwatch.session.history import Pager, RecordHistory, fetch
+from fillwatch.session.history import HistorySource, Pager, RecordHistory, source_of
 from fillwatch.venues.base import Reconcile, Venue
 
 __all__ = ["BATCH", "Follower"]
@@ -61,7 +61,7 @@ class Follower:
 
     Args:
         venue: the adapter (history requests and parsing).
-        rest: sends the history requests.
+        rest: sends the history requests (or a :class:`HistorySource`: ``replay``'s recorded pages).
         ledger: de-duplication and the checkpoint; may come from a previous run.
         out: takes each item to be shown, in order.
         clock: wall-clock seconds.
@@ -77,7 +77,7 @@ class Follower:
     def __init__(
         self,
         venue: Venue,
-        rest: RestClient,
+        rest: RestClient | HistorySource,
         ledger: Ledger,
         *,
         out: Callable[[Item], None],
@@ -91,7 +91,8 @@ class Follower:
         settle: Callable[[], Awaitable[None]] = _no_wait,
         wait_cap: float = MAX_WAIT,
     ) -> None:
-        self.venue, self.rest, self.ledger = venue, rest, ledger
+        self.venue, self.ledger = venue, ledger
+        self.history = source_of(rest)
         self.out = out
         self.clock = clock
         self.authenticate = authenticate
@@ -174,7 +175,7 @@ class Follower:
         if self.authenticate is not None:  # history may come first: a token, and the adapter warmed up
             await self.authenticate(False)
         while job.pager.kind is not None:
-            at, body = await fetch(job.pager, self.rest, self.clock, self.authenticate)
+            at, body = await self.history.page(job.pager, self.clock, self.authenticate)
             await self._settle()
             self._take(job, at, body)
             if len(job.gathered) >= BATCH or job.pager.kind is None:
@@ -251,6 +252,17 @@ class Follower:
             self._dropped_at = None
 
     # Background reads, one at a time.
+
+    def backfill(self) -> None:
+        """Read history in the background from where the ledger says, as an owed read retried (``replay``: a
+        recorded read whose cause the recording does not show: ``--since``, a checkpoint, a retry's timer)."""
+        self._add(_Backfill(self.ledger.backfill_from(self.now()), None))
+
+    def show_gathered(self) -> None:
+        """Show what the read running has gathered, as at the end of a batch (``replay``: the recording ends
+        after the run showed it)."""
+        if self._job is not None and self._job.gathered:
+            self._show(self._job)
 
     def _add(self, new: _Backfill) -> None:
         """Read `new` next, unless a read waiting already covers it (earlier start, same or every kind)."""
