@@ -32,7 +32,7 @@ __all__ = ["BATCH", "Follower"]
 
 BATCH = 5_000
 """History events gathered before they are shown: a longer read is shown a batch at a time
-(each oldest first), so that memory stays flat. ``replay`` gathers by the same rule."""
+(each oldest first), so that memory stays flat. ``replay`` runs this same Follower."""
 
 
 @dataclass(eq=False)
