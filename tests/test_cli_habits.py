@@ -109,7 +109,8 @@ NOVIG_OUTCOMES = ("Over 46.5", "Under 46.5", "KC Chiefs", "BUF Bills", "BOS -4.5
 
 def test_novig_lines_name_the_outcomes_and_count_contracts_with_their_currency() -> None:
     """`demo --venue novig -f lines`: outcomes by name once looked up, quantities labelled CASH or COIN."""
-    result = fillwatch(["demo", "--venue", "novig", "--rate", "30", "--seed", "3", "--max-events", "60", "-f", "lines"])
+    demo = ["demo", "--venue", "novig", "--novig-api", "nbx", "--rate", "30", "--seed", "3"]
+    result = fillwatch([*demo, "--max-events", "60", "-f", "lines"])
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert any(name in line for line in lines for name in NOVIG_OUTCOMES)

@@ -1,6 +1,6 @@
 """A chaos run: a minute of fills while the connection drops at random points.
 
-    python -m tools.chaos [--venue kalshi|novig] [--seconds 60] [--rate 40] [--seed 1]
+    python -m tools.chaos [--venue kalshi|novig|novig-v3] [--seconds 60] [--rate 40] [--seed 1]
                                   [--restarts N] [--kill9 N [--stdout-only]]
 
 The simulated venue trades at `rate` events per second on its own clock and
@@ -17,6 +17,13 @@ after its last ``orders/all`` read) may appear, once, when a later read of
 the quantity too (a cancel's is what was left of the order). Prints the
 figures; exits 1 if anything is missing, repeated, unknown or of the wrong
 quantity, or if fewer than `--min-drops` drops happened.
+
+``--venue novig-v3`` runs Novig's v3 API (``fillwatch novig`` with a throwaway Ed25519 key):
+besides the connection drops, the venue drops ``orders`` batches on a live connection
+(``Script.drop_chance``), which the client must find by their ``seq`` and recover from a
+snapshot and REST; the figures say how many batches were dropped and how many gaps the
+client reported (``+ seq A→B: …``). The venue's throttles are off: at this rate of
+reconnects the documented ``stream`` bucket (32 per upgrade, 4/s) would refuse most of them.
 
 With ``--restarts N`` the client runs with ``--state`` and is stopped
 (SIGTERM) N times at random points, each time started again after a pause of
@@ -67,7 +74,8 @@ PAUSE_BETWEEN = (0.5, 3.0)  # seconds without a client, between a stop and the n
 class Venue:
     """One simulated venue for the run, and how to point ``fillwatch`` at it."""
 
-    sim: kalshi.KalshiSim | novig.NovigSim
+    sim: Any
+    """The simulated venue (its ``stats`` and ``script`` are read by the run)."""
 
     @contextmanager
     def client(self) -> Iterator[tuple[list[str], dict[str, str]]]:
@@ -76,7 +84,8 @@ class Venue:
 
     def required(self) -> list[Key]:
         """What the client must print, each once."""
-        return [(kind, id_, order_id) for kind, id_, order_id, *_ in self.sim.emitted]
+        emitted = getattr(self.sim, "emitted", [])  # Kalshi's and NBX's simulators keep what they made
+        return [(kind, id_, order_id) for kind, id_, order_id, *_ in emitted]
 
     def allowed(self) -> set[Key]:
         """What the client may print besides, each once."""
@@ -93,6 +102,10 @@ class Venue:
     def figures(self, printed: set[Key]) -> dict[str, object]:
         """The venue's own figures, given the keys the client printed."""
         return {}
+
+    def sound(self, args: argparse.Namespace, diagnostics: list[str]) -> bool:
+        """Whether the venue's own faults happened often enough for the run to count."""
+        return True
 
 
 class Kalshi(Venue):
@@ -127,7 +140,7 @@ class Novig(Venue):
         yield command, {"NOVIG_CLIENT_ID": sim.client_id, "NOVIG_CLIENT_SECRET": sim.client_secret}
 
     def required(self) -> list[Key]:
-        return [(e.kind, e.id, e.order_id) for e in self.sim.emitted]  # type: ignore[union-attr]
+        return [(e.kind, e.id, e.order_id) for e in self.sim.emitted]
 
     def allowed(self) -> set[Key]:
         sim = self.sim
@@ -159,7 +172,13 @@ class Novig(Venue):
         )
 
 
-VENUES = {"kalshi": Kalshi, "novig": Novig}
+def _venues() -> dict[str, Callable[[argparse.Namespace], Venue]]:
+    from tools.chaos_v3 import NovigV3  # it builds on Venue, so it is imported once this module is
+
+    return {"kalshi": Kalshi, "novig": Novig, "novig-v3": NovigV3}
+
+
+VENUE_NAMES = ("kalshi", "novig", "novig-v3")
 
 
 @dataclass
@@ -176,7 +195,7 @@ class Outcome:
 
 def main() -> int:
     args = _arguments()
-    venue = VENUES[args.venue](args)
+    venue = _venues()[args.venue](args)
     outcome = _run(args, venue)
     figures, ok = _judge(args, venue, outcome)
     width = max(map(len, figures))
@@ -190,7 +209,7 @@ def main() -> int:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.chaos", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--venue", choices=sorted(VENUES), default="kalshi")
+    parser.add_argument("--venue", choices=VENUE_NAMES, default="kalshi")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the venue trades")
     parser.add_argument("--rate", type=float, default=40.0, help="events per second")
     parser.add_argument("--seed", type=int, default=1)
@@ -287,6 +306,9 @@ def _judge(args: argparse.Namespace, venue: Venue, outcome: Outcome) -> tuple[di
         "cancels": sum(kind == "cancel" for kind, _, _ in sent),
     }
     figures |= venue.figures(set(got))
+    gaps = [line for line in outcome.diagnostics if line.split(" ", 1)[-1].startswith("+ seq ")]
+    if gaps:
+        figures["gaps detected by seq and recovered"] = len(gaps)
     figures |= {
         "lines in --output" if _with_output(args) else "lines printed": len(events),
         "from history": sum(e["source"] == "history" for e in events),
@@ -304,6 +326,7 @@ def _judge(args: argparse.Namespace, venue: Venue, outcome: Outcome) -> tuple[di
     for kind, id_, order_id in sorted(sent - set(got))[:10]:
         print(f"missing {kind} {id_} (order {order_id}): {venue.describe(order_id)}", file=sys.stderr)
     ok = missing == duplicates == unknown == len(wrong) == 0 and stats.drops >= args.min_drops
+    ok = ok and venue.sound(args, outcome.diagnostics)
     codes = outcome.codes
     ok = ok and set(codes) <= {143, -signal.SIGKILL} and codes[-1] == 143  # stopped by us, none failed
     return figures, ok

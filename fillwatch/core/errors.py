@@ -18,9 +18,9 @@ are named with their module under ``fillwatch``::
 Internal signals, each caught in the module that raises it (none reaches the user)::
 
     Exception
-    ├── net.stream._Stalled          no frame for --stall-timeout seconds: the attempt ends, a reconnect follows
-    ├── net.stream._Resubscribe      the venue reported a subscription that stopped delivering data
-    ├── net.stream._Refused          the venue refused a subscription command
+    ├── net.failures._Stalled        no frame for --stall-timeout seconds: the attempt ends, a reconnect follows
+    ├── net.failures._Resubscribe    the venue reported a subscription that stopped delivering data
+    ├── net.failures._Refused        the venue refused a subscription command
     └── sim.subscriptions._Refused   the simulator's own: a command it answers with an error frame
 
 ``tests/test_gates.py`` fails when an exception class of the package is missing here,

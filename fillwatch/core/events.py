@@ -142,6 +142,8 @@ class Backfilled:
     """For a backfill after a reconnect: seconds between the drop and the new subscription."""
     skipped: int = 0
     """History rows that could not be understood."""
+    label: str | None = None
+    """A reconciliation the adapter named (a Novig v3 gap, ``seq 908→913``); None: a backfill."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,13 @@ import asyncio
 from collections import deque
 from typing import Any, Protocol
 
+from websockets import protocol as _protocol
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidStatus
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
+from websockets.streams import StreamReader
 
 from fillwatch.net.http import Redirected, redirect_target
 
@@ -30,6 +32,22 @@ _MAX_FRAGMENTS = 4096
 _HIGH, _LOW = 16, 4
 """Messages queued for :meth:`Connection.next_message` before reading stops, and resumes."""
 """Fragments of one message, at most (the size is capped too, by ``max_size``)."""
+_TEXT, _BINARY = 0x81, 0x82  # the first byte of an unfragmented text / binary frame, no extension bits
+_CONTROL = frozenset((0x88, 0x89, 0x8A))  # close, ping, pong
+_KNOWN = _CONTROL | {_TEXT, _BINARY}
+_AT_EOF, _PARSE = StreamReader.at_eof.__code__, _protocol.Protocol.parse.__code__
+
+
+def _at_frame_start(protocol: ClientProtocol) -> bool:
+    """Whether the library's parser waits for the first byte of a frame, with nothing buffered."""
+    outer, gen = None, protocol.parser
+    while (inner := getattr(gen, "gi_yieldfrom", None)) is not None:
+        outer, gen = gen, inner
+    return (
+        not protocol.reader.buffer
+        and getattr(gen, "gi_code", None) is _AT_EOF
+        and getattr(outer, "gi_code", None) is _PARSE
+    )
 
 
 class Handler(Protocol):
@@ -58,6 +76,8 @@ class Connection(ClientConnection):
 
     last_frame_at: float = 0.0
     stalled: bool = False
+    direct: bool = True
+    """Cut whole data frames out of each read here (False: every frame through websockets' parser)."""
     _watchdog: asyncio.TimerHandle | None = None
 
     def __init__(self, protocol: ClientProtocol, *, handler: Handler | None = None, **kwargs: Any) -> None:
@@ -76,6 +96,9 @@ class Connection(ClientConnection):
         self._reading_paused = False
         self._waiter: asyncio.Future[None] | None = None
         self._lost = False
+        self._failed = False  # closed for a protocol violation found here (1007, 1009)
+        self._direct = False  # frames are cut from the bytes here (see _receive), not by the library
+        self._rest = b""  # the start of a frame not yet read whole (direct only)
 
     def process_event(self, event: Any) -> None:
         if not isinstance(event, Frame):  # the handshake's response
@@ -89,7 +112,7 @@ class Connection(ClientConnection):
             super().process_event(event)  # pongs: the keepalive's
             return
         message = self._assemble(event)
-        if message is None or self.failure is not None:
+        if message is None or self.failure is not None or self._failed:
             return
         if self._holding:
             self._hold(message)
@@ -129,18 +152,109 @@ class Connection(ClientConnection):
 
     def _fail(self, code: CloseCode, reason: str) -> None:
         """Close the connection for a protocol violation, as ``recv()`` would."""
-        self._parts = []
+        self._parts, self._failed = [], True  # what else this read gave is not handed on either
         if self.failure is None and self.protocol.state is State.OPEN:
             self.protocol.fail(code, reason)
             self.send_data()
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
+        if self._rest:
+            data, self._rest = self._rest + data, b""
+        if self._direct and self.direct and self.protocol.state is State.OPEN:
+            self._receive(data)
+        else:
+            super().data_received(data)
+            self._direct = (
+                self.protocol.state is State.OPEN and not self.protocol.extensions and _at_frame_start(self.protocol)
+            )
         if self.failure is None and not self._holding and self.handler is not None:
             try:
                 self.handler.read_end()
             except Exception as exc:  # noqa: BLE001 - as in process_event
                 self.stop(exc)
+
+    def _receive(self, data: bytes) -> None:
+        """Cut the frames out of `data` and hand on their messages, as the library would, but cheaper.
+
+        Only unmasked, unfragmented text and binary frames within ``max_size`` are read here;
+        control frames go to the library whole (pongs, the closing handshake); anything else
+        (a fragment, extension bits, a mask, an oversized or unknown frame) goes to the library
+        with all that follows, for good, so that it fails or reassembles as it always did.
+        """
+        pos, delivered = self._cut(data)
+        if delivered:
+            self.last_frame_at = self.loop.time()
+        if self._direct and self.protocol.state is State.OPEN:
+            self._rest = data[pos:]
+            return
+        self._rest, self._direct = b"", False  # the library reads from here on
+        if pos < len(data):
+            super().data_received(data[pos:])
+
+    def _cut(self, data: bytes) -> tuple[int, bool]:
+        """Hand on the whole frames `data` starts with: where the first one not read starts, and
+        whether a data message was among them (a frame for the library clears ``_direct``)."""
+        end, pos, limit, delivered = len(data), 0, self.protocol.max_message_size, False
+        message = self._message
+        while end - pos >= 2:
+            head, length = data[pos], data[pos + 1]
+            if length & 0x80 or head not in _KNOWN:  # masked, fragmented, extension bits, unknown
+                self._direct = False
+                break
+            start = pos + 2
+            if length == 126:
+                start, length = pos + 4, (data[pos + 2] << 8 | data[pos + 3]) if end - pos >= 4 else -1
+            elif length == 127:
+                start, length = pos + 10, int.from_bytes(data[pos + 2 : pos + 10]) if end - pos >= 10 else -1
+            if length < 0:
+                break  # the length is not read whole yet
+            if limit is not None and length > limit:
+                self._direct = False  # the library refuses it (1009)
+                break
+            begin, pos = pos, start + length
+            if pos > end:
+                pos = begin  # the payload is not read whole yet
+                break
+            if head in _CONTROL:
+                super().data_received(data[begin:pos])
+                if self.protocol.state is not State.OPEN:
+                    break
+                continue
+            delivered = True
+            message(data[start:pos], head == _TEXT)
+            if self._failed:
+                break
+        return pos, delivered
+
+    def _message(self, data: bytes, text: bool) -> None:
+        """One whole data message, read by :meth:`_receive`."""
+        message: str | bytes = data
+        if text:
+            try:
+                message = data.decode()
+            except UnicodeDecodeError as exc:
+                self._fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
+                return
+        if self.failure is not None or self._failed:
+            return
+        if self._holding:
+            self._hold(message)
+            return
+        assert self.handler is not None
+        try:
+            self.handler.frame(message)
+        except Exception as exc:  # noqa: BLE001 - as in process_event
+            self.stop(exc)
+
+    def _to_library(self) -> None:
+        """Give the library the start of a frame read here, before the end of the stream."""
+        if self._rest:
+            rest, self._rest, self._direct = self._rest, b"", False
+            super().data_received(rest)
+
+    def eof_received(self) -> None:
+        self._to_library()
+        super().eof_received()
 
     async def next_message(self) -> str | bytes | None:
         """The next message, in order (without a handler); None once the connection ended and all were taken."""
@@ -205,6 +319,8 @@ class Connection(ClientConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if self.protocol.state is not State.CLOSED:
+            self._to_library()
         super().connection_lost(exc)
         self._lost = True
         if not (self.handler is not None and self._holding) and not self.ended.done():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -11,7 +12,7 @@ from fillwatch.core.errors import ConfigError, SubscriptionError
 from fillwatch.net.http import Redirected, RestError
 from fillwatch.venues.base import Rejected
 
-__all__ = ["Verdict", "classify", "describe"]
+__all__ = ["Verdict", "classify", "close_meaning", "describe"]
 
 
 class _Stalled(Exception):
@@ -71,10 +72,30 @@ def classify(exc: BaseException, *, started: bool = False) -> Verdict:
 _TRANSIENT = (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, _Stalled, _Resubscribe, RestError)
 
 
+def _body_message(body: bytes | bytearray | None) -> str:
+    """The ``message`` of a refused upgrade's JSON error body (Novig v3: which check failed), cut short."""
+    try:
+        message = json.loads(body or b"").get("message")
+    except (ValueError, AttributeError):
+        return ""
+    return message[:200] if isinstance(message, str) else ""
+
+
+def close_meaning(venue: object, closed: ConnectionClosed) -> _Refused | None:
+    """A received close the venue says stops the run (its ``close_meaning(code, reason)`` gives a
+    :class:`Rejected`), as the refusal to raise; None: an ordinary drop."""
+    meaning = getattr(venue, "close_meaning", None)
+    if meaning is None or closed.rcvd is None:
+        return None
+    said = meaning(closed.rcvd.code, closed.rcvd.reason)
+    return _Refused(said) if isinstance(said, Rejected) else None
+
+
 def describe(exc: BaseException) -> str:
     """A short, secret-free account of why a connection attempt ended."""
     if isinstance(exc, InvalidStatus):
-        return f"HTTP {exc.response.status_code} on the upgrade"
+        said = _body_message(exc.response.body)
+        return f"HTTP {exc.response.status_code} on the upgrade" + (f": {said}" if said else "")
     if isinstance(exc, ConnectionClosed):
         if exc.rcvd is None:
             return "connection lost"

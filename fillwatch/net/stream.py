@@ -41,7 +41,7 @@ from fillwatch.core.errors import (
 )
 from fillwatch.core.events import Cancel, Connected, Disconnected, Fill, Item, Skipped
 from fillwatch.net.connection import Connection, NoRedirects
-from fillwatch.net.failures import Verdict, _Refused, _Resubscribe, _Stalled, classify, describe
+from fillwatch.net.failures import Verdict, _Refused, _Resubscribe, _Stalled, classify, close_meaning, describe
 from fillwatch.venues.base import Ack, Malformed, Reconcile, Rejected, Reply, Resync, Venue
 
 __all__ = [
@@ -247,6 +247,9 @@ class Stream:
             raise ws.failure
         if ws.stalled:
             raise _Stalled(self.options.stall_timeout)
+        refused = close_meaning(self.venue, ws.close_exc)  # a venue that says what a close means
+        if refused is not None:
+            raise refused from ws.close_exc
         raise ws.close_exc
 
     def failed(self, exc: Exception, *, confirmed: bool) -> float:

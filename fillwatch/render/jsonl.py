@@ -110,8 +110,101 @@ def record(event: Event) -> dict[str, object]:
 
 
 def encode(event: Event) -> bytes:
-    """One event line, newline included."""
-    return orjson.dumps(record(event), option=orjson.OPT_APPEND_NEWLINE)
+    """One event line, newline included: the bytes of ``orjson.dumps(record(event))`` and a newline,
+    joined from cached pieces (keys with the words that repeat, numbers, the date) rather than a dict."""
+    who = (event.kind, event.venue)
+    start = _STARTS.get(who) or _keep(_STARTS, who, _START % tuple(map(_dumps, who)))
+    what = (event.market, event.side, event.action)
+    middle = _MIDDLES.get(what) or _keep(_MIDDLES, what, _MIDDLE % tuple(map(_dumps, what)))
+    if isinstance(event, Cancel):
+        ends = (event.currency, event.source, event.reason)
+        end = _CANCEL_ENDS.get(ends) or _keep(_CANCEL_ENDS, ends, _CANCEL_END % tuple(map(_dumps, ends)))
+        flags = _CANCEL_FLAGS + _number_json(event.original_qty)
+    else:
+        rest = (event.wash, event.currency, event.source)
+        end = _FILL_ENDS.get(rest) or _keep(_FILL_ENDS, rest, _FILL_END % tuple(map(_dumps, rest)))
+        fee, position = _number_json(event.fee), _fresh_json(event.position)
+        flags = b',"taker":%b,"fee":%b,"position":%b' % (_constant(event.taker), fee, position)
+    return b"".join(
+        (
+            start, _dumps(event.id), b',"order_id":', _dumps(event.order_id), middle, _number_json(event.price),
+            b',"qty":', _number_json(event.qty), _ts_json(event.ts), flags, end,
+        )
+    )  # fmt: skip
+
+
+_dumps = orjson.dumps
+_NULL = b"null"
+_CANCEL_FLAGS = b',"taker":null,"fee":null,"position":null,"wash":null,"original_qty":'
+_START = b'{"kind":%b,"venue":%b,"id":'
+_MIDDLE = b',"market":%b,"side":%b,"action":%b,"price":'
+_CANCEL_END = b',"currency":%b,"source":%b,"reason":%b}\n'
+_FILL_END = b',"wash":%b,"original_qty":null,"currency":%b,"source":%b,"reason":null}\n'
+_STARTS: dict[tuple[object, ...], bytes] = {}
+"""Runs of a line's JSON by the values in them that repeat, one table per run (a tuple of
+strings, flags or None, never an id or a number): kind and venue; market, side and action;
+and the ends of a cancel and of a fill."""
+_MIDDLES: dict[tuple[object, ...], bytes] = {}
+_CANCEL_ENDS: dict[tuple[object, ...], bytes] = {}
+_FILL_ENDS: dict[tuple[object, ...], bytes] = {}
+_PIECES_MAX = 4096
+_NUMBER_JSON: dict[Decimal, bytes] = {}
+"""JSON text of :func:`_number`, by Decimal."""
+_DAYS_JSON: dict[int, bytes] = {}
+_HOURS_JSON = tuple(hour.encode() for hour in _HOURS)
+_MINUTES_SECONDS_JSON = tuple(text.encode() for text in _MINUTES_SECONDS)
+_MILLIS_JSON = tuple(f'{millis}"'.encode() for millis in _MILLIS)
+
+
+def _keep(table: dict[tuple[object, ...], bytes], key: tuple[object, ...], piece: bytes) -> bytes:
+    if len(table) >= _PIECES_MAX:
+        table.clear()
+    table[key] = piece
+    return piece
+
+
+def _constant(value: object) -> bytes:
+    if value is None:
+        return _NULL
+    return b"true" if value is True else b"false" if value is False else _dumps(value)
+
+
+def _number_json(value: Decimal | None) -> bytes:
+    """``orjson.dumps(_number(value))``, kept by Decimal."""
+    if value is None:
+        return _NULL
+    try:
+        return _NUMBER_JSON[value]
+    except KeyError:
+        pass
+    except TypeError:  # a signaling NaN cannot be hashed
+        return _dumps(_convert(value))
+    if len(_NUMBER_JSON) >= _NUMBERS_MAX:
+        _NUMBER_JSON.clear()
+    text = _NUMBER_JSON[value] = _dumps(_convert(value))
+    return text
+
+
+def _fresh_json(value: Decimal | None) -> bytes:
+    """``orjson.dumps(_number(value))`` for a number that seldom repeats (a position): not kept,
+    so that it neither pays for a look-up that misses nor pushes the prices out."""
+    return _NULL if value is None else _dumps(_convert(value))
+
+
+def _ts_json(ts: datetime) -> bytes:
+    """``,"ts":`` and ``orjson.dumps(format_ts(ts))``: the same tables, as bytes."""
+    ordinal = ts.toordinal()
+    day = _DAYS_JSON.get(ordinal)
+    if day is None:
+        if len(_DAYS_JSON) >= _DAYS_MAX:
+            _DAYS_JSON.clear()
+        day = _DAYS_JSON[ordinal] = b',"ts":"' + ts.date().isoformat().encode() + b"T"
+    return (
+        day
+        + _HOURS_JSON[ts.hour]
+        + _MINUTES_SECONDS_JSON[ts.minute * 60 + ts.second]
+        + _MILLIS_JSON[ts.microsecond // 1000]
+    )
 
 
 def _raw(raw: str | bytes | None) -> orjson.Fragment | None:

@@ -72,6 +72,8 @@ class StatusSink:
         if isinstance(status, Backfilled):
             recovered = f"{count(status.fills, 'fill')} and {count(status.cancels, 'cancel')}"
             unreadable = f" ({count(status.skipped, 'unreadable row')} skipped)" if status.skipped else ""
+            if status.label is not None:
+                return f"+ {sanitize(status.label)}: {recovered} recovered{unreadable}"
             if status.downtime is not None:
                 return f"+ reconnected after {status.downtime:.1f} s, {recovered} recovered{unreadable}"
             return f"+ history since {_when(status.since)}: {recovered}{unreadable} ({status.seconds:.1f} s)"

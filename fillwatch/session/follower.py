@@ -42,6 +42,7 @@ class _Backfill:
     start: datetime
     downtime: float | None
     kind: str | None = None
+    label: str | None = None
     pager: Pager | None = None
     began: float = 0.0
     owed: datetime | None = None
@@ -165,7 +166,9 @@ class Follower:
             return BackfillFailed(job.start, str(error), job.downtime)
         if job.kind is not None:  # a reconciliation is no backfill: it closes no gap
             self.ledger.resume_from = job.owed
-            return None
+            if job.label is None:
+                return None
+            return Backfilled(job.start, job.fills, job.cancels, self.clock() - job.began, label=job.label)
         self.ledger.settle()
         return Backfilled(job.start, job.fills, job.cancels, self.clock() - job.began, job.downtime, job.skipped)
 
@@ -228,7 +231,7 @@ class Follower:
             self._flag()
         elif isinstance(item, Reconcile):
             idle = self._job is None
-            self._add(_Backfill(self.ledger.backfill_from(self.now()), None, item.kind))
+            self._add(_Backfill(self.ledger.backfill_from(self.now()), None, item.kind, item.label))
             if idle:  # read at once, before the next frame, as long as that takes up to the cap
                 self._wait_alone()
         else:

@@ -20,6 +20,7 @@ import orjson
 from fillwatch.core.events import Cancel, Event, Fill
 
 __all__ = [
+    "DECIMALS",
     "UNREADABLE",
     "Ack",
     "HistoryPage",
@@ -78,6 +79,8 @@ class Reconcile:
     """
 
     kind: str
+    label: str | None = None
+    """Report the read like a backfill, under this name (a Novig v3 gap: ``seq 908→913``); None: silently."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,15 +217,18 @@ _SMALLEST = -30
 _ZERO, _ONE = Decimal(0), Decimal(1)
 _DECIMALS: dict[str, Decimal] = {}
 """Decimals read from text, by the text (immutable, so shared; exact, so the same as reading again)."""
+DECIMALS: Mapping[str, Decimal] = _DECIMALS
+"""The same, read-only: a parser's hot path looks a text up before calling :func:`to_decimal`."""
 _DECIMALS_KEPT = 4096
 
 E = TypeVar("E", bound=Event)
 
 
-def to_decimal(value: object) -> Decimal:
+def to_decimal(value: object, *, keep: bool = True) -> Decimal:
     """An exact decimal from a JSON value: a string, an integer or a float.
 
-    Floats are read through their shortest repr, so ``0.667`` stays ``0.667``.
+    Floats are read through their shortest repr, so ``0.667`` stays ``0.667``. A text read
+    is kept for the next time unless `keep` is False (a value that seldom repeats: a position).
 
     Raises:
         ValueError: for anything else (booleans included), and for numbers a
@@ -248,7 +254,7 @@ def to_decimal(value: object) -> Decimal:
     if number.is_finite():
         magnitude = number.adjusted()  # the power of ten of the first digit: below 19 is below 2**64
         if _SMALLEST <= magnitude < 19 or (magnitude == 19 and abs(number) < _BOUND):
-            if isinstance(value, str):  # prices, counts and fees repeat: Decimal(text) costs ~5x a lookup
+            if keep and isinstance(value, str):  # prices, counts and fees repeat: Decimal(text) costs ~5x a lookup
                 if len(_DECIMALS) >= _DECIMALS_KEPT:
                     _DECIMALS.clear()
                 _DECIMALS[value] = number

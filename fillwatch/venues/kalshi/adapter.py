@@ -23,6 +23,7 @@ import orjson
 from fillwatch.core.errors import ConfigError
 from fillwatch.core.events import Cancel, Event, Fill
 from fillwatch.venues.base import (
+    DECIMALS,
     UNREADABLE,
     Ack,
     HistoryPage,
@@ -128,7 +129,7 @@ class Kalshi:
 
     def parse(self, frame: str | bytes) -> Sequence[Parsed]:
         """Turn one frame into events and control items; unknown types give nothing."""
-        message = decode(frame)
+        message = _object(frame)
         if isinstance(message, Malformed):
             return [message]
         kind = message.get("type")
@@ -139,9 +140,10 @@ class Kalshi:
             return ()
         try:
             parsed = handler(message)
-            for item in parsed:
-                if isinstance(item, (Fill, Cancel)):
-                    checked(item)
+            if kind != "fill":  # a fill is checked as it is built
+                for item in parsed:
+                    if isinstance(item, (Fill, Cancel)):
+                        checked(item)
             return parsed
         except UNREADABLE as exc:
             return [Malformed(f"bad {kind} message ({field_error(exc)})", excerpt(frame))]
@@ -263,30 +265,41 @@ class Kalshi:
         ``post_position`` 500, ``ts`` 1671899397.
         """
         msg = message["msg"]
-        trade_id = text(msg["trade_id"])
+        get = msg.get
+        trade_id = msg["trade_id"]  # the fields are read, and refused, in the order they always were
+        if type(trade_id) is not str or not trade_id:
+            text(trade_id)
         side, action = direction(msg)
-        yes_price = (
-            to_decimal(msg["yes_price_dollars"]) if "yes_price_dollars" in msg else to_decimal(msg["yes_price"]) * _CENT
-        )
-        ts = ts_from_ms(msg["ts_ms"]) if "ts_ms" in msg else ts_from_s(msg["ts"])
-        position = msg.get("post_position_fp", msg.get("post_position"))
-        fee = msg.get("fee_cost")
-        taker = msg.get("is_taker")
+        dollars = get("yes_price_dollars", _ABSENT)
+        yes_price = to_decimal(msg["yes_price"]) * _CENT if dollars is _ABSENT else _known(dollars)
+        ms = get("ts_ms", _ABSENT)
+        ts = ts_from_s(msg["ts"]) if ms is _ABSENT else ts_from_ms(ms)
+        position = get("post_position_fp", _ABSENT)
+        if position is _ABSENT:
+            position = get("post_position")
+        fee, taker, order_id, market = get("fee_cost"), get("is_taker"), msg["order_id"], msg["market_ticker"]
+        if type(order_id) is not str or not order_id:
+            text(order_id)
+        if type(market) is not str or not market:
+            text(market)
+        count = get("count_fp", _ABSENT)
         return [
-            Fill(
-                venue="kalshi",
-                id=trade_id,
-                order_id=text(msg["order_id"]),
-                market=text(msg["market_ticker"]),
-                side=side,
-                action=action,
-                price=_ONE - yes_price if side == "no" else yes_price,
-                qty=to_decimal(msg["count_fp"] if "count_fp" in msg else msg["count"]),
-                ts=ts,
-                taker=taker if isinstance(taker, bool) else None,
-                fee=None if fee is None else to_decimal(fee),
-                position=None if position is None else to_decimal(position),
-                currency="USD",
+            checked(
+                Fill(
+                    venue="kalshi",
+                    id=trade_id,
+                    order_id=order_id,
+                    market=market,
+                    side=side,
+                    action=action,
+                    price=_ONE - yes_price if side == "no" else yes_price,
+                    qty=_known(msg["count"] if count is _ABSENT else count),
+                    ts=ts,
+                    taker=taker if taker is True or taker is False else None,
+                    fee=None if fee is None else _known(fee),
+                    position=None if position is None else to_decimal(position, keep=False),
+                    currency="USD",
+                )
             )
         ]
 
@@ -338,6 +351,30 @@ class Kalshi:
             return [Rejected(code, text, auth=False)]
         meaning = "command timeout" if code == _TIMEOUT_CODE else "unknown code"
         return [Resync(f"Kalshi error {code} ({meaning}) answering the subscribe: {text}")]
+
+
+_ABSENT: Any = object()
+
+
+def _known(value: object) -> Decimal:
+    """:func:`to_decimal`, with the look-up of a text read before done here (the common case)."""
+    if type(value) is str:
+        number = DECIMALS.get(value)
+        if number is not None:
+            return number
+    return to_decimal(value)
+
+
+def _object(frame: str | bytes) -> dict[str, Any] | Malformed:
+    """:func:`decode`, with the common case first: a text frame holding a JSON object."""
+    if type(frame) is str:
+        try:
+            message = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            return Malformed("not JSON", excerpt(frame))
+        if type(message) is dict:
+            return message
+    return decode(frame)
 
 
 def parser() -> Kalshi:

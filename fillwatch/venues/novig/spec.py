@@ -1,4 +1,11 @@
-"""Novig as a unit: its endpoints, credential options, adapter builder, simulator and display."""
+"""Novig as a unit: its endpoints, credential options, adapter builder, simulator and display.
+
+Novig has two APIs (CONTRACT §2, issue 14), chosen by the credentials given: a v3 key id and
+private key select v3 (:mod:`fillwatch.venues.novig_v3`: signed requests, the ``orders``
+channel with its ``seq``); a client id and secret, or a ready token, select the older NBX API
+(:mod:`fillwatch.venues.novig.adapter`). Both kinds at once are a usage error. Either way the
+venue is ``novig`` in event lines; the endpoints of ``--env`` are the chosen API's.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +15,21 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from fillwatch.core.errors import ConfigError
-from fillwatch.venues.spec import BuildContext, Built, Display, Simulator, TokenAuth, TokenCell, VenueOption, VenueSpec
+from fillwatch.venues.spec import (
+    BuildContext,
+    Built,
+    Display,
+    Simulator,
+    SimulatorOption,
+    TokenAuth,
+    TokenCell,
+    VenueOption,
+    VenueSpec,
+)
 
 if TYPE_CHECKING:
     from fillwatch.core.secret import Secret
-    from fillwatch.venues.novig.adapter import Novig
+    from fillwatch.venues.base import Venue
 
 __all__ = ["ENDPOINTS", "SPEC", "NovigCredentials", "credentials"]
 
@@ -30,7 +47,20 @@ ENDPOINTS: dict[str, dict[str, str]] = {
     },
 }
 
+V3_CREDENTIALS = ("key_id", "private_key", "private_key_pem")
+NBX_CREDENTIALS = ("client_id", "client_secret", "token")
+_PEM_VARIABLE = "NOVIG_PRIVATE_KEY_PEM"
+
 OPTIONS = (
+    VenueOption(name="key_id", flags=("--key-id",), envvar="NOVIG_KEY_ID", help="Novig v3 API key id (selects v3)."),
+    VenueOption(
+        name="private_key",
+        flags=("--private-key",),
+        envvar="NOVIG_PRIVATE_KEY_PATH",
+        path=True,
+        help="Novig v3 PEM private key file, Ed25519 or P-256 (or the PEM text in NOVIG_PRIVATE_KEY_PEM).",
+    ),
+    VenueOption(name="private_key_pem", flags=(), envvar=_PEM_VARIABLE, secret=True),
     VenueOption(name="client_id", flags=("--client-id",), envvar="NOVIG_CLIENT_ID", help="OAuth client id."),
     VenueOption(
         name="client_secret",
@@ -98,7 +128,23 @@ def credentials(values: Mapping[str, Any], *, from_flags: frozenset[str]) -> Nov
 
 
 def build(values: Mapping[str, Any], context: BuildContext, *, clock: Callable[[], float] | None = None) -> Built:
-    """The adapter, with a token cell the token glue fills from the credentials in `values`."""
+    """The adapter of the API the credentials in `values` select (see the module's docstring)."""
+    v3 = [name for name in V3_CREDENTIALS if values.get(name)]
+    nbx = [name for name in NBX_CREDENTIALS if values.get(name)]
+    if v3 and nbx:
+        raise ConfigError(
+            "give either a Novig v3 key (--key-id with --private-key, or their variables) or NBX credentials"
+            " (--client-id/--client-secret or --token), not both"
+        )
+    if v3:
+        from fillwatch.venues.novig_v3.build import build_v3
+
+        return build_v3(values, context, clock=clock)
+    return build_nbx(values, context, clock=clock)
+
+
+def build_nbx(values: Mapping[str, Any], context: BuildContext, *, clock: Callable[[], float] | None = None) -> Built:
+    """The NBX adapter, with a token cell the token glue fills from the credentials in `values`."""
     from fillwatch.venues.novig.adapter import Novig
 
     found = credentials(values, from_flags=context.from_flags)
@@ -118,22 +164,36 @@ def build(values: Mapping[str, Any], context: BuildContext, *, clock: Callable[[
     return Built(venue, str(values["ws_url"]), account=found.account, auth=auth)
 
 
-def parser(*, clock: Callable[[], float] | None = None) -> Novig:
-    """An adapter for recorded frames and pages: no token."""
-    from fillwatch.venues.novig.adapter import parser as novig_parser
+def parser(*, clock: Callable[[], float] | None = None) -> Venue:
+    """An adapter for recorded frames and pages (no credentials), NBX's or v3's by what the recording holds."""
+    from fillwatch.venues.novig_v3.sniff import EitherNovig
 
-    return novig_parser(clock=clock)
+    return EitherNovig(clock=clock)
 
 
 SPEC = VenueSpec(
     name="novig",
     title="Novig",
-    help="Tail your Novig fills and cancels (the private channel), and the cancels of markets closing.",
+    help=(
+        "Tail your Novig fills and cancels: the v3 API with a key id and private key (the orders channel,"
+        " gaps detected by seq), or the NBX API with a client id and secret or a token."
+    ),
     endpoints=ENDPOINTS,
     options=OPTIONS,
     build=build,
     parser=parser,
-    simulator=Simulator("fillwatch.venues.novig.demo:simulate"),
+    simulator=Simulator(
+        "fillwatch.venues.novig_v3.demo:simulate",
+        options=(
+            SimulatorOption(
+                name="novig_api",
+                flags=("--novig-api",),
+                choices=("v3", "nbx"),
+                help="The simulated Novig API: v3 (default) or nbx.",
+                purpose="chooses the simulated Novig API",
+            ),
+        ),
+    ),
     display=Display(units_per_contract={"CASH": Decimal(100)}, currencies=True, outcome_lines=True),
-    alternatives=((("client_id", "client_secret"), ("token",)),),
+    alternatives=((("client_id", "client_secret"), ("token",)), (("private_key",), ("private_key_pem",))),
 )

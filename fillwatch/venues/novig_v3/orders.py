@@ -34,11 +34,12 @@ from fillwatch.venues.base import (
     decode,
     excerpt,
     field_error,
-    shown,
-    to_decimal,
     ts_from_ms,
 )
 from fillwatch.venues.novig_v3.control import close_meaning, error_meaning
+from fillwatch.venues.novig_v3.fields import count as _count
+from fillwatch.venues.novig_v3.fields import price as _price
+from fillwatch.venues.novig_v3.fields import text as _text
 from fillwatch.venues.novig_v3.seq import Gap, Lost, Recovered, SeqTracker, Verdict
 
 __all__ = [
@@ -124,6 +125,8 @@ class NovigV3Orders:
         """Nonces of our requests not answered yet (the subscribe, a snapshot)."""
         self._baselined = False
         self._last_ts: int | None = None
+        self.births: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        """Order id → (size, placement ms): from an ``open`` (always in the order's first batch) or a lookup."""
 
     def subscribe_frames(self) -> Sequence[bytes]:
         """The subscribe for a new connection, which starts afresh: nonces from 1, no ``seq`` yet."""
@@ -170,10 +173,37 @@ class NovigV3Orders:
             )
         except UNREADABLE as exc:
             return [Malformed(f"bad Novig v3 order ({field_error(exc)})", excerpt(body))]
+        created = row.get("createdTs")
+        if type(created) is int and order.original is not None:
+            self.born(order_id, order.original, created)
         items: list[V3Parsed] = []
         for event, ts_ms, taker in self._waiting.pop(order_id, []):
             items.extend(self._event(event, ts_ms, order_id, order, taker=taker))
         return items
+
+    def born(self, order_id: str, size: int, created_ms: int) -> None:
+        """Remember an order's original size and placement time (bounded: the oldest go first)."""
+        self.births[order_id] = (size, created_ms)
+        self.births.move_to_end(order_id)
+        while len(self.births) > _ORDER_CACHE:
+            self.births.popitem(last=False)
+
+    def book(self) -> list[list[Any]]:
+        """The resting orders, as JSON rows, for the next run (:meth:`restore`)."""
+        return [[i, o.market, o.outcome, str(o.price), o.resting, o.original] for i, o in self._orders.items()]
+
+    def restore(self, rows: list[Any]) -> None:
+        """Take up a previous run's :meth:`book`: its first snapshot is then diffed against it."""
+        for order_id, market, outcome, limit, resting, original in rows:
+            size = None if original is None else _count(original, 1)
+            self._remember(
+                _text(order_id), _Order(_text(market), _text(outcome), _price(limit), _count(resting, 0), size)
+            )
+        self._baselined = bool(self._orders)
+
+    def waiting(self) -> list[str]:
+        """The orders whose events wait for a lookup, oldest first."""
+        return list(self._waiting)
 
     # Frames -------------------------------------------------------------------
 
@@ -275,6 +305,8 @@ class NovigV3Orders:
             if known is not None:  # it filled earlier in this batch, before it rested
                 opened.original = known.original
             self._remember(order_id, opened)
+            if opened.original is not None:
+                self.born(order_id, opened.original, ts_ms)
             return []
         if kind not in ("fill", "cancel", "reject"):
             return []  # unknown kinds are ignored
@@ -366,25 +398,3 @@ class NovigV3Orders:
         self._orders.move_to_end(order_id)
         while len(self._orders) > _ORDER_CACHE:
             self._orders.popitem(last=False)
-
-
-def _text(value: object) -> str:
-    """A required, non-empty string field."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a non-empty string, got {shown(value)}")
-    return value
-
-
-def _count(value: object, minimum: int) -> int:
-    """A whole number of contracts (or a ``seq``): a JSON integer, not a bool or a float."""
-    if type(value) is not int or not minimum <= value <= _MAX_INT:
-        raise ValueError(f"expected an integer >= {minimum}, got {shown(value)}")
-    return value
-
-
-def _price(value: object) -> Decimal:
-    """A 0–1 probability from its decimal string (1–3 decimals seen; any exact form accepted)."""
-    price = to_decimal(value)
-    if not price.is_finite() or not 0 <= price <= 1:
-        raise ValueError(f"price out of range: {shown(value)}")
-    return price
