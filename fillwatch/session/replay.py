@@ -298,7 +298,7 @@ class _Session:
         self.history = _Recorded()
         self.warm_up = warming_up(venue, self.history, None, clock=clock)
         self.follower = Follower(
-            venue, self.history, self.ledger, out=out, clock=clock, authenticate=self.warm_up,
+            venue, self.history, self.ledger, out=out, clock=clock,  # the warm-up runs where the recording shows it
             retry_interval=math.inf, wait_cap=math.inf,  # the recording's order says when these fired
         )  # fmt: skip
         self.dispatch = Dispatch(stream, self.follower.live, lambda: None)
