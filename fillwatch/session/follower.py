@@ -25,14 +25,14 @@ from fillwatch.core.events import (
 from fillwatch.core.ledger import Ledger
 from fillwatch.net.http import MAX_WAIT, Redirected, RestClient, RestError
 from fillwatch.net.stream import Authenticate, Streamed
-from fillwatch.session.history import Pager, RecordHistory, fetch
+from fillwatch.session.history import HistorySource, Pager, RecordHistory, source_of
 from fillwatch.venues.base import Reconcile, Venue
 
 __all__ = ["BATCH", "Follower"]
 
 BATCH = 5_000
 """History events gathered before they are shown: a longer read is shown a batch at a time
-(each oldest first), so that memory stays flat. ``replay`` gathers by the same rule."""
+(each oldest first), so that memory stays flat. ``replay`` runs this same Follower."""
 
 
 @dataclass(eq=False)
@@ -62,7 +62,7 @@ class Follower:
 
     Args:
         venue: the adapter (history requests and parsing).
-        rest: sends the history requests.
+        rest: sends the history requests (or a :class:`HistorySource`: ``replay``'s recorded pages).
         ledger: de-duplication and the checkpoint; may come from a previous run.
         out: takes each item to be shown, in order.
         clock: wall-clock seconds.
@@ -78,7 +78,7 @@ class Follower:
     def __init__(
         self,
         venue: Venue,
-        rest: RestClient,
+        rest: RestClient | HistorySource,
         ledger: Ledger,
         *,
         out: Callable[[Item], None],
@@ -92,7 +92,8 @@ class Follower:
         settle: Callable[[], Awaitable[None]] = _no_wait,
         wait_cap: float = MAX_WAIT,
     ) -> None:
-        self.venue, self.rest, self.ledger = venue, rest, ledger
+        self.venue, self.ledger = venue, ledger
+        self.history = source_of(rest)
         self.out = out
         self.clock = clock
         self.authenticate = authenticate
@@ -177,7 +178,7 @@ class Follower:
         if self.authenticate is not None:  # history may come first: a token, and the adapter warmed up
             await self.authenticate(False)
         while job.pager.kind is not None:
-            at, body = await fetch(job.pager, self.rest, self.clock, self.authenticate)
+            at, body = await self.history.page(job.pager, self.clock, self.authenticate)
             await self._settle()
             self._take(job, at, body)
             if len(job.gathered) >= BATCH or job.pager.kind is None:
@@ -254,6 +255,17 @@ class Follower:
             self._dropped_at = None
 
     # Background reads, one at a time.
+
+    def backfill(self) -> None:
+        """Read history in the background from where the ledger says, as an owed read retried (``replay``: a
+        recorded read whose cause the recording does not show: ``--since``, a checkpoint, a retry's timer)."""
+        self._add(_Backfill(self.ledger.backfill_from(self.now()), None))
+
+    def show_gathered(self) -> None:
+        """Show what the read running has gathered, as at the end of a batch (``replay``: the recording ends
+        after the run showed it)."""
+        if self._job is not None and self._job.gathered:
+            self._show(self._job)
 
     def _add(self, new: _Backfill) -> None:
         """Read `new` next, unless a read waiting already covers it (earlier start, same or every kind)."""

@@ -1,6 +1,8 @@
 """Reading REST history: one read page by page (:class:`Pager`), and the warm-up before the stream.
 
-The requests go through :mod:`fillwatch.net.http`; parsing is the adapter's.
+The requests go through a :class:`HistorySource`: live, :class:`RestHistory` over
+:mod:`fillwatch.net.http`; in ``replay``, the recorded pages in recorded order
+(:mod:`fillwatch.session.replay`). Parsing is the adapter's.
 :mod:`fillwatch.session.follow` decides when history is read and how its
 events join the stream.
 """
@@ -11,14 +13,17 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
-from typing import TypeAlias
+from typing import Protocol, TypeAlias, runtime_checkable
 
 from fillwatch.core.errors import AuthenticationError
 from fillwatch.net.http import RestClient, RestError, Unauthorized
 from fillwatch.net.stream import Authenticate
 from fillwatch.venues.base import HistoryPage, Request, Venue, excerpt
 
-__all__ = ["BEGINNING", "MAX_PAGES", "Pager", "RecordHistory", "fetch", "history_pages", "warming_up"]
+__all__ = [
+    "BEGINNING", "MAX_PAGES", "HistorySource", "Pager", "RecordHistory", "RestHistory", "fetch", "history_pages",
+    "source_of", "warming_up",
+]  # fmt: skip
 
 MAX_PAGES = 10_000  # a venue that keeps returning cursors is not followed forever
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
@@ -76,6 +81,12 @@ class Pager:
         self.page = following
         return result
 
+    def answer(self, kind: str, since: datetime, page: str | None) -> None:
+        """Take the next body as the answer to this request (``replay``: the one the recording names)."""
+        if self._kinds:
+            self._kinds[0] = kind
+        self.since, self.page = since, page
+
 
 async def fetch(
     pager: Pager,
@@ -104,9 +115,37 @@ async def fetch(
     return clock(), body
 
 
+@runtime_checkable
+class HistorySource(Protocol):
+    """Where the pages of history come from: the venue's REST API, or a recording."""
+
+    async def page(
+        self, pager: Pager, clock: Callable[[], float], authenticate: Authenticate | None
+    ) -> tuple[float, bytes]:
+        """The body of the page `pager` stands at, and when it came (RestError: it could not be read)."""
+        ...
+
+
+class RestHistory:
+    """History read from the venue's REST API (:func:`fetch`)."""
+
+    def __init__(self, rest: RestClient) -> None:
+        self.rest = rest
+
+    async def page(
+        self, pager: Pager, clock: Callable[[], float], authenticate: Authenticate | None
+    ) -> tuple[float, bytes]:
+        return await fetch(pager, self.rest, clock, authenticate)
+
+
+def source_of(rest: RestClient | HistorySource) -> HistorySource:
+    """`rest` as a source of history pages."""
+    return rest if isinstance(rest, HistorySource) else RestHistory(rest)
+
+
 async def history_pages(
     venue: Venue,
-    rest: RestClient,
+    rest: RestClient | HistorySource,
     since: datetime,
     *,
     clock: Callable[[], float] = time.time,
@@ -121,18 +160,18 @@ async def history_pages(
             paging went round in circles (see :meth:`Pager.take`).
         AuthenticationError: rejected twice (fresh signature / renewed token in between).
     """
+    source = source_of(rest)
     pager = Pager(venue, since, venue.history_kinds if kinds is None else kinds)
     while pager.kind is not None:
-        kind, page = pager.kind, pager.page
-        at, body = await fetch(pager, rest, clock, authenticate)
+        at, body = await source.page(pager, clock, authenticate)
         if record_history is not None:
-            record_history(at, kind, body, since, page)
+            record_history(at, pager.kind, body, since, pager.page)
         yield pager.take(body)
 
 
 def warming_up(
     venue: Venue,
-    rest: RestClient,
+    rest: RestClient | HistorySource,
     authenticate: Authenticate | None,
     *,
     clock: Callable[[], float] = time.time,

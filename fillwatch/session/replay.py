@@ -1,10 +1,17 @@
 """``replay``: a recording (or an ``--output`` file) read back into the items the live run showed.
 
-Frames go through the stream's own :class:`~fillwatch.net.stream.Dispatch`
-(parsing, skipped frames and their count, ``--raw`` attachment: the code the
-live run uses, fed recorded frames instead of a socket), history pages through
-the venue's ``parse_history``; the de-duplication ledger and the backfill
-order follow the rules of :mod:`fillwatch.session.follow`.
+Replay runs the live run's own code, fed from the recording: frames go through
+the stream's :class:`~fillwatch.net.stream.Dispatch` (parsing, skipped frames,
+``--raw``) into the same :class:`~fillwatch.session.follower.Follower` (the
+ledger, backfills beside the stream, what waits for a read and when it is
+shown), whose history reads are answered by the recorded pages, in recorded
+order, instead of the REST API (:class:`_Recorded`, a
+:class:`~fillwatch.session.history.HistorySource`). The adapter is built with
+the recorded clock. Replay itself decides only what the recording says and
+the live code cannot know: a recorded read nobody asked for yet (``--since``,
+an owed read retried by its timer) is started as the Follower starts one, a
+recorded failure fails the read it names, and the end of a session stops
+where the run stopped.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import datetime
@@ -21,19 +29,22 @@ import orjson
 
 from fillwatch import venues
 from fillwatch.core.errors import ConfigError
-from fillwatch.core.events import Cancel, Event, Fill, Item, Skipped
+from fillwatch.core.events import BackfillFailed, Cancel, Event, Fill, Item, Skipped
 from fillwatch.core.files import open_regular
 from fillwatch.core.ledger import Checkpoint, Ledger, aware_time
+from fillwatch.core.lines import parse_record
 from fillwatch.net.failures import _Refused, _Resubscribe
-from fillwatch.net.stream import Dispatch, Stream, Streamed, StreamOptions
-from fillwatch.render.jsonl import parse_record
+from fillwatch.net.http import RestError
+from fillwatch.net.stream import Authenticate, Dispatch, Stream, StreamOptions
 from fillwatch.session.entries import MAGIC, VERSION, End, Entry, FailedBackfill, Floor, Frame, Header, History
-from fillwatch.session.follower import BATCH
+from fillwatch.session.follower import Follower
+from fillwatch.session.history import BEGINNING, Pager, warming_up
 from fillwatch.venues.base import Venue
 
 __all__ = ["read", "replay"]
 
 _YIELD_EVERY = 256  # entries replayed between two turns of the event loop
+_TURNS = 8  # turns of the event loop a read is given to ask for its next page
 
 
 def _entry(fields: object) -> Entry:
@@ -112,7 +123,7 @@ def read(path: Path) -> Iterator[Entry]:
             yield entry
 
 
-def _time_of(entry: Frame | History | FailedBackfill | End | Event) -> float:
+def _time_of(entry: Frame | History | Event) -> float:
     return entry.ts.timestamp() if isinstance(entry, (Fill, Cancel)) else entry.t
 
 
@@ -121,118 +132,131 @@ async def replay(
     *,
     speed: float | None = None,
     raw: bool = False,
-    make_venue: Callable[[str], Venue] = venues.parser,
+    make_venue: Callable[[str], Venue] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[Item]:
-    """The items a recording (or event-lines file) describes, as the live run saw them.
+    """The items a recording (or event-lines file) describes, as the live run showed them.
 
-    Frames go through the stream's :class:`~fillwatch.net.stream.Dispatch` and
-    history pages through the venue's ``parse_history``, exactly as in the live
-    run; each header starts a new session with a fresh adapter and a fresh
-    de-duplication ledger (from the run's checkpoint, if it had one). The pages
-    of one backfill (pages with the same ``since``, frames in between allowed;
-    a kind read again from its first page begins the next backfill, though it
-    starts from the same time) are gathered and their events shown in time
-    order before the next event of a frame, as the live run does
-    (:mod:`fillwatch.session.follow`: a batch at a time, by the same ``BATCH``
-    rule). Event lines are shown as they are.
+    Each header starts a new session: a fresh adapter (from its checkpoint's
+    memory, if the run had one), ledger and :class:`Follower`; its frames and
+    pages are fed to them in recorded order. Events, and skipped frames, are
+    yielded (status items are the live run's own: not shown again); event
+    lines are shown as they are.
 
     Args:
         entries: from :func:`read`.
         speed: pace the items at this many times real time (receive times for
             a recording, event times for event lines); None: as fast as possible.
         raw: attach each frame to its events (``--raw``).
-        make_venue: builds a parse-only adapter from a venue name.
+        make_venue: builds a parse-only adapter from a venue name (default: the
+            registry's ``venues.parser``, with the recorded clock).
         clock: monotonic seconds, for pacing.
     """
-    state = _Replay(raw=raw, make_venue=make_venue)
+    player = _Player(raw=raw, make_venue=make_venue)
     start: tuple[float, float] | None = None  # (first entry's time, clock then)
-    for count, entry in enumerate(entries, 1):
-        if speed is None and count % _YIELD_EVERY == 0:
-            await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
-        shown, done = state.before(entry)
-        for item in shown:
+    try:
+        for count, entry in enumerate(entries, 1):
+            if speed is None and count % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
+            for item in player.release():
+                yield item
+            if speed is not None and isinstance(entry, (Frame, History, Fill, Cancel)):
+                at = _time_of(entry)
+                if start is None:
+                    start = (at, clock())
+                delay = start[1] + (at - start[0]) / speed - clock()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await player.take(entry)
+        await player.end_session(None)
+        for item in player.release():
             yield item
-        if done:
-            continue
-        assert isinstance(entry, (Frame, History, Fill, Cancel))
-        if speed is not None:
-            at = _time_of(entry)
-            if start is None:
-                start = (at, clock())
-            delay = start[1] + (at - start[0]) / speed - clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        for item in state.take(entry):
-            yield item
-    for item in state.finish():
-        yield item
+    finally:
+        await player.end_session(None)
 
 
-class _Replay:
-    """Where a replay stands: the session's adapter and ledger, the backfill being gathered, what a frame gave."""
+class _Recorded:
+    """The recording's history pages: each answers the read that asks next (a ``HistorySource``)."""
 
-    def __init__(self, *, raw: bool, make_venue: Callable[[str], Venue]) -> None:
+    def __init__(self) -> None:
+        self._asked: asyncio.Future[tuple[float, bytes]] | None = None
+        self._pager: Pager | None = None
+
+    @property
+    def asked(self) -> bool:
+        return self._asked is not None and not self._asked.done()
+
+    async def page(
+        self, pager: Pager, clock: Callable[[], float], authenticate: Authenticate | None
+    ) -> tuple[float, bytes]:
+        self._pager = pager
+        self._asked = asyncio.get_running_loop().create_future()
+        return await self._asked
+
+    def answer(self, entry: History) -> None:
+        """The read asking gets `entry` (the request the recording names: the same one, for a real run's)."""
+        assert self._asked is not None
+        assert self._pager is not None
+        self._pager.answer(entry.kind, entry.since, entry.page)
+        self._asked.set_result((entry.t, entry.body))
+
+    def fail(self) -> None:
+        assert self._asked is not None
+        self._asked.set_exception(RestError("the recorded read failed"))
+
+
+class _Player:
+    """Where a replay stands: the session being played, and what it showed since the last entry."""
+
+    def __init__(self, *, raw: bool, make_venue: Callable[[str], Venue] | None) -> None:
         self._raw = raw
         self._make_venue = make_venue
-        self.at = 0.0  # the time of the frame or page being parsed: the adapter's clock, as in the run
+        self.at = 0.0  # the time of the frame or page being fed: the adapter's clock, as in the run
         self._stream: Stream | None = None  # one for the whole replay: skipped frames are counted across sessions
-        self._dispatch: Dispatch | None = None
-        self._ledger: Ledger | None = None  # the session's
-        self._admit: Callable[[Event], bool] | None = None  # its admit
-        self._backfill: list[Event] = []  # the events of the backfill being gathered
-        self._backfill_since: datetime | None = None
-        self._read_kinds: set[str] = (
-            set()
-        )  # the kinds of history the gathered backfill read (each once, from page None)
-        self._held: list[Item] = []  # what the last frame gave: the run may have stopped before showing all of it
+        self._session: _Session | None = None
+        self._shown: list[Item] = []  # the run may have stopped before showing all of it: see End
+        self._failures = 0  # failed reads the follower reported that no recorded failure matched yet
 
     def clock(self) -> float:
         return self.at
 
-    def before(self, entry: Entry) -> tuple[list[Item], bool]:
-        """What is shown before `entry` is taken, and whether that was all of it (a header, a floor, an end)."""
-        if isinstance(entry, End):
-            return self._end(entry), True
-        shown, self._held = self._held, []
-        if isinstance(entry, FailedBackfill):
-            self._backfill.clear()  # the run showed none of it
-            self._read_kinds.clear()
-            return shown, True
-        if isinstance(entry, History) and entry.page is None and entry.kind in self._read_kinds:
-            self._backfill_since = None  # a kind read again: the next backfill, even from the same time (the floor)
-        same_backfill = isinstance(entry, History) and entry.since == self._backfill_since
-        if self._backfill and not isinstance(entry, Frame) and not same_backfill:
-            shown += self._gathered()
-            self._read_kinds.clear()
+    def release(self) -> list[Item]:
+        shown, self._shown = self._shown, []
+        return shown
+
+    def out(self, item: Item) -> None:
+        if isinstance(item, (Fill, Cancel, Skipped)):
+            self._shown.append(item)
+        elif isinstance(item, BackfillFailed):
+            self._failures += 1
+
+    async def take(self, entry: Entry) -> None:
+        session = self._session
         if isinstance(entry, Header):
-            self._session(entry.venue, entry.checkpoint)
-            return shown, True
-        if isinstance(entry, Floor):
-            if self._ledger is not None:
-                self._ledger.set_floor(entry.at)
-            return shown, True
-        return shown, False
+            await self.end_session(None)
+            self._session = self._start(entry)
+        elif isinstance(entry, (Fill, Cancel)):
+            self._shown.append(entry)
+        elif isinstance(entry, End):
+            await self.end_session(entry)
+        elif session is None:
+            return  # read() refuses recorded entries before a header
+        elif isinstance(entry, Floor):
+            session.ledger.set_floor(entry.at)
+        elif isinstance(entry, FailedBackfill):
+            if self._failures == 0:
+                await session.fail()
+            self._failures = max(0, self._failures - 1)
+        else:
+            self.at = entry.t
+            await (session.page(entry) if isinstance(entry, History) else session.frame(entry))
 
-    def take(self, entry: Frame | History | Event) -> list[Item]:
-        """What `entry` shows at once (a frame's items wait: see :meth:`before`)."""
-        if isinstance(entry, (Fill, Cancel)):
-            return [entry]
-        self.at = entry.t
-        if isinstance(entry, History):
-            return self._page(entry)
-        assert self._dispatch is not None  # read() refuses frames before a header
-        with contextlib.suppress(_Resubscribe, _Refused):  # the live run reconnected; nothing to show
-            self._dispatch.frame(entry.data)
-        return []
-
-    def finish(self) -> list[Item]:
-        shown, self._held = self._held, []
-        return shown + self._gathered()
-
-    def _session(self, name: str, checkpoint: Checkpoint | None) -> None:
-        venue = self._make_venue(name)
-        venue.clock = self.clock
+    def _start(self, header: Header) -> _Session:
+        if self._make_venue is None:
+            venue = venues.parser(header.venue, clock=self.clock)
+        else:
+            venue = self._make_venue(header.venue)
+        checkpoint = header.checkpoint
         if checkpoint is not None and checkpoint.memory is not None:
             try:
                 venue.recall(checkpoint.memory)
@@ -241,49 +265,90 @@ class _Replay:
         if self._stream is None:
             self._stream = Stream(venue, StreamOptions(url="", raw=self._raw))
         self._stream.venue = venue
-        self._dispatch = Dispatch(self._stream, self._parsed, lambda: None)
-        self._ledger = Ledger(checkpoint=checkpoint)
-        self._admit = self._ledger.admit
+        self._failures = 0
+        return _Session(venue, checkpoint, self._stream, out=self.out, clock=self.clock)
 
-    def _parsed(self, item: Streamed) -> None:
-        """One item of a frame, from the stream's dispatch (status and requests are the live run's own)."""
-        if isinstance(item, (Fill, Cancel)):
-            if self._backfill:  # the live run showed what it had read before this frame's events
-                self._held += self._gathered()
-            if self._admit is None or self._admit(item):
-                self._held.append(item)
-        elif isinstance(item, Skipped):
-            self._held.append(item)
+    async def end_session(self, end: End | None) -> None:
+        """The session ends: where the run stopped (`end`), or with no end recorded (what was gathered shows)."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        last = None if end is None else end.last
+        if end is None or (last is not None and last not in _keys(self._shown)):
+            session.follower.show_gathered()  # the run showed what its read had gathered, and stopped
+        await session.close()
+        if end is not None:
+            self._shown = _up_to(self._shown, last)
 
-    def _page(self, entry: History) -> list[Item]:
-        assert self._dispatch is not None
-        venue = self._stream.venue if self._stream is not None else None
-        assert venue is not None
-        with contextlib.suppress(ValueError):  # not a page: the run could not read it, and showed none of it
-            self._backfill.extend(venue.parse_history(entry.kind, entry.body, entry.since, entry.page).events)
-        if entry.since != self._backfill_since:
-            self._read_kinds.clear()
-        self._read_kinds.add(entry.kind)
-        self._backfill_since = entry.since
-        return self._gathered() if len(self._backfill) >= BATCH else []
 
-    def _gathered(self) -> list[Item]:
-        shown: list[Item] = []
-        shown += _in_time_order(self._backfill, self._admit)
-        self._backfill.clear()
-        return shown
+class _Session:
+    """One recorded session played: the adapter, its ledger, the :class:`Follower` and the stream's dispatch."""
 
-    def _end(self, entry: End) -> list[Item]:
-        """The run stopped: the last frame's items and the pending backfill only up to the last event it
-        showed (a frame received while a backfill was shown may be unshown)."""
-        shown = _in_time_order(self._backfill, self._admit)
-        keys = [(event.id, event.order_id) for event in shown]
-        held = self._held
-        if entry.last in keys:
-            held += shown[: keys.index(entry.last) + 1]
-        self._backfill.clear()
-        self._held = []
-        return _up_to(held, entry.last)
+    def __init__(
+        self,
+        venue: Venue,
+        checkpoint: Checkpoint | None,
+        stream: Stream,
+        *,
+        out: Callable[[Item], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.venue = venue
+        self.ledger = Ledger(checkpoint=checkpoint)
+        self.history = _Recorded()
+        self.warm_up = warming_up(venue, self.history, None, clock=clock)
+        self.follower = Follower(
+            venue, self.history, self.ledger, out=out, clock=clock,  # the warm-up runs where the recording shows it
+            retry_interval=math.inf, wait_cap=math.inf,  # the recording's order says when these fired
+        )  # fmt: skip
+        self.dispatch = Dispatch(stream, self.follower.live, lambda: None)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def frame(self, entry: Frame) -> None:
+        with contextlib.suppress(_Resubscribe, _Refused):  # the live run reconnected; nothing to show
+            self.dispatch.frame(entry.data)
+
+    async def page(self, entry: History) -> None:
+        """Answer the read asking with `entry`; none asking: start the read the recording shows."""
+        if not await self._asked():
+            if self.warm_up is not None and entry.since == BEGINNING and entry.kind in self.venue.warm_up:
+                self._tasks.append(asyncio.get_running_loop().create_task(self._warm_up(self.warm_up)))
+            else:
+                self.follower.backfill()
+            if not await self._asked():
+                return
+        self.history.answer(entry)
+        await self._asked()  # the read takes it, and asks for the next page (or ends)
+
+    async def _warm_up(self, hook: Authenticate) -> None:
+        """The stream's first attempt, as far as history goes (a failure is retried with the next attempt)."""
+        with contextlib.suppress(RestError):
+            await hook(False)
+
+    async def fail(self) -> None:
+        """The read asking failed (after the REST client's retries)."""
+        if await self._asked():
+            self.history.fail()
+            await self._asked()
+
+    async def _asked(self) -> bool:
+        """Whether a read asks for a page, once the event loop gave the reads a few turns."""
+        for _ in range(_TURNS):
+            if self.history.asked:
+                return True
+            await asyncio.sleep(0)
+        return self.history.asked
+
+    async def close(self) -> None:
+        await self.follower.aclose()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _keys(items: list[Item]) -> list[tuple[str, str] | None]:
+    return [(item.id, item.order_id) if isinstance(item, (Fill, Cancel)) else None for item in items]
 
 
 def _up_to(items: list[Item], last: tuple[str, str] | None) -> list[Item]:
@@ -291,15 +356,9 @@ def _up_to(items: list[Item], last: tuple[str, str] | None) -> list[Item]:
 
     A `last` of None says nothing (a recorder told of no event): every item is kept.
     """
-    keys = [(item.id, item.order_id) if isinstance(item, (Fill, Cancel)) else None for item in items]
+    keys = _keys(items)
     if last is None:
         return items
     if last in keys:
         return items[: keys.index(last) + 1]
     return [item for item in items if not isinstance(item, (Fill, Cancel))]
-
-
-def _in_time_order(events: list[Event], admit: Callable[[Event], bool] | None) -> list[Event]:
-    """One backfill's events, oldest first (ties by id, as the live backfill), duplicates dropped."""
-    ordered = sorted(events, key=lambda event: (event.ts, event.id))
-    return ordered if admit is None else [event for event in ordered if admit(event)]
