@@ -181,6 +181,10 @@ class Stats(ConnectionStats):
     pong_timeouts: int = 0
     closes: list[tuple[int, str]] = field(default_factory=list)
     """(code, reason) of every close the server started."""
+    close_times: list[float] = field(default_factory=list)
+    """``time.monotonic()`` as each of those closes was started."""
+    upgrade_times: list[float] = field(default_factory=list)
+    """``time.monotonic()`` as each upgrade request arrived (the reconnects, timed on the venue's side)."""
     scripted_closes: int = 0
     """Closes made by :attr:`Script.close_after`."""
     throttled: int = 0

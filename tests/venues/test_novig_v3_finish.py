@@ -1,0 +1,27 @@
+"""`fillwatch novig` (v3) end to end: reconnect timing, ``Retry-After``, ``--since``; the CLI against the v3 simulator.
+
+Sources (``Semionsr/novig-v3-kit``, ``fixtures/docs/``): api_streaming_connection.md (close codes),
+api_throttling.md (429, ``Retry-After`` in seconds), api-reference_execution_list-fills.md (history).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import fillwatch
+from tests.venues.test_novig_v3_cli import lines, printed, truth, venue
+
+
+def test_slow_consumer_reconnects_at_once_then_backs_off_if_closed_again(tmp_path: Path) -> None:
+    """api_streaming_connection.md: 1008 SLOW_CONSUMER reconnects at once; a second such close in a row backs off."""
+    with venue(tmp_path, rate=20, limit=40, close_after=8, closes=2) as (sim, args):
+        result = fillwatch([*args, "--duration", "4s"])
+        assert result.returncode == 0, result.stderr
+        expected = truth(sim)
+        closes, upgrades = sim.stats.close_times, sim.stats.upgrade_times
+    assert sorted(printed(lines(result.stdout))) == sorted(expected)
+    assert len(closes) == 2, closes
+    assert len(upgrades) == 3, upgrades
+    assert upgrades[1] - closes[0] < 0.2  # the backoff's first delay is at least 0.25 s
+    assert upgrades[2] - closes[1] >= 0.25
+    assert "1008 SLOW_CONSUMER); retrying in 0.0 s" in result.stderr
