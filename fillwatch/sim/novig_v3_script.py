@@ -168,6 +168,8 @@ class Stats(ConnectionStats):
     """(status, message) of each refused upgrade."""
     rest: list[tuple[str, str, str]] = field(default_factory=list)
     """(method, path, raw query) of every REST call."""
+    rest_times: list[float] = field(default_factory=list)
+    """``time.monotonic()`` as each of those calls arrived."""
     rest_rejections: list[tuple[int, str]] = field(default_factory=list)
     commands: list[object] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)

@@ -25,3 +25,15 @@ def test_slow_consumer_reconnects_at_once_then_backs_off_if_closed_again(tmp_pat
     assert upgrades[1] - closes[0] < 0.2  # the backoff's first delay is at least 0.25 s
     assert upgrades[2] - closes[1] >= 0.25
     assert "1008 SLOW_CONSUMER); retrying in 0.0 s" in result.stderr
+
+
+def test_a_429_on_a_rest_read_waits_retry_after_in_seconds(tmp_path: Path) -> None:
+    """api_throttling.md: a 429's ``Retry-After`` is seconds; the read is retried about 1 s later, not 1 ms nor 30 s."""
+    with venue(tmp_path, rate=20, limit=10, rest_failures=1, retry_after=1) as (sim, args):
+        result = fillwatch([*args, "--since", "1m", "--duration", "3s"])
+        assert result.returncode == 0, result.stderr
+        expected = truth(sim)
+        calls, times = sim.stats.rest, sim.stats.rest_times
+    assert sorted(printed(lines(result.stdout))) == sorted(expected)
+    assert calls[0][:2] == calls[1][:2], calls[:2]  # the refused read, then the same read again
+    assert 0.9 <= times[1] - times[0] < 3
