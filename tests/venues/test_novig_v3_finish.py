@@ -6,6 +6,7 @@ api_throttling.md (429, ``Retry-After`` in seconds), api-reference_execution_lis
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.conftest import fillwatch
@@ -37,3 +38,25 @@ def test_a_429_on_a_rest_read_waits_retry_after_in_seconds(tmp_path: Path) -> No
     assert sorted(printed(lines(result.stdout))) == sorted(expected)
     assert calls[0][:2] == calls[1][:2], calls[:2]  # the refused read, then the same read again
     assert 0.9 <= times[1] - times[0] < 3
+
+
+def test_since_bounds_the_history_read_and_what_is_printed(tmp_path: Path) -> None:
+    """api-reference_execution_list-fills.md (newest first, cursor pages): ``--since 1h`` reads back one hour, no more."""
+    ago = [0.0]
+    with venue(tmp_path, rate=None) as (sim, args):
+        sim._clock = lambda: time.time() - ago[0]  # the venue's clock, for the batches made before the run
+        old, recent = [], []
+        olds = [(3 - n / 100, old) for n in range(200)]  # 600 fills: more than a page (limit 500)
+        for hours, made in (*olds, (0.5, recent), (0.25, recent)):
+            ago[0] = hours * 3600
+            order = sim.feed.place(qty=100, fills=(10, 20, 30), tif="IOC")
+            made.extend(f"{order.events[0]['orderId']}:{left}" for left in (90, 70, 40))
+        ago[0] = 0.0
+        result = fillwatch([*args, "--since", "1h", "--duration", "2s"])
+        assert result.returncode == 0, result.stderr
+        fills = [query for _, path, query in sim.stats.rest if path == "/v3/portfolio/fills"]
+    events = lines(result.stdout)
+    assert sorted(e["id"] for e in events if e["kind"] == "fill") == sorted(recent)
+    assert {e["source"] for e in events} == {"history"}
+    assert fills, "the history was read"
+    assert not [q for q in fills if "after=" in q]  # the first page reached back past the hour: no next page
