@@ -72,7 +72,7 @@ def test_novig_fills_are_not_all_green() -> None:
 
 
 def test_v3_contracts_read_as_contracts_not_dollars() -> None:
-    """protocols/novig-v3.md §9 (api_streaming_private.md ``qty``: whole contracts): v3's ``USD`` gets no label."""
+    """api_concepts_money.md (a v3 ``qty`` counts whole contracts): the ``USD`` currency gets no label."""
     fmt = LineFormatter(console(color_system=None), titles=TITLES, outcomes=OUTCOMES, tz=UTC)
     line = fmt(novig_fill(qty="257", currency="USD"))
     assert re.search(r"Over 47\.5 +257 +@ 0\.667 ", line)

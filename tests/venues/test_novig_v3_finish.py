@@ -41,7 +41,7 @@ def test_a_429_on_a_rest_read_waits_retry_after_in_seconds(tmp_path: Path) -> No
 
 
 def test_since_bounds_the_history_read_and_what_is_printed(tmp_path: Path) -> None:
-    """api-reference_execution_list-fills.md (newest first, cursor pages): ``--since 1h`` reads back one hour, no more."""
+    """api-reference_execution_list-fills.md (newest first, paged): ``--since 1h`` reads back one hour, no more."""
     ago = [0.0]
     with venue(tmp_path, rate=None) as (sim, args):
         sim._clock = lambda: time.time() - ago[0]  # the venue's clock, for the batches made before the run
