@@ -44,8 +44,9 @@ def test_each_venue_package_exports_its_spec(name: str) -> None:
 
 
 def test_displays_say_what_the_views_used_to_compare_names_for() -> None:
-    """Novig counts CASH in cents, has currencies and outcome lines; Kalshi none of these."""
-    assert venues.display("novig") == Display({"CASH": Decimal(100)}, currencies=True, outcome_lines=True)
+    """Novig counts CASH in cents, has currencies (v3's USD plain contracts) and outcome lines; Kalshi none of these."""
+    novig = Display({"CASH": Decimal(100)}, currencies=True, plain=frozenset({"USD"}), outcome_lines=True)
+    assert venues.display("novig") == novig
     assert venues.display("kalshi") == Display()
 
 

@@ -21,6 +21,7 @@ Internal signals, each caught in the module that raises it (none reaches the use
     ├── net.failures._Stalled        no frame for --stall-timeout seconds: the attempt ends, a reconnect follows
     ├── net.failures._Resubscribe    the venue reported a subscription that stopped delivering data
     ├── net.failures._Refused        the venue refused a subscription command
+    ├── net.failures._Reconnect      the venue closed asking for a reconnect at once (v3 1008 SLOW_CONSUMER)
     └── sim.subscriptions._Refused   the simulator's own: a command it answers with an error frame
 
 ``tests/test_gates.py`` fails when an exception class of the package is missing here,

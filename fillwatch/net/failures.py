@@ -10,7 +10,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from fillwatch.core.errors import ConfigError, SubscriptionError
 from fillwatch.net.http import Redirected, RestError
-from fillwatch.venues.base import Rejected
+from fillwatch.venues.base import Rejected, Resync
 
 __all__ = ["Verdict", "classify", "close_meaning", "describe"]
 
@@ -30,6 +30,14 @@ class _Refused(Exception):
         self.rejected = rejected
 
 
+class _Reconnect(Exception):
+    """The venue closed the socket asking for a reconnect (Novig v3: ``1008 SLOW_CONSUMER``)."""
+
+    def __init__(self, closed: ConnectionClosed) -> None:
+        super().__init__(describe(closed))
+        self.closed = closed
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What a failed attempt means for the connection loop."""
@@ -37,6 +45,7 @@ class Verdict:
     retry: bool  # back off and connect again (else: stop with `error`)
     auth: bool = False  # the credentials were rejected: renew them first; twice in a row stops the run
     error: BaseException | None = None  # what the run stops with, when it does not retry
+    at_once: bool = False  # the venue asked for a reconnect: no delay after a confirmed connection
 
 
 def classify(exc: BaseException, *, started: bool = False) -> Verdict:
@@ -64,6 +73,8 @@ def classify(exc: BaseException, *, started: bool = False) -> Verdict:
         return Verdict(retry=False, error=SubscriptionError(message))
     if isinstance(exc, Redirected) and not started:  # before any confirmed subscription: the URL is wrong
         return Verdict(retry=False, error=ConfigError(str(exc)))
+    if isinstance(exc, _Reconnect):
+        return Verdict(retry=True, at_once=True)
     if isinstance(exc, _TRANSIENT):
         return Verdict(retry=True)
     return Verdict(retry=False, error=exc)
@@ -81,14 +92,17 @@ def _body_message(body: bytes | bytearray | None) -> str:
     return message[:200] if isinstance(message, str) else ""
 
 
-def close_meaning(venue: object, closed: ConnectionClosed) -> _Refused | None:
-    """A received close the venue says stops the run (its ``close_meaning(code, reason)`` gives a
-    :class:`Rejected`), as the refusal to raise; None: an ordinary drop."""
+def close_meaning(venue: object, closed: ConnectionClosed) -> _Refused | _Reconnect | None:
+    """What a received close means, per the venue's ``close_meaning(code, reason)``: a
+    :class:`Rejected` stops the run (the refusal to raise), a :class:`Resync` asks for a reconnect
+    at once (:class:`_Reconnect`); None: an ordinary drop."""
     meaning = getattr(venue, "close_meaning", None)
     if meaning is None or closed.rcvd is None:
         return None
     said = meaning(closed.rcvd.code, closed.rcvd.reason)
-    return _Refused(said) if isinstance(said, Rejected) else None
+    if isinstance(said, Rejected):
+        return _Refused(said)
+    return _Reconnect(closed) if isinstance(said, Resync) else None
 
 
 def describe(exc: BaseException) -> str:
@@ -102,6 +116,8 @@ def describe(exc: BaseException) -> str:
         return f"closed by the venue ({exc.rcvd.code}{' ' + exc.rcvd.reason if exc.rcvd.reason else ''})"
     if isinstance(exc, _Refused):
         return f"rejected: {exc.rejected.message}"
+    if isinstance(exc, _Reconnect):
+        return str(exc)
     if isinstance(exc, TimeoutError):
         return "timed out opening the connection"
     if isinstance(exc, OSError):

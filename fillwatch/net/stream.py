@@ -176,6 +176,7 @@ class Stream:
         self._auth_failures = 0
         self._skipped = 0
         self._pending: Iterator[float] | None = None  # the running backoff sequence; None starts a fresh one
+        self._quick = False  # the last reconnect was at once (the venue asked): the next such one backs off
         self.connection: Connection | None = None
         """The connection open now, if any (to pause and resume reading)."""
         self.halted = False
@@ -247,7 +248,7 @@ class Stream:
             raise ws.failure
         if ws.stalled:
             raise _Stalled(self.options.stall_timeout)
-        refused = close_meaning(self.venue, ws.close_exc)  # a venue that says what a close means
+        refused = close_meaning(self.venue, ws.close_exc)  # a venue that says what a close means (stop, or at once)
         if refused is not None:
             raise refused from ws.close_exc
         raise ws.close_exc
@@ -269,6 +270,9 @@ class Stream:
         if self.options.max_retries is not None and self._failures > self.options.max_retries:
             attempts = f"{self._failures} failed attempt{'' if self._failures == 1 else 's'}"
             raise ConnectionFailed(f"gave up after {attempts} in a row: {describe(exc)}") from exc
+        self._quick = verdict.at_once and confirmed and not self._quick
+        if self._quick:
+            return 0.0
         self._pending = self._pending or self._delays()
         return next(self._pending)
 

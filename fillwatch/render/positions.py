@@ -46,8 +46,10 @@ def contracts(event: Event) -> Decimal:
 
 
 def currency_label(event: Event) -> str:
-    """What a quantity is counted in, for venues with more than one currency (Novig's CASH and COIN), else ""."""
-    if not venues.display(event.venue).currencies:
+    """What a quantity is counted in, for venues with more than one currency (Novig's CASH and COIN), else ""
+    (also for a currency counted in plain contracts: Novig v3's ``USD``)."""
+    display = venues.display(event.venue)
+    if not display.currencies or event.currency in display.plain:
         return ""
     return event.currency or "MCU?"
 

@@ -18,6 +18,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from fillwatch import venues
 from fillwatch.core.events import Event, Status
 from fillwatch.render.console import BUY, DIM, SELL
 from fillwatch.render.layout import elide, fit, money
@@ -123,7 +124,8 @@ class Totals:
         if position.outcome is None:
             return ticker
         outcome = self._outcomes.get((position.venue, position.outcome)) or position.outcome
-        currency = f" ({sanitize(position.currency)})" if position.currency else ""
+        plain = venues.display(position.venue).plain  # counted in plain contracts: no label
+        currency = f" ({sanitize(position.currency)})" if position.currency and position.currency not in plain else ""
         return f"{ticker}: {sanitize(outcome)}{currency}"
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:

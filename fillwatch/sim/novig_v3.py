@@ -179,6 +179,7 @@ class NovigV3Sim:
 
     def _check_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
         self.stats.upgrades += 1
+        self.stats.upgrade_times.append(time.monotonic())
         path, _, query = request.path.partition("?")
         if path != WS_PATH:
             return self._refuse(connection, 404, b'{"code":"NOT_FOUND","message":"no such route"}')

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -158,6 +159,7 @@ class Connection:
     async def _close(self, reason: str) -> None:
         """Close with ``1008`` and `reason` (``SLOW_CONSUMER`` or a 451 code)."""
         self.venue.stats.closes.append((1008, reason))
+        self.venue.stats.close_times.append(time.monotonic())
         self.done = True
         try:  # a client that reads nothing never takes the close frame either
             await asyncio.wait_for(self.ws.close(1008, reason), self.ws.close_timeout or 2.0)

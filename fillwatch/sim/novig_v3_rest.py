@@ -161,6 +161,7 @@ class NovigV3Rest:
     async def __call__(self, request: HttpRequest) -> HttpResponse:
         raw_query = request.raw_query if isinstance(request, RawRequest) else ""
         self.stats.rest.append((request.method, request.path, raw_query))
+        self.stats.rest_times.append(time.monotonic())
         signed = SignedRequest(request.method, request.path, raw_query, request.body, request.headers)
         principal = check(signed, self.keys, int(self._clock() * 1000))
         if isinstance(principal, Rejection):

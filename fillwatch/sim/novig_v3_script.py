@@ -168,6 +168,8 @@ class Stats(ConnectionStats):
     """(status, message) of each refused upgrade."""
     rest: list[tuple[str, str, str]] = field(default_factory=list)
     """(method, path, raw query) of every REST call."""
+    rest_times: list[float] = field(default_factory=list)
+    """``time.monotonic()`` as each of those calls arrived."""
     rest_rejections: list[tuple[int, str]] = field(default_factory=list)
     commands: list[object] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
@@ -181,6 +183,10 @@ class Stats(ConnectionStats):
     pong_timeouts: int = 0
     closes: list[tuple[int, str]] = field(default_factory=list)
     """(code, reason) of every close the server started."""
+    close_times: list[float] = field(default_factory=list)
+    """``time.monotonic()`` as each of those closes was started."""
+    upgrade_times: list[float] = field(default_factory=list)
+    """``time.monotonic()`` as each upgrade request arrived (the reconnects, timed on the venue's side)."""
     scripted_closes: int = 0
     """Closes made by :attr:`Script.close_after`."""
     throttled: int = 0

@@ -168,6 +168,9 @@ class Display:
     """Currency → units in one contract (Novig ``CASH`` quantities are cents: 100)."""
     currencies: bool = False
     """The venue has currencies worth labelling (Novig's CASH and COIN)."""
+    plain: frozenset[str] = frozenset()
+    """Currencies whose quantities are plain contracts, shown with no label (Novig v3's ``USD``: a
+    count of contracts, which "257 USD" would misread as dollars)."""
     outcome_lines: bool = False
     """The lines view names the outcome rather than side and ticker."""
 

@@ -68,15 +68,16 @@ def written(color_system: str | None, width: int | None, count: int = 2_000) -> 
     return "".join(out).encode()
 
 
-# sha256 of what the formatter of main at 890b0a5 (before the fast path) wrote for each case.
+# sha256 of what the formatter of main at 890b0a5 (before the fast path) wrote for each case, but for Novig's
+# "USD" (v3 contracts), no longer labelled: every line that changed differs only by " USD" become spaces.
 EXPECTED = {
-    (None, None): "c9ae62b42336ba66125482567168218525e51979bb41d9590c247103bf7ac3f3",
-    (None, 160): "56df20a383072423cf41af79e1cef589e23336e83dda71e8621c260f50b2fbd3",
-    (None, 100): "52b6735a4dab631ebe715fd602f764162cea381d547d9e791b53abc8e9248362",
-    ("standard", None): "abc50cd2fe0728d0bdb51a9e12266d95bd049d8bf17300cd1620515f4de6dbc1",
-    ("standard", 160): "3cc4239b60ab5acaaf5ac38c0c7be02c865acb94fc5d72ed064a92eb14441c04",
-    ("truecolor", 120): "6b6ea2d682d4a0fadd194c2ccd5673c6852d4378812c58cb142c33f5c5c05359",
-    ("truecolor", 72): "09b6f26f4a3c3cf7caeb9aaa809b07d105004e05e8806b62070a179d1d0bfb90",
+    (None, None): "98f684984a814f8c7249482ea1a3cb0df8326362ccb7e1517775318fe30d423c",
+    (None, 160): "c1d952b8ff3ae7c33fd381b5a65503498599d1779bb9017779ed84ae5bffb3c8",
+    (None, 100): "12a436df898af373afb111f4ab710781d5882e77391fd01d092a5c5e2368f428",
+    ("standard", None): "33a306cff2c265d0d49e3003704c380793db67531d80554538ece7f4782a277e",
+    ("standard", 160): "9cf10121115b7743918f483461c0474671c26b1731c4f009d9cd555b3a9ffe03",
+    ("truecolor", 120): "6bc63f196c0f1e19a778e205b6c17e98ec880c8ea8ef3d6431ce1a9f3624bb1f",
+    ("truecolor", 72): "4fb6073f9efd250e1833d440caa0da0abcdf0e71ae6ba682538d4234192219b6",
 }
 
 

@@ -69,3 +69,21 @@ def test_novig_fills_are_not_all_green() -> None:
     fmt = LineFormatter(console(color_system="standard"), titles=TITLES, outcomes=OUTCOMES, tz=UTC)
     assert not fmt(novig_fill()).startswith("\x1b[32m")
     assert row_style(novig_fill()) != BUY
+
+
+def test_v3_contracts_read_as_contracts_not_dollars() -> None:
+    """api_concepts_money.md (a v3 ``qty`` counts whole contracts): the ``USD`` currency gets no label."""
+    fmt = LineFormatter(console(color_system=None), titles=TITLES, outcomes=OUTCOMES, tz=UTC)
+    line = fmt(novig_fill(qty="257", currency="USD"))
+    assert re.search(r"Over 47\.5 +257 +@ 0\.667 ", line)
+    assert "USD" not in line
+    session = Session(venue="novig", env="prod")
+    board = FillBoard(session, titles=TITLES, outcomes=OUTCOMES, tz=UTC, wall_clock=lambda: 0.0)
+    session.add(novig_fill(qty="257", currency="USD"))
+    board.add(novig_fill(qty="257", currency="USD"))
+    target = console(color_system=None, width=160)
+    target.print(board)
+    target.print(summary(session, titles=TITLES, outcomes=OUTCOMES))
+    text = output(target)
+    assert " 257 " in text
+    assert "USD" not in text

@@ -194,6 +194,8 @@ SPEC = VenueSpec(
             ),
         ),
     ),
-    display=Display(units_per_contract={"CASH": Decimal(100)}, currencies=True, outcome_lines=True),
+    display=Display(
+        units_per_contract={"CASH": Decimal(100)}, currencies=True, plain=frozenset({"USD"}), outcome_lines=True
+    ),
     alternatives=((("client_id", "client_secret"), ("token",)), (("private_key",), ("private_key_pem",))),
 )

@@ -14,7 +14,7 @@ from typing import Any
 
 from fillwatch.venues.base import Malformed, Parsed, Rejected, Resync, excerpt
 
-__all__ = ["close_meaning", "error_meaning"]
+__all__ = ["close_meaning", "error_frame", "error_meaning"]
 
 _LOCATION_CODES = frozenset({"ANONYMIZED_NETWORK", "RESTRICTED_NETWORK_REGION"})  # and every GEOLOCATION_* code
 _REFUSALS = frozenset({"EMPTY_SELECTION", "SUBSCRIPTION_LIMIT_EXCEEDED", "INVALID_REQUEST", "INVALID_BODY"})
@@ -29,6 +29,17 @@ def close_meaning(code: int | None, reason: str) -> Parsed | None:
         message = f"Novig's location check refused the connection ({reason}): open the Novig app, then retry"
         return Rejected(None, message, auth=False)
     return Resync(f"Novig closed the stream with 1008 {reason or '(no reason)'}")
+
+
+def error_frame(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The error a frame carries, top-level ``{code, message, nonce}`` or nested ``{nonce, error: {code,
+    message}}`` (§14.1: only the ``ErrorBody`` schema is documented, no socket error frame), else None."""
+    if isinstance(message.get("code"), str):
+        return message
+    nested = message.get("error")
+    if isinstance(nested, dict) and isinstance(nested.get("code"), str):
+        return {**nested, "nonce": message.get("nonce")}
+    return None
 
 
 def error_meaning(message: dict[str, Any], *, ours: bool, frame: str) -> Parsed:

@@ -36,7 +36,7 @@ from fillwatch.venues.base import (
     field_error,
     ts_from_ms,
 )
-from fillwatch.venues.novig_v3.control import close_meaning, error_meaning
+from fillwatch.venues.novig_v3.control import close_meaning, error_frame, error_meaning
 from fillwatch.venues.novig_v3.fields import count as _count
 from fillwatch.venues.novig_v3.fields import price as _price
 from fillwatch.venues.novig_v3.fields import text as _text
@@ -142,8 +142,8 @@ class NovigV3Orders:
             return [message]
         text = frame if isinstance(frame, str) else ""
         try:
-            if isinstance(message.get("code"), str):
-                return self._error(message, text)
+            if (error := error_frame(message)) is not None:
+                return self._error(error, text)
             if "heartbeat" in message:
                 return self._heartbeat(message["heartbeat"])
             if isinstance(message.get("nonce"), int):
