@@ -14,21 +14,18 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 
 from fillwatch import venues
 from fillwatch.cli import profiles
 from fillwatch.cli.boundary import check_output, from_flags, guard, run, warn
-from fillwatch.cli.options import RunOptions, output_format, table
+from fillwatch.cli.options import RunOptions, table
 from fillwatch.cli.params import Param, choices, command, param, shared, simulator_params, venue_params
 from fillwatch.core.config import check_url
 from fillwatch.core.errors import ConfigError, ExitCode
 from fillwatch.venues.spec import BuildContext, Built, VenueSpec
-
-if TYPE_CHECKING:
-    from fillwatch.render.views import Format as ViewFormat
 
 __all__ = ["register"]
 
@@ -159,32 +156,16 @@ def _replay_params() -> list[Param]:
 
 
 def _replay(values: dict[str, Any]) -> None:
-    from fillwatch.core.filters import selector
-    from fillwatch.render.views import open_views, output_sink
+    from fillwatch.cli.run import replay
     from fillwatch.session import recording
-    from fillwatch.session.runner import run as run_items
 
     file: Path = values["file"]
 
     async def session() -> ExitCode:
         check_output(values["output"])
         entries = recording.read(file)
-        fmt = output_format(values["fmt"], json=values["json"])
         options = RunOptions.of(values)
-        views = open_views(
-            cast("ViewFormat", fmt.value),
-            venue="replay",
-            env="replay",
-            replay=file.name,
-            color=options.color.value,
-            quiet=options.quiet,
-            raw=options.raw,
-            extra=output_sink(options.output, raw=options.raw),
-        )
-        items = recording.replay(entries, speed=options.speed, raw=options.raw)
-        globs, wanted = list(options.markets), list(options.kinds)
-        select = views.filter(selector(globs, wanted), globs=globs, kinds=wanted)
-        return await run_items(items, views.sinks, select=select, max_events=options.max_events)
+        return await replay(recording.replay(entries, speed=options.speed, raw=options.raw), options, name=file.name)
 
     guard(bool(values["verbose"]), lambda: run(session()))
 

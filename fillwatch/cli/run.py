@@ -10,25 +10,30 @@ checkpoint); the views come from :mod:`fillwatch.render.views`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from fillwatch.cli.options import RunOptions
 from fillwatch.core.errors import ExitCode
-from fillwatch.core.events import Event
+from fillwatch.core.events import Event, Item
 from fillwatch.render.views import Format, Views, open_views, output_sink, printed_to
 from fillwatch.session.session import Connect, Session
 from fillwatch.session.sink import Sink
+from fillwatch.venues.spec import Built
 
-__all__ = ["Frontend", "run_to_end", "tail"]
+__all__ = ["Frontend", "replay", "run_to_end", "tail"]
 
 
 class Frontend:
-    """The views and the ``--output`` file of a run, as its options ask (a session's :class:`Frontend`)."""
+    """The views and the ``--output`` file of a run, as its options ask (a session's :class:`Frontend`).
 
-    def __init__(self, options: RunOptions) -> None:
+    `replay` names the recording a replay shows (None: a live run).
+    """
+
+    def __init__(self, options: RunOptions, *, replay: str | None = None) -> None:
         self._options = options
+        self._replay = replay
 
     def output(self) -> Sink | None:
         sinks = output_sink(self._options.output, raw=self._options.raw)
@@ -39,6 +44,17 @@ class Frontend:
 
     def views(self, venue: str, *, extra: Sequence[Sink], since: datetime | None) -> Views:
         options = self._options
+        if self._replay is not None:  # a replay's header names the recording, not a venue's environment
+            return open_views(
+                cast(Format, options.fmt.value),
+                venue=venue,
+                env="replay",
+                replay=self._replay,
+                color=options.color.value,
+                quiet=options.quiet,
+                raw=options.raw,
+                extra=extra,
+            )
         return open_views(
             cast(Format, options.fmt.value),
             venue=venue,
@@ -63,6 +79,16 @@ async def tail(connect: Connect, options: RunOptions) -> ExitCode:
         FillwatchError: what stopped the run (its class gives the exit code).
     """
     return await Session(connect, options, Frontend(options)).run()
+
+
+async def replay(items: AsyncIterator[Item], options: RunOptions, *, name: str) -> ExitCode:
+    """Show the items of recording `name` (read by :func:`fillwatch.session.replay.replay`) through one Session."""
+    return await Session(_recorded, options, Frontend(options, replay=name)).replay(items)
+
+
+def _recorded(clock: Callable[[], float]) -> Built:
+    """A replay connects nowhere: the recording stands for the venue."""
+    raise AssertionError("a replay session does not connect")
 
 
 def run_to_end(main: Coroutine[Any, Any, ExitCode]) -> int:

@@ -24,14 +24,14 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
 from fillwatch.core.errors import ConfigError, ExitCode
-from fillwatch.core.events import Event
+from fillwatch.core.events import Event, Item
 from fillwatch.core.filters import Selector, selector
 from fillwatch.core.ledger import Checkpoint, Ledger
 from fillwatch.net.http import RestClient
@@ -43,6 +43,7 @@ from fillwatch.session.follower import Follower
 from fillwatch.session.history import warming_up
 from fillwatch.session.recording import RecordedClock, Recorder
 from fillwatch.session.runner import Runner
+from fillwatch.session.runner import run as run_items
 from fillwatch.session.sink import Sink
 from fillwatch.session.state import CheckpointSink, StateFile
 from fillwatch.venues.base import Venue
@@ -135,6 +136,22 @@ class Session:
         async with contextlib.AsyncExitStack() as stack:
             return await self._run(stack)
 
+    async def replay(self, items: AsyncIterator[Item]) -> ExitCode:
+        """Show a recording's items in this session's views, filtered and bounded as a live run's are.
+
+        `items` come from :func:`fillwatch.session.replay.replay`: the recorded
+        frames and pages through the live run's own Dispatch and Follower. Nothing
+        connects (the recording stands for the venue), so of a run's parts only the
+        views, the filter and the runner are assembled, by the code :meth:`run` uses.
+        """
+        options = self._options
+        views = self._frontend.views("replay", extra=self._extra(), since=None)
+        return await run_items(items, views.sinks, select=_select(views, options), max_events=options.max_events)
+
+    def _extra(self) -> list[Sink]:
+        """The sinks after the stdout view: the ``--output`` file, if asked for."""
+        return [sink for sink in (self._frontend.output(),) if sink is not None]
+
     async def _run(self, stack: contextlib.AsyncExitStack) -> ExitCode:
         options = self._options
         clock = RecordedClock() if options.record is not None else time.time
@@ -148,7 +165,7 @@ class Session:
         elif checkpoint is not None and options.output is not None:
             for event in self._frontend.printed(venue.name):  # after kill -9: lines newer than the checkpoint
                 ledger.remember(event)
-        extra = [sink for sink in (self._frontend.output(),) if sink is not None]
+        extra = self._extra()
         if state is not None:
             extra.append(CheckpointSink(state, ledger, memory=lambda: venue.memory(ledger.refuses)))
         recorder = None
@@ -164,7 +181,7 @@ class Session:
         views = self._frontend.views(venue.name, extra=extra, since=since)
         rest = await stack.enter_async_context(RestClient(retry_after_unit=venue.retry_after_unit))
         authenticate = _token_glue(stack, target, rest)
-        select = views.filter(selector(options.markets, options.kinds), globs=options.markets, kinds=options.kinds)
+        select = _select(views, options)
         resolver = None
         if views.wants_titles:
             resolver = TitleResolver(venue, rest, titles=views.titles, outcomes=views.outcomes, on_title=views.redraw)
@@ -239,6 +256,11 @@ class _Part:
         if self._error is not None:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             raise self._error
+
+
+def _select(views: Views, options: Options) -> Selector | None:
+    """The ``--market``/``--kind`` filter, as the views take it (they may show what it holds back)."""
+    return views.filter(selector(options.markets, options.kinds), globs=options.markets, kinds=options.kinds)
 
 
 def _token_glue(stack: contextlib.AsyncExitStack, target: Built, rest: RestClient) -> Authenticate | None:
