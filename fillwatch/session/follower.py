@@ -226,9 +226,11 @@ class Follower:
             job = self._job
             if job is not None and job.gathered:  # what was read before this event, first
                 self._show(job)
-            if self.ledger.admit(item):
+            ledger = self.ledger
+            if ledger.admit(item):
                 self.out(item)
-            self._flag()
+            if ledger.implausible and not self._flagged:  # _flag's own test, without its call per event
+                self._flag()
         elif isinstance(item, Reconcile):
             idle = self._job is None
             self._add(_Backfill(self.ledger.backfill_from(self.now()), None, item.kind, item.label))

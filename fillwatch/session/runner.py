@@ -90,10 +90,10 @@ class Runner:
             self._shown(item)
         for sink in self.sinks:
             sink.event(item)
-        self.count += 1
-        if self.count == self._max_events:
+        count = self.count = self.count + 1
+        if count == self._max_events:
             self.stop(ExitCode.OK)
-        elif self.count % MAX_BURST == 0:
+        elif count % MAX_BURST == 0:
             self.flush()  # a long burst (a backfill) is written in parts: kill -9 repeats one part at most
         elif not self._flush_pending:
             self._flush_pending = True

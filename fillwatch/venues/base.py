@@ -208,6 +208,8 @@ _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 _MIN_S = -((_EPOCH - _EARLIEST) // timedelta(seconds=1))
 _MAX_S = (_LATEST - _EPOCH) // timedelta(seconds=1)
 _MIN_MS, _MAX_MS = _MIN_S * 1000, _MAX_S * 1000
+EPOCH, MIN_MS, MAX_MS = _EPOCH, _MIN_MS, _MAX_MS
+"""What :func:`ts_from_ms` reads from, for a parser that inlines its common case."""
 
 # Numbers: finite, below 2**64 in size, at most 64 characters of text and no
 # smaller than 1e-30, so that a line shows each in at most a hundred characters.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -24,6 +24,9 @@ from fillwatch.core.errors import ConfigError
 from fillwatch.core.events import Cancel, Event, Fill
 from fillwatch.venues.base import (
     DECIMALS,
+    EPOCH,
+    MAX_MS,
+    MIN_MS,
     UNREADABLE,
     Ack,
     HistoryPage,
@@ -133,6 +136,11 @@ class Kalshi:
         if isinstance(message, Malformed):
             return [message]
         kind = message.get("type")
+        if kind == "fill":  # the common case, without the handlers' look-up (a fill is checked as it is built)
+            try:
+                return self._parse_fill(message)
+            except UNREADABLE as exc:
+                return [Malformed(f"bad fill message ({field_error(exc)})", excerpt(frame))]
         if not isinstance(kind, str):
             return () if kind is None else [Malformed("type is not a string", excerpt(frame))]
         handler = self._handlers.get(kind)
@@ -273,7 +281,10 @@ class Kalshi:
         dollars = get("yes_price_dollars", _ABSENT)
         yes_price = to_decimal(msg["yes_price"]) * _CENT if dollars is _ABSENT else _known(dollars)
         ms = get("ts_ms", _ABSENT)
-        ts = ts_from_s(msg["ts"]) if ms is _ABSENT else ts_from_ms(ms)
+        if type(ms) is int and MIN_MS <= ms <= MAX_MS:  # ts_from_ms inline, for the common case
+            ts = EPOCH + timedelta(0, ms // 1000, ms % 1000 * 1000)
+        else:
+            ts = ts_from_s(msg["ts"]) if ms is _ABSENT else ts_from_ms(ms)
         position = get("post_position_fp", _ABSENT)
         if position is _ABSENT:
             position = get("post_position")
