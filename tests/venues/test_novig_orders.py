@@ -236,3 +236,17 @@ def test_the_currency_cache_drops_the_oldest_order_and_keeps_what_rests(venue: N
     read(venue, [*rows, order("o-last", T0, "FILLED", 0, currency="COIN")])
     assert live_fill(venue, "o-last").currency == "COIN"
     assert live_fill(venue, "o-0").currency == "CASH"
+
+
+def test_a_close_after_a_gap_gives_no_reason_to_an_order_that_may_have_ended_in_the_gap(venue: Novig) -> None:
+    """A full backfill's orders read shows ended an order known open, after a CLOSE of its market: no reason."""
+    read(venue, [order("o-1", T0)])
+    venue.parse_history("fills", b"[]", EPOCH, None)  # a reconnection's backfill begins: the stream had a gap
+    assert venue.parse('{"type":"CLOSE","market":{"id":"m"}}') != ()  # seen live while the backfill reads
+    venue.parse_history("fills", b"[]", EPOCH, "COIN:0")
+    (cancel,) = read(venue, [order("o-1", T0, "CANCELLED")])  # cancelled in the gap, or by the close
+    assert (cancel.reason, cancel.source) == (None, "history")
+    read(venue, [order("o-2", T0 + timedelta(seconds=5), marketId="m-2")])  # a read after the gap: sure again
+    assert venue.parse('{"type":"CLOSE","market":{"id":"m-2"}}') != ()
+    (cancel,) = read(venue, [order("o-2", T0 + timedelta(seconds=5), "CANCELLED", marketId="m-2")])
+    assert (cancel.reason, cancel.source) == ("market_closed", "live")

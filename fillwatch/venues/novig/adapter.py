@@ -264,6 +264,8 @@ class Novig:
         newest order).
         """
         currency, offset = frames.position(page)
+        if kind == "fills" and page is None:
+            self._orders.gap()  # a full backfill: the stream had a gap (it reads the orders next)
         if kind == "orders" and page is None:
             self._orders.begin_read()
         items = frames.items(orjson.loads(body), kind)

@@ -62,6 +62,10 @@ class Orders:
         self._ended: OrderedDict[str, datetime] = OrderedDict()
         """Orders whose cancel was made, with its time, since about the last complete orders read:
         never new to a later read (:meth:`parse_orders`), in this run or the next."""
+        self._gaps = 0
+        """Full backfills begun: each follows a gap in the stream (a reconnection, a run's start)."""
+        self._read_gaps = self._gaps_covered = 0
+        """The gaps before the orders read under way, and before the last complete one."""
         self._orders_seen_until: datetime | None = None
         """The newest order time of the last complete ``orders/all`` read: orders after it are new."""
         self._orders_reading: datetime | None = None
@@ -106,6 +110,12 @@ class Orders:
         self._closing[market_id] = when()
         return True
 
+    def gap(self) -> None:
+        """The stream may have missed events since the last orders read (a full backfill begins):
+        until an orders read begun after it completes, an order known open that REST shows ended
+        may have ended unseen, for a reason REST does not give, before any ``CLOSE`` seen since."""
+        self._gaps += 1
+
     @property
     def open_orders(self) -> dict[str, str]:
         """Order id → market of every order ``orders/all`` last showed open."""
@@ -121,10 +131,12 @@ class Orders:
             m.copy() for m in (self._open, self._currency, self._reported, self._ended, self._ending)
         )
         self._orders_reading = None
+        self._read_gaps = self._gaps
 
     def read(self) -> None:
         """A read of every currency's orders completed: it is what the next read compares with."""
         self._before_read = None
+        self._gaps_covered = self._read_gaps
         if self._orders_reading is not None:
             seen = self._orders_seen_until
             self._orders_seen_until = max(self._orders_reading, seen or self._orders_reading)
@@ -256,8 +268,9 @@ class Orders:
         """The cancel REST shows for an order whose cancel the stream did not (see :meth:`parse_orders`)."""
         data = {"currency": currency, **item}
         market = item.get("marketId")
-        reason = "market_closed" if market in self._closed_markets else None
-        if market in self._closing:
+        unsure = self._gaps_covered < self._gaps  # it may have ended in a gap, before the CLOSE
+        reason = "market_closed" if market in self._closed_markets and not unsure else None
+        if market in self._closing and not unsure:
             cancel = self._cancel(data, source="live", ts=self._closing[market], reason=reason)
         elif ts_key := next((k for k in ("updatedAt", "cancelledAt") if item.get(k)), None):
             cancel = self._cancel(data, source="history", ts_key=ts_key, reason=reason)
