@@ -42,6 +42,7 @@ __all__ = [
     "check_seconds",
     "check_string",
     "check_strings",
+    "private_key_pem",
     "values_of",
 ]
 
@@ -270,3 +271,31 @@ class VenueSpec:
 def values_of(values: Mapping[str, Any], *names: str) -> tuple[Any, ...]:
     """The values of `names` (None for those missing)."""
     return tuple(values.get(name) for name in names)
+
+
+def private_key_pem(
+    values: Mapping[str, Any], context: BuildContext, *, pem_variable: str, missing: str
+) -> tuple[bytes, str]:
+    """The PEM bytes of a key given as ``private_key`` (a file) or ``private_key_pem`` (its text), and their origin.
+
+    The file beats the text (CONTRACT §2); `context.warn` is told when the file is
+    readable by others (the run goes on). The origin names the file, `pem_variable`,
+    or the profile the text came from, for the error a bad key gets.
+
+    Raises:
+        ConfigError: neither is given (`missing` is the message), or the file cannot be read.
+    """
+    from fillwatch.core.config import read_key_file
+    from fillwatch.core.errors import ConfigError
+
+    private_key, pem_text = values.get("private_key"), values.get("private_key_pem")
+    if private_key is not None:
+        pem, warning = read_key_file(Path(private_key).expanduser())
+        if warning:
+            context.warn(warning)
+        return pem, str(private_key)
+    if pem_text:
+        from_env = bool(context.environ.get(pem_variable))
+        origin = pem_variable if from_env or context.profile is None else f"{context.profile}: private_key_pem"
+        return str(pem_text).encode(), origin
+    raise ConfigError(missing)

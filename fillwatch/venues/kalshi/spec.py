@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fillwatch.core.errors import ConfigError
@@ -15,6 +14,7 @@ from fillwatch.venues.spec import (
     SimulatorOption,
     VenueOption,
     VenueSpec,
+    private_key_pem,
 )
 
 if TYPE_CHECKING:
@@ -54,26 +54,19 @@ def build(values: Mapping[str, Any], context: BuildContext, *, clock: Callable[[
 
     `context.warn` is told when the key file is readable by others (the run goes on).
     """
-    from fillwatch.core.config import load_private_key, read_key_file
+    from fillwatch.core.config import load_private_key
     from fillwatch.venues.kalshi.adapter import Kalshi
 
-    key_id, private_key, pem_text = values.get("key_id"), values.get("private_key"), values.get("private_key_pem")
+    key_id = values.get("key_id")
     if not key_id:
         raise ConfigError("no Kalshi API key id: use --key-id, set KALSHI_API_KEY_ID, or key_id in a profile")
-    if private_key is not None:
-        pem, warning = read_key_file(Path(private_key).expanduser())
-        origin = str(private_key)
-        if warning:
-            context.warn(warning)
-    elif pem_text:
-        pem = str(pem_text).encode()
-        from_env = bool(context.environ.get(_PEM_VARIABLE))
-        origin = _PEM_VARIABLE if from_env or context.profile is None else f"{context.profile}: private_key_pem"
-    else:
-        raise ConfigError(
-            "no Kalshi private key: use --private-key FILE, set KALSHI_PRIVATE_KEY_PATH or KALSHI_PRIVATE_KEY_PEM,"
-            " or private_key in a profile"
-        )
+    pem, origin = private_key_pem(
+        values,
+        context,
+        pem_variable=_PEM_VARIABLE,
+        missing="no Kalshi private key: use --private-key FILE, set KALSHI_PRIVATE_KEY_PATH or KALSHI_PRIVATE_KEY_PEM,"
+        " or private_key in a profile",
+    )
     key = load_private_key(pem, origin=origin)
     venue = Kalshi(str(key_id), key, api_url=str(values["api_url"]), **({"clock": clock} if clock else {}))
     return Built(venue, str(values["ws_url"]), account=str(key_id))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from fillwatch.core.errors import ConfigError
 from fillwatch.venues.novig_v3.adapter import ENDPOINTS, NovigV3
-from fillwatch.venues.spec import BuildContext, Built
+from fillwatch.venues.spec import BuildContext, Built, private_key_pem
 
 __all__ = ["build_v3"]
 
@@ -34,26 +33,18 @@ def build_v3(values: Mapping[str, Any], context: BuildContext, *, clock: Callabl
 
     `context.warn` is told when the key file is readable by others (the run goes on).
     """
-    from fillwatch.core.config import read_key_file
     from fillwatch.venues.novig_v3.signing import load_private_key
 
-    key_id, private_key, pem_text = values.get("key_id"), values.get("private_key"), values.get("private_key_pem")
+    key_id = values.get("key_id")
     if not key_id:
         raise ConfigError("no Novig v3 key id: use --key-id, set NOVIG_KEY_ID, or key_id in a profile")
-    if private_key is not None:
-        pem, warning = read_key_file(Path(private_key).expanduser())
-        origin = str(private_key)
-        if warning:
-            context.warn(warning)
-    elif pem_text:
-        pem = str(pem_text).encode()
-        from_env = bool(context.environ.get(_PEM_VARIABLE))
-        origin = _PEM_VARIABLE if from_env or context.profile is None else f"{context.profile}: private_key_pem"
-    else:
-        raise ConfigError(
-            "no Novig v3 private key: use --private-key FILE, set NOVIG_PRIVATE_KEY_PATH or NOVIG_PRIVATE_KEY_PEM,"
-            " or private_key in a profile"
-        )
+    pem, origin = private_key_pem(
+        values,
+        context,
+        pem_variable=_PEM_VARIABLE,
+        missing="no Novig v3 private key: use --private-key FILE, set NOVIG_PRIVATE_KEY_PATH or NOVIG_PRIVATE_KEY_PEM,"
+        " or private_key in a profile",
+    )
     try:
         key = load_private_key(pem)
     except ValueError as exc:
