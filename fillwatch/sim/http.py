@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 import orjson
 
@@ -94,8 +94,8 @@ class HttpServer:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    @staticmethod
-    async def _read(reader: asyncio.StreamReader) -> HttpRequest | None:
+    @classmethod
+    async def _read(cls, reader: asyncio.StreamReader) -> HttpRequest | None:
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         try:
@@ -108,5 +108,9 @@ class HttpServer:
                 name, value = line.split(":", 1)
                 headers[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(headers.get("content-length", "0")))
-        parts = urlsplit(target)
-        return HttpRequest(method.upper(), parts.path, dict(parse_qsl(parts.query)), headers, body)
+        return cls._request(method.upper(), urlsplit(target), headers, body)
+
+    @staticmethod
+    def _request(method: str, parts: SplitResult, headers: dict[str, str], body: bytes) -> HttpRequest:
+        """The request as handlers see it (its query parsed the standard way)."""
+        return HttpRequest(method, parts.path, dict(parse_qsl(parts.query)), headers, body)

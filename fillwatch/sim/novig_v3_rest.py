@@ -25,7 +25,6 @@ seconds (api_throttling.md "Error response").
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import math
@@ -35,7 +34,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote
 
 from fillwatch.sim.http import HttpRequest, HttpResponse, HttpServer, json_response
 from fillwatch.sim.novig_v3_auth import ApiKey, Rejection, SignedRequest, check
@@ -66,22 +65,8 @@ class RawHttpServer(HttpServer):
     """:class:`HttpServer` whose requests keep the raw query (``parse_qsl`` would turn ``+`` into a space)."""
 
     @staticmethod
-    async def _read(reader: asyncio.StreamReader) -> HttpRequest | None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        try:
-            method, target, _ = lines[0].split(" ", 2)
-        except ValueError:
-            return None
-        headers = {}
-        for line in lines[1:]:
-            if ":" in line:
-                name, value = line.split(":", 1)
-                headers[name.strip().lower()] = value.strip()
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-        parts = urlsplit(target)
-        query = dict(parse_query(parts.query))
-        return RawRequest(method.upper(), parts.path, query, headers, body, parts.query)
+    def _request(method: str, parts: SplitResult, headers: dict[str, str], body: bytes) -> HttpRequest:
+        return RawRequest(method, parts.path, dict(parse_query(parts.query)), headers, body, parts.query)
 
 
 def parse_query(raw: str) -> list[tuple[str, str]]:
