@@ -35,7 +35,8 @@ def test_a_profile_run_needs_no_venue_name(kalshi_sim, key_file: Path, tmp_path:
     )
     result = fillwatch([*head, "--max-events", "3", "-q"], env={"FILLWATCH_CONFIG": str(config)})
     assert result.returncode == 0, result.stderr
-    assert [orjson.loads(line)["venue"] for line in result.stdout.splitlines()] == ["kalshi"] * 3
+    lines = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["venue"], line["account"]) for line in lines] == [("kalshi", "main")] * 3  # the profile's name
 
 
 def test_a_novig_profile_runs_novig(tmp_path: Path) -> None:

@@ -73,7 +73,8 @@ def _tail(spec: VenueSpec) -> Any:
                 profile=None if profile is None else profile.where(),
                 warn=warn,
             )
-            return run(_tail_spec(spec, {**values, **urls}, context, options))
+            account = None if profile is None else profile.name
+            return run(_tail_spec(spec, {**values, **urls}, context, options, account=account))
 
         guard(bool(given["verbose"]), work)
 
@@ -92,14 +93,16 @@ def endpoint_urls(spec: VenueSpec, values: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-async def _tail_spec(spec: VenueSpec, values: dict[str, Any], context: BuildContext, options: RunOptions) -> ExitCode:
+async def _tail_spec(
+    spec: VenueSpec, values: dict[str, Any], context: BuildContext, options: RunOptions, *, account: str | None = None
+) -> ExitCode:
     """Run one session of `spec`'s venue: the session calls its ``build`` once, with the clock it chooses."""
     from fillwatch.cli.run import tail
 
     def connect(clock: Callable[[], float]) -> Built:
         return spec.build(values, context, clock=clock)
 
-    return await tail(connect, options)
+    return await tail(connect, options, account=account)
 
 
 # demo ----------------------------------------------------------------------------

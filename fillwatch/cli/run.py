@@ -39,8 +39,8 @@ class Frontend:
         sinks = output_sink(self._options.output, raw=self._options.raw)
         return sinks[0] if sinks else None
 
-    def printed(self, venue: str) -> list[Event]:
-        return [] if self._options.output is None else printed_to(self._options.output, venue)
+    def printed(self, venue: str, account: str) -> list[Event]:
+        return [] if self._options.output is None else printed_to(self._options.output, venue, account)
 
     def views(self, venue: str, *, extra: Sequence[Sink], since: datetime | None) -> Views:
         options = self._options
@@ -68,17 +68,18 @@ class Frontend:
         )
 
 
-async def tail(connect: Connect, options: RunOptions) -> ExitCode:
+async def tail(connect: Connect, options: RunOptions, *, account: str | None = None) -> ExitCode:
     """Follow the venue `connect` builds into the views `options` ask for, until the run ends.
 
     Args:
         connect: the venue's spec ``build`` given the resolved values; the session passes the clock.
         options: the shared command-line options.
+        account: what the events' ``account`` says (the profile's name; None: the venue's).
 
     Raises:
         FillwatchError: what stopped the run (its class gives the exit code).
     """
-    return await Session(connect, options, Frontend(options)).run()
+    return await Session(connect, options, Frontend(options), account=account).run()
 
 
 async def replay(items: AsyncIterator[Item], options: RunOptions, *, name: str) -> ExitCode:

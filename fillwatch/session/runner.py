@@ -53,6 +53,7 @@ class Runner:
         max_events: stop after this many events shown.
         shown: told of each event before the sinks get it (the market title lookups).
         on_stop: called once when the run stops (the stream reads, and records, no further frame).
+        account: the account each event is shown under (its ``account``; None: as it came, a replay's).
     """
 
     def __init__(
@@ -63,8 +64,10 @@ class Runner:
         max_events: int | None = None,
         shown: Callable[[Event], None] | None = None,
         on_stop: Callable[[], None] = lambda: None,
+        account: str | None = None,
     ) -> None:
         self.sinks = sinks
+        self._account = account
         self._shown = shown
         self.on_stop = on_stop
         self._select = select
@@ -86,6 +89,8 @@ class Runner:
             return
         if self._select is not None and not self._select(item):
             return
+        if self._account is not None:
+            item.account = self._account  # type: ignore[misc]  # the one place an event is changed
         if self._shown is not None:
             self._shown(item)
         for sink in self.sinks:
