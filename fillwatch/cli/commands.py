@@ -50,6 +50,9 @@ def register(app: typer.Typer) -> None:
         app.command(spec.name)(command(spec.name, spec.help, venue_params(spec), _tail(spec)))
     app.command("demo")(command("demo", DEMO_HELP, _demo_params(), _demo))
     app.command("replay")(command("replay", REPLAY_HELP, _replay_params(), _replay))
+    from fillwatch.cli import watch
+
+    watch.register(app)
 
 
 # The venue commands ------------------------------------------------------------

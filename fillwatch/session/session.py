@@ -122,12 +122,23 @@ class Frontend(Protocol):
 class Session:
     """One run of the client path, from the first connection to the exit code."""
 
-    def __init__(self, connect: Connect, options: Options, frontend: Frontend, *, account: str | None = None) -> None:
-        """`account` names the events' ``account`` (a profile's name; None: the venue's)."""
+    def __init__(
+        self,
+        connect: Connect,
+        options: Options,
+        frontend: Frontend,
+        *,
+        account: str | None = None,
+        joined: Callable[[Runner], None] | None = None,
+    ) -> None:
+        """`account` names the events' ``account`` (a profile's name; None: the venue's); `joined` is told of
+        the session's runner as soon as it exists (a :class:`~fillwatch.session.watch.Watch` stops it, and
+        handles the signals for every session it runs)."""
         self._connect = connect
         self._options = options
         self._frontend = frontend
         self._account = account
+        self._joined = joined
 
     async def run(self) -> ExitCode:
         """Follow the venue into the sinks until the run ends.
@@ -195,7 +206,16 @@ class Session:
             resolver = TitleResolver(venue, rest, titles=views.titles, outcomes=views.outcomes, on_title=views.redraw)
             stack.push_async_callback(resolver.aclose)
         shown = None if resolver is None else resolver.event
-        runner = Runner(views.sinks, select=select, max_events=options.max_events, shown=shown, account=account)
+        runner = Runner(
+            views.sinks,
+            select=select,
+            max_events=options.max_events,
+            shown=shown,
+            account=account,
+            signals=self._joined is None,
+        )
+        if self._joined is not None:
+            self._joined(runner)
         positions = _starting_positions(venue, rest, views)
         if positions is not None:
             stack.callback(positions.cancel)
