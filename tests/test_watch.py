@@ -54,9 +54,15 @@ def _kalshi_profile(name: str, sim: KalshiSim, key: Path) -> str:
 
 @contextmanager
 def desk(
-    tmp_path: Path, venue_key: rsa.RSAPrivateKey, main: Script, hedge: Script, nv: dict[str, Any] | None = None
+    tmp_path: Path,
+    venue_key: rsa.RSAPrivateKey,
+    main: Script,
+    hedge: Script,
+    nv: dict[str, Any] | None = None,
+    *,
+    revoked: bool = False,
 ) -> Iterator[Desk]:
-    """Start the three simulators (each its own key) and write the config file."""
+    """Start the three simulators (each its own key; nv's `revoked`) and write the config file."""
     ed = Ed25519PrivateKey.generate()
     ed_path = tmp_path / "novig.pem"
     ed_path.write_bytes(
@@ -69,7 +75,7 @@ def desk(
         a = stack.enter_context(SimThread(KalshiSim(main, key=venue_key)))
         b = stack.enter_context(SimThread(KalshiSim(hedge, key=hedge_key)))
         script = V3Script(**{"seed": 7, "golive_every": None, "rate": 40.0, **(nv or {})})
-        c = stack.enter_context(SimThread(NovigV3Sim(script, keys=[ApiKey(key_id, ed.public_key())])))
+        c = stack.enter_context(SimThread(NovigV3Sim(script, keys=[ApiKey(key_id, ed.public_key(), revoked=revoked)])))
         config = tmp_path / "config.toml"
         config.write_text(
             _kalshi_profile("main", a, write_key(tmp_path / "main.pem", venue_key))
@@ -99,3 +105,114 @@ def test_three_accounts_one_stream_each_event_once_with_its_account(tmp_path: Pa
     keys = [(e["account"], e["kind"], e["id"], e["order_id"]) for e in events]
     assert len(keys) == len(set(keys))
     assert all(list(e)[-1] == "account" for e in events)
+
+
+def test_drops_on_one_account_and_revoked_credentials_on_another(tmp_path: Path, venue_key) -> None:
+    """hedge drops 3 times, nv's key is revoked: main and hedge give every event once, nv fails alone, exit 3."""
+    main, hedge = Script(rate=60, seed=11, limit=40), Script(rate=25, seed=12, drop_after=8, drops=3, limit=60)
+    with desk(tmp_path, venue_key, main, hedge, revoked=True) as d:
+        result = d.run("-g", "all", "-f", "jsonl", "--max-events", "100", "-o", str(tmp_path / "all.jsonl"))
+        truth = {"main": Counter(d.main.emitted), "hedge": Counter(d.hedge.emitted)}
+        drops = d.hedge.stats.drops
+    assert result.returncode == 3, result.stderr  # the highest of the accounts' codes: 0, 0 and 3
+    assert drops == 3
+    events = lines(result.stdout)
+    got = {name: Counter((e["kind"], e["id"], e["order_id"]) for e in events if e["account"] == name) for name in truth}
+    assert got == truth  # every event of the healthy accounts, each once
+    assert {e["account"] for e in events} == {"main", "hedge"}
+    assert any(e["source"] == "history" and e["account"] == "hedge" for e in events)  # the drops were backfilled
+    assert (tmp_path / "all.jsonl").read_text() == result.stdout  # --output holds the same merged lines
+    assert "nv: error:" in result.stderr
+    assert "revoked" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_cron_run_of_a_group_resumes_each_account_where_it_stopped(tmp_path: Path, venue_key) -> None:
+    """--state DIR: one checkpoint per account; the second run prints no event of the first, and misses none."""
+    main, hedge = Script(rate=50, seed=21, limit=30), Script(rate=50, seed=22, limit=30)
+    state = tmp_path / "state"
+    with desk(tmp_path, venue_key, main, hedge) as d:
+        first = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--state", str(state), "--max-events", "20")
+        assert first.returncode == 0, first.stderr
+        assert sorted(p.name for p in state.glob("*.state")) == ["hedge.state", "main.state"]
+        second = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--state", str(state), "--max-events", "40")
+        assert second.returncode == 0, second.stderr
+        truth = {"main": set(d.main.emitted), "hedge": set(d.hedge.emitted)}
+    both = lines(first.stdout) + lines(second.stdout)
+    keys = [(e["account"], e["kind"], e["id"], e["order_id"]) for e in both]
+    assert len(keys) == len(set(keys)) == 60  # nothing twice across the two runs
+    for name, emitted in truth.items():
+        assert {(k, i, o) for a, k, i, o in keys if a == name} == emitted  # nothing missed either
+
+
+def test_the_state_directory_is_locked_as_a_whole(tmp_path: Path, venue_key) -> None:
+    """A second watch on the same --state DIR (even of other accounts) is refused at once, exit 2, one line."""
+    from fillwatch.session.state import StateDirectory
+
+    state = StateDirectory(tmp_path / "state")
+    state.lock()
+    try:
+        with desk(tmp_path, venue_key, Script(rate=50, seed=1), Script(rate=50, seed=2)) as d:
+            result = d.run("-p", "hedge", "-f", "jsonl", "--state", str(tmp_path / "state"), "--max-events", "1")
+    finally:
+        state.unlock()
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"fillwatch: error: state directory {tmp_path / 'state'} is in use by another fillwatch process"
+    ]
+
+
+def test_an_account_given_up_on_counts_its_retries_alone(tmp_path: Path, venue_key) -> None:
+    """--max-retries 1 gives up on an account whose venue refuses every upgrade (exit 4); the other flows on."""
+    with desk(
+        tmp_path, venue_key, Script(rate=50, seed=31, limit=25), Script(rate=50, seed=32, reject=-1, reject_status=503)
+    ) as d:
+        result = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--max-retries", "1", "--max-events", "25")
+        emitted = set(d.main.emitted)
+    assert result.returncode == 4, result.stderr
+    events = lines(result.stdout)
+    assert {(e["kind"], e["id"], e["order_id"]) for e in events} == emitted
+    assert {e["account"] for e in events} == {"main"}
+    assert "hedge: error:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "watch needs -p NAME or -g GROUP"),
+        (["-g", "nope"], "no group 'nope' in [groups]"),
+        (["-p", "main", "-g", "all"], "account 'main' is named twice"),
+        (["-p", "ghost"], "no profile 'ghost'"),
+    ],
+)
+def test_bad_account_lists_are_one_line_and_exit_2(tmp_path: Path, venue_key, args: list[str], message: str) -> None:
+    """A watch with no account, an unknown group or profile, or one account twice: one line, exit 2."""
+    with desk(tmp_path, venue_key, Script(rate=5, seed=1), Script(rate=5, seed=2)) as d:
+        result = d.run(*args, "-f", "jsonl")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("fillwatch: error: ")
+    assert message in line, line
+
+
+def test_a_state_file_is_not_a_state_directory(tmp_path: Path, venue_key) -> None:
+    """--state FILE (a single run's checkpoint) given to watch: exit 2, the one-line reason."""
+    single = tmp_path / "main.state"
+    single.write_text("{}")
+    with desk(tmp_path, venue_key, Script(rate=5, seed=1), Script(rate=5, seed=2)) as d:
+        result = d.run("-p", "main", "-f", "jsonl", "--state", str(single))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_profiles_output_settings_give_way_to_the_watch(tmp_path: Path, venue_key) -> None:
+    """A profile's own format and output are the watch's to set: warned about once, not used."""
+    with desk(tmp_path, venue_key, Script(rate=50, seed=41, limit=5), Script(rate=50, seed=42)) as d:
+        solo = _kalshi_profile("solo", d.main, tmp_path / "main.pem")
+        d.config.write_text(d.config.read_text() + solo + f'format = "table"\noutput = "{tmp_path / "solo.jsonl"}"\n')
+        result = d.run("-p", "solo", "--max-events", "5")  # not a terminal: jsonl, whatever the profile says
+    assert result.returncode == 0, result.stderr
+    assert len(lines(result.stdout)) == 5
+    assert not (tmp_path / "solo.jsonl").exists()
+    assert "profile 'solo': format, output ignored" in result.stderr
