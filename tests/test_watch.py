@@ -9,6 +9,9 @@ per-account checkpoints, the exit rule).
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -216,3 +219,54 @@ def test_a_profiles_output_settings_give_way_to_the_watch(tmp_path: Path, venue_
     assert len(lines(result.stdout)) == 5
     assert not (tmp_path / "solo.jsonl").exists()
     assert "profile 'solo': format, output ignored" in result.stderr
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGHUP, 129)])
+def test_a_signal_stops_every_account_after_flushing_and_checkpointing(
+    tmp_path: Path, venue_key, signum: int, code: int
+) -> None:
+    """SIGINT/SIGHUP stop all accounts: every line whole in stdout and --output, each checkpoint saved, 130/129."""
+    out, state = tmp_path / "out.jsonl", tmp_path / "state"
+    with desk(tmp_path, venue_key, Script(rate=100, seed=51), Script(rate=100, seed=52)) as d:
+        args = ["watch", "--config", str(d.config), "-g", "all", "-f", "jsonl", "-o", str(out), "--state", str(state)]
+        with subprocess.Popen(
+            [sys.executable, "-m", "fillwatch", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        ) as process:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            first, seen = [], set()
+            while seen != {"main", "hedge", "nv"} and len(first) < 2000:  # until every account is under way
+                first.append(process.stdout.readline())
+                seen.add(json.loads(first[-1])["account"])
+            process.send_signal(signum)
+            rest = process.stdout.read()
+            stderr = process.stderr.read().decode()
+            process.wait(timeout=20)
+    assert process.returncode == code, stderr
+    assert "Traceback" not in stderr
+    printed = b"".join(first).splitlines() + rest.splitlines()
+    assert out.read_bytes().splitlines() == printed
+    accounts = {json.loads(line)["account"] for line in printed}
+    assert accounts == {"main", "hedge", "nv"}
+    for name in accounts:  # each account's checkpoint covers its newest line
+        saved = json.loads((state / f"{name}.state").read_text())
+        newest = max(json.loads(line)["ts"] for line in printed if json.loads(line)["account"] == name)
+        assert saved["newest"][:23] == newest[:23].replace("Z", ""), (name, saved["newest"], newest)
+
+
+def test_one_accounts_slow_backfill_does_not_hold_back_another(tmp_path: Path, venue_key) -> None:
+    """--since with main's REST history failing (503, retried): hedge's live lines come out meanwhile, in order."""
+    main, hedge = Script(rate=50, seed=61, limit=20, rest_failures=3), Script(rate=50, seed=62, limit=20)
+    with desk(tmp_path, venue_key, main, hedge) as d:
+        result = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--since", "1h", "--max-events", "40")
+        truth = {"main": set(d.main.emitted), "hedge": set(d.hedge.emitted)}
+    assert result.returncode == 0, result.stderr
+    events = lines(result.stdout)
+    order = [e["account"] for e in events]
+    assert order[0] == "hedge"  # main was still reading its history
+    assert order.index("main") > 5, order
+    for name, emitted in truth.items():
+        assert {(e["kind"], e["id"], e["order_id"]) for e in events if e["account"] == name} == emitted
