@@ -270,3 +270,39 @@ def test_one_accounts_slow_backfill_does_not_hold_back_another(tmp_path: Path, v
     assert order.index("main") > 5, order
     for name, emitted in truth.items():
         assert {(e["kind"], e["id"], e["order_id"]) for e in events if e["account"] == name} == emitted
+
+
+def _accounts_seen(args: list[str], want: set[str]) -> tuple[int, set[str], str]:
+    """Run a demo until every account of `want` printed a line (or 400 lines): exit code, accounts, stderr."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "fillwatch", "demo", *args, "-f", "jsonl", "--rate", "20", "--max-events", "400"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        seen: set[str] = set()
+        for line in process.stdout:
+            seen.add(json.loads(line)["account"])
+            if seen >= want:
+                break
+        process.send_signal(signal.SIGTERM)
+        stderr = process.stderr.read().decode()
+        code = process.wait(timeout=20)
+    return code, seen, stderr
+
+
+def test_the_demo_of_every_venue_merges_kalshi_and_novig() -> None:
+    """`demo --venue all`: simulated Kalshi and Novig side by side, each line under its venue's name."""
+    code, seen, stderr = _accounts_seen(["--venue", "all"], {"kalshi", "novig"})
+    assert seen == {"kalshi", "novig"}, stderr
+    assert code == 143, stderr
+    assert "Traceback" not in stderr
+
+
+def test_the_demo_of_three_accounts_names_each() -> None:
+    """`demo --accounts 3`: the venues in turn (two Kalshi accounts and a Novig one), numbered when a venue repeats."""
+    code, seen, stderr = _accounts_seen(["--accounts", "3"], {"kalshi-1", "kalshi-2", "novig"})
+    assert seen == {"kalshi-1", "kalshi-2", "novig"}, stderr
+    assert code == 143, stderr
