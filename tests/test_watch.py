@@ -306,3 +306,78 @@ def test_the_demo_of_three_accounts_names_each() -> None:
     code, seen, stderr = _accounts_seen(["--accounts", "3"], {"kalshi-1", "kalshi-2", "novig"})
     assert seen == {"kalshi-1", "kalshi-2", "novig"}, stderr
     assert code == 143, stderr
+
+
+def _keyed(lines_: list[str]) -> list[tuple[str, str, str, str]]:
+    return [(e["account"], e["kind"], e["id"], e["order_id"]) for e in map(json.loads, lines_)]
+
+
+def test_a_full_output_file_stops_every_account_with_exit_5(tmp_path: Path, venue_key) -> None:
+    """The one --output fails (a file size limit): every account stops, exit 5, one error line; no checkpoint
+    covers a line the file lacks, so the next run prints each of those once."""
+    from tests.test_durable import Client, file_size_limit, whole_lines
+
+    out, state = tmp_path / "out.jsonl", tmp_path / "state"
+    with desk(tmp_path, venue_key, Script(rate=200, seed=71), Script(rate=200, seed=72)) as d:
+        args = ["watch", "--config", str(d.config), "-p", "main", "-p", "hedge", "-f", "jsonl"]
+        args += ["-o", str(out), "--state", str(state)]
+        client = Client(args, preexec=file_size_limit(30_000))
+        code = client.finish(60)
+        assert code == 5, client.stderr
+        errors = [line for line in client.stderr.splitlines() if ": error: " in line]
+        assert len(errors) == 1, client.stderr
+        assert f"cannot write to output file {out}: File too large" in errors[0]
+        written = whole_lines(out)
+        assert {a for a, *_ in _keyed(written)} == {"main", "hedge"}
+        again = fillwatch([*args, "--duration", "4s"], timeout=60)  # each account's backfill, then live lines
+        assert again.returncode == 0, again.stderr
+    everything = _keyed(whole_lines(out))
+    assert len(everything) == len(set(everything))
+    assert set(_keyed(client.lines)) <= set(everything), "a line the first run could not write was lost"
+
+
+def test_after_kill_9_a_watch_prints_nothing_twice(tmp_path: Path, venue_key) -> None:
+    """kill -9 of a watch with --state and --output: the next run reads each account's lines back, none repeats."""
+    from tests.test_durable import Client
+
+    out, state = tmp_path / "out.jsonl", tmp_path / "state"
+    with desk(tmp_path, venue_key, Script(rate=150, seed=81), Script(rate=150, seed=82)) as d:
+        args = ["watch", "--config", str(d.config), "-g", "all", "-f", "jsonl", "-o", str(out), "--state", str(state)]
+        client = Client(args)
+        client.wait_for(lambda: len({a for a, *_ in _keyed(client.lines[:-1])}) == 3 and len(client.lines) > 200)
+        client.stop(signal.SIGKILL)
+        first = out.read_text().splitlines()
+        again = fillwatch([*args, "--max-events", "60"], timeout=60)
+        assert again.returncode == 0, again.stderr
+    everything = _keyed(out.read_text().splitlines())
+    assert len(everything) > len(first)
+    assert len(everything) == len(set(everything)), "a line was printed twice after kill -9"
+
+
+def test_record_keeps_one_recording_per_account_each_replaying_its_lines(tmp_path: Path, venue_key) -> None:
+    """--record DIR: DIR/NAME.rec per account; replaying one gives exactly that account's lines of the watch."""
+    rec = tmp_path / "rec"
+    with desk(tmp_path, venue_key, Script(rate=50, seed=91, limit=15), Script(rate=50, seed=92, limit=15)) as d:
+        live = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--record", str(rec), "--max-events", "30")
+    assert live.returncode == 0, live.stderr
+    assert sorted(p.name for p in rec.iterdir()) == ["hedge.rec", "main.rec"]
+    for name in ("main", "hedge"):
+        replayed = fillwatch(["replay", str(rec / f"{name}.rec"), "-f", "jsonl"])
+        assert replayed.returncode == 0, replayed.stderr
+        own = [line for line in live.stdout.splitlines() if json.loads(line)["account"] == name]
+        assert replayed.stdout.splitlines() == own
+        assert len(own) == 15
+
+
+def test_a_silent_account_is_replaced_while_the_others_flow(tmp_path: Path, venue_key) -> None:
+    """hedge goes silent (no frame, no ping): its connection is replaced after --stall-timeout; main never waits."""
+    main, hedge = Script(rate=20, seed=95, limit=40), Script(rate=20, seed=96, silent_after=3, limit=10)
+    with desk(tmp_path, venue_key, main, hedge) as d:
+        result = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--stall-timeout", "1", "--max-events", "50")
+        truth = {"main": set(d.main.emitted), "hedge": set(d.hedge.emitted)}
+    assert result.returncode == 0, result.stderr
+    events = lines(result.stdout)
+    for name, emitted in truth.items():
+        assert {(e["kind"], e["id"], e["order_id"]) for e in events if e["account"] == name} == emitted
+    assert "hedge: - disconnected" in result.stderr
+    assert "main: - disconnected" not in result.stderr

@@ -113,7 +113,12 @@ class Desk:
         return views
 
     def ended(self, account: str, code: int, message: str | None) -> None:
-        """`account` stopped with `code` (`message`: why, for a failure); the others go on."""
+        """`account` stopped with `code` (`message`: why, for a failure); the others go on.
+
+        A shared sink's failure is every account's: :meth:`close` raises it, and it is said once, then.
+        """
+        if self.failure is not None and message == str(self.failure):
+            return
         if message is not None and not self._quiet:
             sys.stderr.write(stamp(f"fillwatch: {account}: error: {message}\n"))
             sys.stderr.flush()
