@@ -381,3 +381,22 @@ def test_a_silent_account_is_replaced_while_the_others_flow(tmp_path: Path, venu
         assert {(e["kind"], e["id"], e["order_id"]) for e in events if e["account"] == name} == emitted
     assert "hedge: - disconnected" in result.stderr
     assert "main: - disconnected" not in result.stderr
+
+
+def test_the_group_systemd_unit_runs_a_watch_of_its_group(tmp_path: Path, venue_key) -> None:
+    """fillwatch-watch@.service's ExecStart, instance "all": a watch of the group, one checkpoint per account."""
+    from tests.conftest import ROOT
+
+    unit = (ROOT / "fillwatch/contrib/systemd/fillwatch-watch@.service").read_text()
+    [exec_start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    argv = exec_start.removeprefix("ExecStart=").replace("%i", "all").replace("%S", str(tmp_path)).split()
+    assert argv[0] == "%h/.local/bin/fillwatch"
+    with desk(tmp_path, venue_key, Script(rate=50, seed=97), Script(rate=50, seed=98)) as d:
+        result = fillwatch([*argv[1:], "--config", str(d.config), "--max-events", "40"], timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert {e["account"] for e in lines(result.stdout)} == {"main", "hedge", "nv"}
+    assert sorted(p.name for p in (tmp_path / "fillwatch" / "all.watch").glob("*.state")) == [
+        "hedge.state",
+        "main.state",
+        "nv.state",
+    ]
