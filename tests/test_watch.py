@@ -165,14 +165,24 @@ def test_the_state_directory_is_locked_as_a_whole(tmp_path: Path, venue_key) -> 
     ]
 
 
-def test_an_account_given_up_on_counts_its_retries_alone(tmp_path: Path, venue_key) -> None:
-    """--max-retries 1 gives up on an account whose venue refuses every upgrade (exit 4); the other flows on."""
+@pytest.mark.parametrize("where", ["flag", "profile"])
+def test_an_account_given_up_on_counts_its_retries_alone(tmp_path: Path, venue_key, where: str) -> None:
+    """--max-retries 1 (or the profile's max_retries) gives up on an account whose venue refuses every upgrade
+    (exit 4, after 2 attempts); the other flows on."""
     with desk(
         tmp_path, venue_key, Script(rate=50, seed=31, limit=25), Script(rate=50, seed=32, reject=-1, reject_status=503)
     ) as d:
-        result = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--max-retries", "1", "--max-events", "25")
+        retries = ["--max-retries", "1"]
+        if where == "profile":
+            d.config.write_text(
+                d.config.read_text().replace("[profiles.hedge]\n", "[profiles.hedge]\nmax_retries = 1\n")
+            )
+            retries = []
+        result = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", *retries, "--max-events", "25")
         emitted = set(d.main.emitted)
+        attempts = d.hedge.stats.rejected
     assert result.returncode == 4, result.stderr
+    assert attempts == 2  # the first attempt and 1 retry, the main account's connection not counted
     events = lines(result.stdout)
     assert {(e["kind"], e["id"], e["order_id"]) for e in events} == emitted
     assert {e["account"] for e in events} == {"main"}
@@ -400,3 +410,15 @@ def test_the_group_systemd_unit_runs_a_watch_of_its_group(tmp_path: Path, venue_
         "main.state",
         "nv.state",
     ]
+
+
+def test_no_follow_prints_each_accounts_history_and_ends(tmp_path: Path, venue_key) -> None:
+    """--since 1h --no-follow: each account's history, then the run ends with 0 once every account has."""
+    with desk(tmp_path, venue_key, Script(rate=80, seed=99, limit=12), Script(rate=80, seed=100, limit=12)) as d:
+        warm = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--max-events", "24")  # the venues trade first
+        assert warm.returncode == 0, warm.stderr
+        result = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--since", "1h", "--no-follow")
+    assert result.returncode == 0, result.stderr
+    events = lines(result.stdout)
+    assert {e["source"] for e in events} == {"history"}
+    assert Counter(e["account"] for e in events) == {"main": 12, "hedge": 12}
