@@ -422,3 +422,16 @@ def test_no_follow_prints_each_accounts_history_and_ends(tmp_path: Path, venue_k
     events = lines(result.stdout)
     assert {e["source"] for e in events} == {"history"}
     assert Counter(e["account"] for e in events) == {"main": 12, "hedge": 12}
+
+
+def test_two_accounts_may_see_the_same_trade_id(tmp_path: Path, venue_key) -> None:
+    """main and hedge trade the same simulated book (one seed): each id is printed once per account, not once in all."""
+    with desk(tmp_path, venue_key, Script(rate=50, seed=7, limit=20), Script(rate=50, seed=7, limit=20)) as d:
+        result = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--max-events", "40")
+        same = d.main.emitted == d.hedge.emitted
+    assert result.returncode == 0, result.stderr
+    assert same  # the two venues sent the very same events
+    events = lines(result.stdout)
+    per_account = Counter((e["kind"], e["id"], e["order_id"]) for e in events)
+    assert set(per_account.values()) == {2}  # every event once for each account
+    assert Counter(e["account"] for e in events) == {"main": 20, "hedge": 20}
