@@ -170,7 +170,7 @@ def test_an_account_given_up_on_counts_its_retries_alone(tmp_path: Path, venue_k
     """--max-retries 1 (or the profile's max_retries) gives up on an account whose venue refuses every upgrade
     (exit 4, after 2 attempts); the other flows on."""
     with desk(
-        tmp_path, venue_key, Script(rate=50, seed=31, limit=25), Script(rate=50, seed=32, reject=-1, reject_status=503)
+        tmp_path, venue_key, Script(rate=10, seed=31, limit=25), Script(rate=50, seed=32, reject=-1, reject_status=503)
     ) as d:
         retries = ["--max-retries", "1"]
         if where == "profile":
