@@ -319,6 +319,20 @@ async def test_replay_stops_inside_the_last_page_where_the_run_stopped(tmp_path:
     assert [item.id for item in items] == ["h5", "h6"]  # type: ignore[union-attr]
 
 
+def test_a_stopped_recorder_records_no_further_frame_or_page_but_its_end(tmp_path: Path) -> None:
+    """After the run stopped (the runner's stop hook), a frame or page read while it winds down is not recorded."""
+    path = tmp_path / "rec.jsonl"
+    recorder = Recorder(path, venue="kalshi")
+    recorder.frame(1.0, FRAMES[0])
+    halted: list[bool] = []
+    recorder.stopping(lambda: halted.append(True))()
+    recorder.history(2.0, "fills", b"5", SINCE, None)
+    recorder.frame(3.0, FRAMES[1])
+    recorder.close()
+    assert halted == [True]
+    assert [type(entry).__name__ for entry in read(path)] == ["Header", "Frame", "End"]
+
+
 async def test_replay_skips_a_recorded_page_the_run_could_not_read(tmp_path: Path) -> None:
     """A recorded history body that is no page (``{"fills": 5}``) is passed over, as the run did; the frames
     after it replay (protocols/kalshi.md §6.1: a page is ``{"fills": [...], "cursor": ...}``)."""
