@@ -224,11 +224,6 @@ def test_help_lists_the_new_options_and_their_variables() -> None:
     assert fillwatch(["kalshi", "--kind", "trade"]).returncode == ExitCode.USAGE
 
 
-@pytest.mark.xfail(
-    reason="known bug, left open in issue 13's note: in about 1 run in 5 the replay prints one history event more at "
-    "the end than the live run (stopped by --max-events) showed",
-    strict=False,
-)
 def test_replay_is_exact_across_backfills_and_checkpoints(kalshi_sim, key_file: Path, tmp_path: Path) -> None:
     """A run from a --state checkpoint, with history and reconnect backfills, replays to its own bytes."""
     sim = kalshi_sim(Script(rate=40, seed=31, drop_after=12))
