@@ -247,13 +247,17 @@ def test_replay_is_exact_across_backfills_and_checkpoints(kalshi_sim, key_file: 
     assert replayed.stdout == live.stdout
 
 
+def _order_id(n: int) -> str:
+    return f"0000000{n}-0000-4000-8000-000000000000"
+
+
 def _canceled_order(n: int) -> dict[str, object]:
     """A Kalshi ``orders`` history item: order n, cancelled with half a contract left, at 14:3n:01."""
     fields = "side=yes action=buy outcome_side=yes book_side=bid type=limit status=canceled yes_price_dollars=0.5150"
     counts = "no_price_dollars=0.4850 fill_count_fp=2.00 remaining_count_fp=0.00 initial_count_fp=2.50"
     order: dict[str, object] = dict(item.split("=") for item in f"{fields} {counts}".split())
     return order | {
-        "order_id": f"0000000{n}-0000-4000-8000-000000000000", "ticker": "KXFED-26DEC-T4.25",
+        "order_id": _order_id(n), "ticker": "KXFED-26DEC-T4.25",
         "created_time": f"2026-12-01T14:3{n}:00.000Z", "last_update_time": f"2026-12-01T14:3{n}:01.000Z",
     }  # fmt: skip
 
@@ -266,7 +270,7 @@ def test_replay_stops_inside_a_page_where_a_max_events_run_stopped(tmp_path: Pat
     recorder.history(1.0, "fills", b'{"fills": [], "cursor": ""}', since, None)
     orders = orjson.dumps({"orders": [_canceled_order(3), _canceled_order(2), _canceled_order(1)], "cursor": ""})
     recorder.history(1.1, "orders", orders, since, None)
-    recorder.event(replace(CANCEL, id=_canceled_order(2)["order_id"], order_id=_canceled_order(2)["order_id"]))
+    recorder.event(replace(CANCEL, id=_order_id(2), order_id=_order_id(2)))
     recorder.close()
     replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])
     assert replayed.returncode == 0, replayed.stderr
