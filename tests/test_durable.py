@@ -318,7 +318,7 @@ def test_the_output_tail_is_read_as_hostile_input(tmp_path: Path) -> None:
     good = [encode(fill(n, seconds=n)) for n in range(3)]
     other = encode(fill(9, seconds=9)).replace(b'"kalshi"', b'"novig"')
     out.write_bytes(b"\x00\xff garbage\n[1,2]\n" + good[0] + b'{"kind":"fill"}\n' + good[1] + other + good[2][:-9])
-    assert [e.id for e in printed_to(out, "kalshi")] == ["t0", "t1"]
+    assert [e.id for e in printed_to(out, "kalshi", "kalshi")] == ["t0", "t1"]
 
 
 def test_kill_9_restarts_print_nothing_twice_to_the_output_file(kalshi_sim, key_file: Path, tmp_path: Path) -> None:

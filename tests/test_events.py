@@ -14,8 +14,8 @@ from fillwatch.core.events import Cancel, Fill
 TS = datetime(2026, 11, 21, 20, 33, 25, 762000, tzinfo=UTC)
 
 COMMON = ["venue", "id", "order_id", "market", "side", "action", "price", "qty", "ts"]
-FILL_FIELDS = [*COMMON, "taker", "fee", "position", "wash", "currency", "source", "raw"]
-CANCEL_FIELDS = [*COMMON, "original_qty", "currency", "source", "reason", "raw"]
+FILL_FIELDS = [*COMMON, "taker", "fee", "position", "wash", "currency", "source", "account", "raw"]
+CANCEL_FIELDS = [*COMMON, "original_qty", "currency", "source", "reason", "account", "raw"]
 
 
 def fill(**changes: object) -> Fill:

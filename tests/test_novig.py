@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(60)
 
 KEYS = [
     "kind", "venue", "id", "order_id", "market", "side", "action", "price", "qty", "ts",
-    "taker", "fee", "position", "wash", "original_qty", "currency", "source", "reason",
+    "taker", "fee", "position", "wash", "original_qty", "currency", "source", "reason", "account",
 ]  # fmt: skip
 
 StartSim = Callable[..., NovigSim]

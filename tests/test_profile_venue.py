@@ -1,4 +1,4 @@
-"""One command from a profile: `fillwatch --profile NAME` (or `watch --profile NAME`) takes the venue from it."""
+"""One command from a profile: `fillwatch --profile NAME` (and `watch -p NAME`, one account) takes the venue from it."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def test_a_profile_run_needs_no_venue_name(kalshi_sim, key_file: Path, tmp_path:
     )
     result = fillwatch([*head, "--max-events", "3", "-q"], env={"FILLWATCH_CONFIG": str(config)})
     assert result.returncode == 0, result.stderr
-    assert [orjson.loads(line)["venue"] for line in result.stdout.splitlines()] == ["kalshi"] * 3
+    lines = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["venue"], line["account"]) for line in lines] == [("kalshi", "main")] * 3  # the profile's name
 
 
 def test_a_novig_profile_runs_novig(tmp_path: Path) -> None:
@@ -43,7 +44,7 @@ def test_a_novig_profile_runs_novig(tmp_path: Path) -> None:
     config = write_config(tmp_path, '[profiles.hedge]\nvenue = "novig"\nclient_id = "c"\nclient_secret_env = "S"\n')
     argv = profile_argv(["--config", str(config), "--profile", "hedge", "-f", "jsonl"], {})
     assert argv == ["novig", "--config", str(config), "--profile", "hedge", "-f", "jsonl"]
-    assert profile_argv(["watch", "--profile", "hedge"], {"FILLWATCH_CONFIG": str(config)})[0] == "novig"
+    assert profile_argv(["watch", "-p", "hedge"], {"FILLWATCH_CONFIG": str(config)}) == ["watch", "-p", "hedge"]
 
 
 def test_other_command_lines_are_left_alone() -> None:
@@ -51,8 +52,9 @@ def test_other_command_lines_are_left_alone() -> None:
     assert profile_argv(["kalshi", "--profile", "main"], {}) == ["kalshi", "--profile", "main"]
     assert profile_argv(["demo"], {}) == ["demo"]
     assert profile_argv(["--profile", "main", "kalshi", "-q"], {}) == ["kalshi", "--profile", "main", "-q"]
+    assert profile_argv(["watch", "-q"], {}) == ["watch", "-q"]  # a command of its own
     with pytest.raises(ConfigError, match="--profile NAME"):
-        profile_argv(["watch", "-q"], {})
+        profile_argv(["--config", "x.toml", "-q"], {})
 
 
 def test_an_unknown_profile_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ async def test_replay_parses_frames_exactly_as_the_live_stream(tmp_path: Path) -
     assert len(parsed) == sum(len(case["lines"]) for case in CASES)
     ledger = Ledger()  # as live: each (id, order_id) once (the samples reuse ids across schemas)
     expected = [event for event in parsed if ledger.admit(event)]
-    assert [encode(e) for e in events] == [encode(e) for e in expected]
+    # a recording whose header names no account (older ones) shows its events under the venue's name
+    assert [encode(e) for e in events] == [encode(replace(e, account="kalshi")) for e in expected]
     assert len(expected) < len(parsed)
     assert isinstance(items[-1], Skipped)
     assert items[-1].reason == "not JSON"

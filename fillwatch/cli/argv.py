@@ -12,24 +12,21 @@ from fillwatch.core.errors import ConfigError
 
 __all__ = ["COMMANDS", "profile_argv"]
 
-COMMANDS = (*venues.REGISTRY, "demo", "replay")
+COMMANDS = (*venues.REGISTRY, "demo", "replay", "watch")
 _ROOT_OPTIONS = tuple(table()[name].flags[0] for name in ("profile", "config"))
 
 
 def profile_argv(args: list[str], environ: Mapping[str, str] | os._Environ[str]) -> list[str]:
-    """``fillwatch [--config FILE] --profile NAME [OPTIONS]`` (or ``fillwatch watch --profile NAME …``):
-    the command named by the profile's ``venue``, so that recipes need no venue name.
+    """``fillwatch [--config FILE] --profile NAME [OPTIONS]``: the command named by the profile's ``venue``,
+    so that recipes need no venue name (``watch -p NAME`` is a command of its own).
 
     Other command lines are returned as they are.
     """
-    rest = [_ROOT_OPTIONS[0] if arg == "-p" else arg for arg in args]  # `watch -p NAME`, as CONTRACT §1 writes it
-    watch = rest[:1] == ["watch"]
-    if watch:
-        rest = rest[1:]
-    elif not rest or not rest[0].startswith(_ROOT_OPTIONS):
+    rest = args
+    if not rest or not rest[0].startswith(_ROOT_OPTIONS):
         return args
     found = _root_options(rest)
-    name = found.get(_ROOT_OPTIONS[0]) or (environ.get("FILLWATCH_PROFILE") if watch else None)
+    name = found.get(_ROOT_OPTIONS[0])
     if not name:
         raise ConfigError("--profile NAME is needed to run a profile without naming its venue")
     head = _head(rest)

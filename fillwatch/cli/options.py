@@ -42,6 +42,7 @@ __all__ = [
     "REPLAY",
     "TAIL",
     "VENUE",
+    "WATCH",
     "Color",
     "Env",
     "Format",
@@ -92,9 +93,9 @@ class Kind(StrEnum):
 
 
 # The commands an option may belong to: every venue's command, demo, replay.
-VENUE, DEMO, REPLAY = "venue", "demo", "replay"
-TAIL = frozenset({VENUE, DEMO})
-ALL = frozenset({VENUE, DEMO, REPLAY})
+VENUE, DEMO, REPLAY, WATCH = "venue", "demo", "replay", "watch"
+TAIL = frozenset({VENUE, DEMO, WATCH})
+ALL = frozenset({VENUE, DEMO, REPLAY, WATCH})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +118,12 @@ class Option:
     """The venue endpoint (``ws``, ``api``) this option overrides."""
     typer: Mapping[str, Any] = field(default_factory=dict)
     """More of ``typer.Option``'s arguments (``min``, ``metavar``, ``dir_okay``)."""
+    per_command: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """``typer.Option`` arguments (``help`` included) that differ for one kind of command (``watch``'s directories)."""
+
+
+_DIR = {"dir_okay": True, "file_okay": False, "metavar": "DIR"}
+"""``watch`` takes a directory where the other commands take a file (``--state``, ``--record``)."""
 
 
 def option(default: Any, *flags: str, help: str, commands: frozenset[str], **more: Any) -> Any:
@@ -228,7 +235,7 @@ class RunOptions:
         False,
         "--no-follow",
         help="With --since or --state: print the history and exit.",
-        commands=frozenset({VENUE}),
+        commands=frozenset({VENUE, WATCH}),
     )
     state: Path | None = option(
         None,
@@ -239,12 +246,13 @@ class RunOptions:
         check=check_path,
         convert=path_of,
         dir_okay=False,
+        per_command={WATCH: {**_DIR, "help": "Checkpoint directory: one per account, each resumed where it stopped."}},
     )
     max_retries: int | None = option(
         None,
         "--max-retries",
         help="Exit 4 after N failed reconnects in a row [default: retry forever].",
-        commands=frozenset({VENUE}),
+        commands=frozenset({VENUE, WATCH}),
         profile="max_retries",
         check=check_integer(0),
         min=0,
@@ -253,7 +261,7 @@ class RunOptions:
         30.0,
         "--stall-timeout",
         help="Replace a connection silent for this many seconds.",
-        commands=frozenset({VENUE}),
+        commands=frozenset({VENUE, WATCH}),
         profile="stall_timeout",
         check=check_seconds,
         min=0.1,
@@ -317,6 +325,7 @@ class RunOptions:
         convert=path_of,
         dir_okay=False,
         metavar="FILE",
+        per_command={WATCH: {**_DIR, "help": "Append each account's frames to DIR/NAME.rec (for replay)."}},
     )
     profile: str | None = option(
         None,
@@ -330,7 +339,7 @@ class RunOptions:
         None,
         "--config",
         help="The config file [default: config.toml in the user config directory].",
-        commands=frozenset({VENUE}),
+        commands=frozenset({VENUE, WATCH}),
         envvar="FILLWATCH_CONFIG",
         convert=path_of,
         metavar="FILE",

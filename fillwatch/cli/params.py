@@ -43,7 +43,7 @@ def shared(command: str, *, after: dict[str, list[Param]] | None = None) -> list
     for name, annotation, default, spec in types():
         if command not in spec.commands:
             continue
-        info = {"help": spec.help, **spec.typer}
+        info = {"help": spec.help, **spec.typer, **spec.per_command.get(command, {})}
         if spec.envvar is not None:
             info["envvar"] = spec.envvar
         found.append(param(name, annotation, default, *spec.flags, **info))

@@ -110,18 +110,7 @@ def load(path: Path, name: str) -> Profile:
         ConfigError: the file is missing, unreadable or not TOML, the profile
             does not exist, or a setting is unknown or has a wrong value.
     """
-    try:
-        text, status = read_regular(path, "config file")
-        data = tomllib.loads(text.decode("utf-8"))
-        mode = status.st_mode
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path} (needed for --profile {name})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    data, mode = _read(path, f"--profile {name}")
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict) or not all(isinstance(table, dict) for table in profiles.values()):
         raise ConfigError(f"{path}: 'profiles' must hold tables, like [profiles.{name}]")
@@ -129,6 +118,43 @@ def load(path: Path, name: str) -> Profile:
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(f"{path}: no profile {name!r} (profiles: {known})")
     return _check(profiles[name], name=name, path=path, shared=bool(mode & (stat.S_IRGRP | stat.S_IROTH)))
+
+
+def _read(path: Path, needed_for: str) -> tuple[dict[str, object], int]:
+    """The config file's tables and its mode bits."""
+    try:
+        text, status = read_regular(path, "config file")
+        return tomllib.loads(text.decode("utf-8")), status.st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path} (needed for {needed_for})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+
+
+def group(path: Path, name: str) -> tuple[str, ...] | None:
+    """The profile names of ``[groups] NAME = ["main", "hedge"]`` in the config file at `path`.
+
+    Returns:
+        The names, in the file's order; None when the file has no group `name`
+        (``default`` may be absent: ``watch`` then needs ``-p`` or ``-g``).
+
+    Raises:
+        ConfigError: the file cannot be read, or ``[groups]`` is not a table of lists of profile names.
+    """
+    data, _ = _read(path, f"--group {name}")
+    groups = data.get("groups", {})
+    if not isinstance(groups, dict):
+        raise ConfigError(f'{path}: \'groups\' must be a table, like [groups] {name} = ["main", "hedge"]')
+    if name not in groups:
+        return None
+    members = groups[name]
+    if not isinstance(members, list) or not members or not all(isinstance(m, str) and m for m in members):
+        raise ConfigError(f'{path}: group {name!r} must be a list of profile names, like ["main", "hedge"]')
+    return tuple(members)
 
 
 def _check(table: dict[str, object], *, name: str, path: Path, shared: bool) -> Profile:
@@ -171,6 +197,7 @@ def resolve(
     environ: Mapping[str, str],
     profile: Profile | None,
     venue: str,
+    implicit: bool = True,
 ) -> dict[str, object]:
     """A command's values with the profile filled in: flag > environment variable > profile > default.
 
@@ -181,6 +208,8 @@ def resolve(
             credentials that have a variable but no flag (``KALSHI_PRIVATE_KEY_PEM``).
         profile: the profile in use, if any.
         venue: the command's venue.
+        implicit: whether the credentials that have a variable but no flag are read from `environ`
+            (False for an account of a ``watch``: a variable cannot tell two accounts apart).
 
     Returns:
         Every parameter of `values`, plus the environment-only credentials of `venue`.
@@ -192,7 +221,7 @@ def resolve(
     merged = dict(values)
     given = set(given)
     for parameter, variable in _env_only(venue).items():
-        merged[parameter] = environ.get(variable) or None
+        merged[parameter] = (environ.get(variable) or None) if implicit else None
         if merged[parameter] is not None:
             given.add(parameter)
     if profile is None:

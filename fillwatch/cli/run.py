@@ -12,17 +12,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
 from fillwatch.cli.options import RunOptions
 from fillwatch.core.errors import ExitCode
 from fillwatch.core.events import Event, Item
+from fillwatch.render.desk import Account, Desk
 from fillwatch.render.views import Format, Views, open_views, output_sink, printed_to
 from fillwatch.session.session import Connect, Session
 from fillwatch.session.sink import Sink
+from fillwatch.session.watch import Member, Watch
 from fillwatch.venues.spec import Built
 
-__all__ = ["Frontend", "replay", "run_to_end", "tail"]
+__all__ = ["Frontend", "replay", "run_to_end", "tail", "watch"]
 
 
 class Frontend:
@@ -39,8 +42,8 @@ class Frontend:
         sinks = output_sink(self._options.output, raw=self._options.raw)
         return sinks[0] if sinks else None
 
-    def printed(self, venue: str) -> list[Event]:
-        return [] if self._options.output is None else printed_to(self._options.output, venue)
+    def printed(self, venue: str, account: str) -> list[Event]:
+        return [] if self._options.output is None else printed_to(self._options.output, venue, account)
 
     def views(self, venue: str, *, extra: Sequence[Sink], since: datetime | None) -> Views:
         options = self._options
@@ -68,22 +71,72 @@ class Frontend:
         )
 
 
-async def tail(connect: Connect, options: RunOptions) -> ExitCode:
+async def tail(connect: Connect, options: RunOptions, *, account: str | None = None) -> ExitCode:
     """Follow the venue `connect` builds into the views `options` ask for, until the run ends.
 
     Args:
         connect: the venue's spec ``build`` given the resolved values; the session passes the clock.
         options: the shared command-line options.
+        account: what the events' ``account`` says (the profile's name; None: the venue's).
 
     Raises:
         FillwatchError: what stopped the run (its class gives the exit code).
     """
-    return await Session(connect, options, Frontend(options)).run()
+    return await Session(connect, options, Frontend(options), account=account).run()
 
 
 async def replay(items: AsyncIterator[Item], options: RunOptions, *, name: str) -> ExitCode:
     """Show the items of recording `name` (read by :func:`fillwatch.session.replay.replay`) through one Session."""
     return await Session(_recorded, options, Frontend(options, replay=name)).replay(items)
+
+
+async def watch(members: Sequence[Member], options: RunOptions) -> ExitCode:
+    """Run every member's session into one set of views (a :class:`~fillwatch.render.desk.Desk`) until each
+    has stopped; the highest of their exit codes (CONTRACT §4)."""
+    accounts = [Account(member.account, member.venue, member.env) for member in members]
+    output = Frontend(options).output()
+    group: Watch | None = None
+
+    def stop(code: ExitCode) -> None:
+        if group is not None:
+            group.stop(code)
+
+    desk = Desk(
+        cast(Format, options.fmt.value),
+        accounts,
+        color=options.color.value,
+        bell=options.bell,
+        quiet=options.quiet,
+        raw=options.raw,
+        output=output,
+        max_events=options.max_events,
+        since=options.since_time(),
+        stop=stop,
+    )
+    group = Watch(members, lambda account: _Seat(desk, account, options.output), desk.ended)
+    try:
+        code = await group.run()
+    finally:
+        desk.close()
+    return code
+
+
+class _Seat:
+    """One account's :class:`Frontend` in a watch: its views are the desk's, its ``--output`` the shared one."""
+
+    def __init__(self, desk: Desk, account: str, output: Path | None) -> None:
+        self._desk = desk
+        self._account = account
+        self._output = output
+
+    def output(self) -> Sink | None:
+        return None  # the desk writes the one --output file for every account
+
+    def printed(self, venue: str, account: str) -> list[Event]:
+        return [] if self._output is None else printed_to(self._output, venue, account)
+
+    def views(self, venue: str, *, extra: Sequence[Sink], since: datetime | None) -> Views:
+        return self._desk.views(self._account, extra=extra)
 
 
 def _recorded(clock: Callable[[], float]) -> Built:

@@ -81,6 +81,9 @@ class Fill:
     wash: bool | None = None
     currency: str | None = None
     source: Source = "live"
+    account: str | None = None
+    """The account the event came through (a profile's name, else the venue's): set by the run's
+    :class:`~fillwatch.session.runner.Runner` as it shows the event; None until then."""
     raw: str | bytes | None = field(default=None, repr=False, compare=False)
     """The venue's original message (JSON text), kept only with ``--raw``."""
 
@@ -104,6 +107,8 @@ class Cancel:
     currency: str | None = None
     source: Source = "live"
     reason: str | None = None
+    account: str | None = None
+    """As :attr:`Fill.account`."""
     raw: str | bytes | None = field(default=None, repr=False, compare=False)
     """The venue's original message (JSON text), kept only with ``--raw``."""
 

@@ -73,6 +73,7 @@ def parse_record(fields: dict[str, Any]) -> Event:
         "ts": ts.astimezone(UTC),
         "currency": _text_or_none(fields, "currency"),
         "source": source,
+        "account": _text_or_none(fields, "account"),
         "raw": None if raw is None else orjson.dumps(raw),
     }
     if kind == "fill":

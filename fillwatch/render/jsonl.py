@@ -106,6 +106,7 @@ def record(event: Event) -> dict[str, object]:
         "currency": event.currency,
         "source": event.source,
         "reason": reason,
+        "account": event.account,
     }
 
 
@@ -117,11 +118,11 @@ def encode(event: Event) -> bytes:
     what = (event.market, event.side, event.action)
     middle = _MIDDLES.get(what) or _keep(_MIDDLES, what, _MIDDLE % tuple(map(_dumps, what)))
     if isinstance(event, Cancel):
-        ends = (event.currency, event.source, event.reason)
+        ends = (event.currency, event.source, event.reason, event.account)
         end = _CANCEL_ENDS.get(ends) or _keep(_CANCEL_ENDS, ends, _CANCEL_END % tuple(map(_dumps, ends)))
         flags = _CANCEL_FLAGS + _number_json(event.original_qty)
     else:
-        rest = (event.wash, event.currency, event.source)
+        rest = (event.wash, event.currency, event.source, event.account)
         end = _FILL_ENDS.get(rest) or _keep(_FILL_ENDS, rest, _FILL_END % tuple(map(_dumps, rest)))
         fee, position = _number_json(event.fee), _fresh_json(event.position)
         flags = b',"taker":%b,"fee":%b,"position":%b' % (_constant(event.taker), fee, position)
@@ -138,8 +139,8 @@ _NULL = b"null"
 _CANCEL_FLAGS = b',"taker":null,"fee":null,"position":null,"wash":null,"original_qty":'
 _START = b'{"kind":%b,"venue":%b,"id":'
 _MIDDLE = b',"market":%b,"side":%b,"action":%b,"price":'
-_CANCEL_END = b',"currency":%b,"source":%b,"reason":%b}\n'
-_FILL_END = b',"wash":%b,"original_qty":null,"currency":%b,"source":%b,"reason":null}\n'
+_CANCEL_END = b',"currency":%b,"source":%b,"reason":%b,"account":%b}\n'
+_FILL_END = b',"wash":%b,"original_qty":null,"currency":%b,"source":%b,"reason":null,"account":%b}\n'
 _STARTS: dict[tuple[object, ...], bytes] = {}
 """Runs of a line's JSON by the values in them that repeat, one table per run (a tuple of
 strings, flags or None, never an id or a number): kind and venue; market, side and action;

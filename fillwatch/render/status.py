@@ -45,8 +45,11 @@ class StatusSink:
         quiet: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        account: str | None = None,
     ) -> None:
+        """`account`: the account the lines are about, named in front of each (a ``watch``)."""
         self._stream = stream
+        self._account = "" if account is None else f"{sanitize(account)}: "
         self._venue = venue
         self._quiet = quiet
         self._clock = clock
@@ -60,7 +63,7 @@ class StatusSink:
     def status(self, status: Status) -> None:
         line = self._line(status)
         if line is not None and not self._quiet:
-            self._stream.write(stamp(line + "\n", stream=self._stream, wall_clock=self._wall))
+            self._stream.write(stamp(self._account + line + "\n", stream=self._stream, wall_clock=self._wall))
             self._stream.flush()
 
     def _line(self, status: Status) -> str | None:

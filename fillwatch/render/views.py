@@ -195,8 +195,9 @@ def output_sink(output: Path | None, *, raw: bool) -> list[Sink]:
     return [JsonLinesSink(fd, owns_fd=True, raw=raw, name=f"output file {output}")]
 
 
-def printed_to(output: Path, venue: str) -> list[Event]:
-    """The events of `venue` among the last lines of an ``--output`` file (hostile: bad lines skipped)."""
+def printed_to(output: Path, venue: str, account: str) -> list[Event]:
+    """The events of `venue` and `account` among the last lines of an ``--output`` file (hostile: bad
+    lines skipped; a line from before the ``account`` key counts for every account of its venue)."""
     events = []
     for line in read_tail(output):
         try:
@@ -204,6 +205,6 @@ def printed_to(output: Path, venue: str) -> list[Event]:
             event = parse_record(fields) if isinstance(fields, dict) else None
         except (ValueError, TypeError, ArithmeticError):  # orjson's errors included
             continue
-        if event is not None and event.venue == venue:
+        if event is not None and event.venue == venue and event.account in (account, None):
             events.append(event)
     return events

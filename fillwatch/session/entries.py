@@ -21,6 +21,9 @@ class Header:
     venue: str
     checkpoint: Checkpoint | None = None
     """The ``--state`` checkpoint the run started from."""
+    account: str | None = None
+    """The account the run showed its events under (None in recordings older than the ``account`` key:
+    the venue's name)."""
 
 
 @dataclass(frozen=True, slots=True)

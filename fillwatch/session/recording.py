@@ -84,6 +84,7 @@ class Recorder:
         path: Path,
         *,
         venue: str,
+        account: str | None = None,
         checkpoint: Checkpoint | None = None,
         clock: Callable[[], float] = time.time,
         floor: Callable[[], datetime | None] = lambda: None,
@@ -112,6 +113,8 @@ class Recorder:
         self._stopped = False
         started = datetime.fromtimestamp(clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
+        if account is not None:
+            header["account"] = account
         if checkpoint is not None:
             header["checkpoint"] = checkpoint.to_json()
         self._buffer = bytearray(orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE))

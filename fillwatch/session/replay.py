@@ -59,7 +59,9 @@ def _entry(fields: object) -> Entry:
         venue = fields.get("venue")
         if not isinstance(venue, str):
             raise ValueError("the header names no venue")
-        return Header(venue, None if fields.get("checkpoint") is None else Checkpoint.from_json(fields["checkpoint"]))
+        checkpoint = None if fields.get("checkpoint") is None else Checkpoint.from_json(fields["checkpoint"])
+        account = fields.get("account")
+        return Header(venue, checkpoint, account if isinstance(account, str) else None)
     if "kind" in fields:
         return parse_record(fields)
     t = fields.get("t")
@@ -218,6 +220,7 @@ class _Player:
         self._stream: Stream | None = None  # one for the whole replay: skipped frames are counted across sessions
         self._session: _Session | None = None
         self._shown: list[Item] = []  # what the last entry gave: the run may have stopped part-way (see End)
+        self._account: str | None = None  # what the session being played showed its events under
         self._failures = 0  # failed reads the follower reported that no recorded failure matched yet
 
     def clock(self) -> float:
@@ -228,7 +231,10 @@ class _Player:
         return shown
 
     def out(self, item: Item) -> None:
-        if isinstance(item, (Fill, Cancel, Skipped)):
+        if isinstance(item, (Fill, Cancel)):
+            item.account = self._account  # type: ignore[misc]  # as the run's Runner stamped it
+            self._shown.append(item)
+        elif isinstance(item, Skipped):
             self._shown.append(item)
         elif isinstance(item, BackfillFailed):
             self._failures += 1
@@ -255,6 +261,7 @@ class _Player:
             await (session.page(entry) if isinstance(entry, History) else session.frame(entry))
 
     def _start(self, header: Header) -> _Session:
+        self._account = header.account or header.venue
         if self._make_venue is None:
             venue = venues.parser(header.venue, clock=self.clock)
         else:

@@ -32,12 +32,12 @@ from fillwatch.core.events import Cancel, Event, Fill, Item
 from fillwatch.core.filters import Selector
 from fillwatch.session.sink import Sink
 
-__all__ = ["MAX_BURST", "Runner", "run"]
+__all__ = ["MAX_BURST", "SIGNALS", "Runner", "run"]
 
 MAX_BURST = 256
 """Events handed to the sinks between two flushes, at most: what a ``kill -9`` may make stdout repeat."""
 
-_SIGNALS = {
+SIGNALS = {
     signal.SIGHUP: ExitCode.HANGUP,
     signal.SIGINT: ExitCode.INTERRUPTED,
     signal.SIGTERM: ExitCode.TERMINATED,
@@ -53,6 +53,8 @@ class Runner:
         max_events: stop after this many events shown.
         shown: told of each event before the sinks get it (the market title lookups).
         on_stop: called once when the run stops (the stream reads, and records, no further frame).
+        account: the account each event is shown under (its ``account``; None: as it came, a replay's).
+        signals: turn SIGHUP/SIGINT/SIGTERM into a stop (False: a ``watch`` of several runners does it for all).
     """
 
     def __init__(
@@ -63,8 +65,12 @@ class Runner:
         max_events: int | None = None,
         shown: Callable[[Event], None] | None = None,
         on_stop: Callable[[], None] = lambda: None,
+        account: str | None = None,
+        signals: bool = True,
     ) -> None:
         self.sinks = sinks
+        self._account = account
+        self._signals = SIGNALS if signals else {}
         self._shown = shown
         self.on_stop = on_stop
         self._select = select
@@ -86,6 +92,8 @@ class Runner:
             return
         if self._select is not None and not self._select(item):
             return
+        if self._account is not None:
+            item.account = self._account  # type: ignore[misc]  # the one place an event is changed
         if self._shown is not None:
             self._shown(item)
         for sink in self.sinks:
@@ -144,7 +152,7 @@ class Runner:
         loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         assert self._task is not None
-        for signum, code in _SIGNALS.items():
+        for signum, code in self._signals.items():
             loop.add_signal_handler(signum, self.stop, code)
         try:
             if not self.stopped:
@@ -160,11 +168,11 @@ class Runner:
             self._task.uncancel()
         finally:
             self._task = None
-            for signum in _SIGNALS:
+            for signum in self._signals:
                 loop.remove_signal_handler(signum)
             self._closed = True
             _close(self.sinks, self.failures)
-        if self.failures and not (self.stopped and self.stopped[0] in _SIGNALS.values()):
+        if self.failures and not (self.stopped and self.stopped[0] in SIGNALS.values()):
             raise self.failures[0][1]
         return self.stopped[0] if self.stopped else ExitCode.OK
 

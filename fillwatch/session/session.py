@@ -110,8 +110,8 @@ class Frontend(Protocol):
         """The ``--output`` sink, opened (None without ``--output``)."""
         ...
 
-    def printed(self, venue: str) -> list[Event]:
-        """The events of `venue` among the last lines of the ``--output`` file."""
+    def printed(self, venue: str, account: str) -> list[Event]:
+        """The events of `venue` and `account` among the last lines of the ``--output`` file."""
         ...
 
     def views(self, venue: str, *, extra: Sequence[Sink], since: datetime | None) -> Views:
@@ -122,10 +122,23 @@ class Frontend(Protocol):
 class Session:
     """One run of the client path, from the first connection to the exit code."""
 
-    def __init__(self, connect: Connect, options: Options, frontend: Frontend) -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        options: Options,
+        frontend: Frontend,
+        *,
+        account: str | None = None,
+        joined: Callable[[Runner], None] | None = None,
+    ) -> None:
+        """`account` names the events' ``account`` (a profile's name; None: the venue's); `joined` is told of
+        the session's runner as soon as it exists (a :class:`~fillwatch.session.watch.Watch` stops it, and
+        handles the signals for every session it runs)."""
         self._connect = connect
         self._options = options
         self._frontend = frontend
+        self._account = account
+        self._joined = joined
 
     async def run(self) -> ExitCode:
         """Follow the venue into the sinks until the run ends.
@@ -157,13 +170,14 @@ class Session:
         clock = RecordedClock() if options.record is not None else time.time
         target = self._connect(clock)
         venue = target.venue
+        account = self._account or venue.name
         state, checkpoint = _open_state(stack, options.state, venue, target.account)
         since = options.since_time()
         ledger = Ledger(checkpoint=checkpoint)
         if state is not None and checkpoint is None:  # the first run of this state file: its floor
             ledger.set_floor(since or datetime.now(UTC))
         elif checkpoint is not None and options.output is not None:
-            for event in self._frontend.printed(venue.name):  # after kill -9: lines newer than the checkpoint
+            for event in self._frontend.printed(venue.name, account):  # after kill -9: lines newer than the checkpoint
                 ledger.remember(event)
         extra = self._extra()
         if state is not None:
@@ -174,7 +188,12 @@ class Session:
             if checkpoint is not None:  # with the lines read back from --output: replay refuses them too
                 checkpoint = dataclasses.replace(ledger.checkpoint(), memory=checkpoint.memory)
             recorder = Recorder(
-                options.record, venue=venue.name, checkpoint=checkpoint, floor=lambda: ledger.floor, recorded=clock
+                options.record,
+                venue=venue.name,
+                account=account,
+                checkpoint=checkpoint,
+                floor=lambda: ledger.floor,
+                recorded=clock,
             )
             stack.callback(recorder.close)  # the runner closes it; this covers a run that failed before
             extra.append(recorder)
@@ -187,7 +206,16 @@ class Session:
             resolver = TitleResolver(venue, rest, titles=views.titles, outcomes=views.outcomes, on_title=views.redraw)
             stack.push_async_callback(resolver.aclose)
         shown = None if resolver is None else resolver.event
-        runner = Runner(views.sinks, select=select, max_events=options.max_events, shown=shown)
+        runner = Runner(
+            views.sinks,
+            select=select,
+            max_events=options.max_events,
+            shown=shown,
+            account=account,
+            signals=self._joined is None,
+        )
+        if self._joined is not None:
+            self._joined(runner)
         positions = _starting_positions(venue, rest, views)
         if positions is not None:
             stack.callback(positions.cancel)

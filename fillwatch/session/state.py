@@ -32,6 +32,7 @@ import contextlib
 import dataclasses
 import fcntl
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -46,7 +47,7 @@ from fillwatch.core.events import Event, Status
 from fillwatch.core.files import open_regular
 from fillwatch.core.ledger import Checkpoint, Ledger
 
-__all__ = ["CheckpointSink", "StateFile", "journal_line"]
+__all__ = ["CheckpointSink", "StateDirectory", "StateFile", "journal_line"]
 
 VERSION = 1
 JOURNAL_BYTES = 64 << 20
@@ -56,6 +57,70 @@ JOURNAL_BYTES = 64 << 20
 def journal_line(ts: datetime | None, event: Event) -> bytes:
     """The journal line of one printed event, counted as printed at `ts`."""
     return orjson.dumps([None if ts is None else ts.isoformat(), event.id, event.order_id]) + b"\n"
+
+
+def _take_lock(lock_path: Path, what: str) -> int:
+    """The descriptor holding an exclusive ``flock`` on `lock_path` (created), or a ConfigError at once."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the state lock {lock_path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(f"{what} is in use by another fillwatch process") from None
+    return fd
+
+
+_ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class StateDirectory:
+    """A ``watch``'s ``--state``: a directory with one checkpoint file per account, ``NAME.state``.
+
+    The directory is locked as a whole (``watch.lock`` in it) for the run, so that two
+    watches never share an account's checkpoint; each account's file then works as a
+    single run's ``--state`` file does (journal and lock beside it). It is created
+    (mode 700) when missing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_fd: int | None = None
+
+    def lock(self) -> None:
+        """Create the directory if need be and take its lock.
+
+        Raises:
+            ConfigError: the path is not a directory, cannot be created, or another process holds the lock.
+        """
+        try:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except FileExistsError:
+            raise ConfigError(
+                f"--state {self.path} must be a directory for watch (one checkpoint per account)"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot create the state directory {self.path}: {exc.strerror}") from None
+        self._lock_fd = _take_lock(self.path / "watch.lock", f"state directory {self.path}")
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def file(self, account: str) -> Path:
+        """Where `account`'s checkpoint lives.
+
+        Raises:
+            ConfigError: the account's name cannot name a file (letters, digits, ``.``, ``_``, ``-``).
+        """
+        if not _ACCOUNT_NAME.fullmatch(account):
+            raise ConfigError(
+                f"profile name {account!r} cannot name its checkpoint file: use letters, digits, '.', '_' and '-'"
+            )
+        return self.path / f"{account}.state"
 
 
 class StateFile:
@@ -75,17 +140,7 @@ class StateFile:
         Raises:
             ConfigError: the file is in use, or its directory is not writable.
         """
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the state lock {lock_path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise ConfigError(f"state file {self.path} is in use by another fillwatch process") from None
-        self._lock_fd = fd
+        self._lock_fd = _take_lock(self.path.with_name(self.path.name + ".lock"), f"state file {self.path}")
 
     def unlock(self) -> None:
         if self._journal_fd is not None:

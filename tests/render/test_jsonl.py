@@ -15,7 +15,7 @@ from fillwatch.render.jsonl import JsonLinesSink, encode, encode_with_raw, forma
 
 KEYS = [
     "kind", "venue", "id", "order_id", "market", "side", "action", "price", "qty", "ts",
-    "taker", "fee", "position", "wash", "original_qty", "currency", "source", "reason",
+    "taker", "fee", "position", "wash", "original_qty", "currency", "source", "reason", "account",
 ]  # fmt: skip
 
 FILL = Fill(
@@ -56,7 +56,7 @@ def test_fill_line_has_every_key_in_order() -> None:
     assert line == (
         b'{"kind":"fill","venue":"kalshi","id":"t1","order_id":"o1","market":"M","side":"no","action":"sell",'
         b'"price":0.68,"qty":278,"ts":"2026-01-02T03:04:05.067Z","taker":false,"fee":0.01,"position":-7.5,'
-        b'"wash":null,"original_qty":null,"currency":"USD","source":"live","reason":null}\n'
+        b'"wash":null,"original_qty":null,"currency":"USD","source":"live","reason":null,"account":null}\n'
     )
 
 

@@ -1,0 +1,190 @@
+"""The views of a ``watch``: several accounts shown in one stdout view and one ``--output`` file.
+
+A :class:`Desk` builds the shared sinks once (the stdout view, the ``--output``
+file) and gives each account its own :class:`~fillwatch.render.views.Views`
+(:meth:`Desk.views`): the account's runner writes through a :class:`_Face` onto
+the shared sinks, then into the account's own sinks (its checkpoint, its
+recording), its stderr diagnostics (prefixed with the account) and its totals
+(a :class:`~fillwatch.render.session.Session` per account).
+
+Lines are written in the order events reach the desk, whichever account they
+come from. A shared sink that fails once (a full disk, a closed pipe) fails for
+every account: each face re-raises what the first one met, so that no account's
+checkpoint covers a line that was not written; the desk's `stop` hook is told at
+once, so that accounts with nothing to write stop too. ``--max-events`` counts
+every account's events (CONTRACT §2).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from fillwatch.core.errors import ExitCode, WriteFailed
+from fillwatch.core.events import Event, Status
+from fillwatch.render import Sink
+from fillwatch.render.console import ColorMode, make_console
+from fillwatch.render.jsonl import JsonLinesSink
+from fillwatch.render.lines import LineFormatter, LinesSink
+from fillwatch.render.session import Session
+from fillwatch.render.status import StatusSink, stamp
+from fillwatch.render.summary import SessionSink
+from fillwatch.render.views import Format, Views, resolve_format
+
+__all__ = ["Account", "Desk"]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One account of a watch: the name its events carry, its venue and the exchange it trades on."""
+
+    name: str
+    venue: str
+    env: str
+
+
+class Desk:
+    """The shared views of a watch, and each account's way into them.
+
+    Args:
+        fmt: the stdout format (``auto`` is resolved here).
+        accounts: every account, in the order the user named them.
+        output: the ``--output`` file's sink, opened (None without one).
+        max_events: stop every account after this many events in all.
+        stop: called once with the code every account must stop with (a bound, a failed shared write).
+    """
+
+    def __init__(
+        self,
+        fmt: Format,
+        accounts: Sequence[Account],
+        *,
+        color: ColorMode = "auto",
+        bell: bool = False,
+        quiet: bool = False,
+        raw: bool = False,
+        output: Sink | None = None,
+        max_events: int | None = None,
+        since: datetime | None = None,
+        stop: Callable[[ExitCode], None] = lambda code: None,
+        stdout_fd: int = 1,
+    ) -> None:
+        self.fmt = resolve_format(fmt, stdout_is_tty=os.isatty(stdout_fd))
+        self.accounts = {account.name: account for account in accounts}
+        self.sessions = {
+            account.name: Session(venue=account.venue, env=account.env, since=since) for account in accounts
+        }
+        self._color: ColorMode = color
+        self._quiet = quiet
+        self._stop = stop
+        self._max_events = max_events
+        self.count = 0
+        self.failure: BaseException | None = None
+        """What the first shared write that failed raised (every face raises it from then on)."""
+        self.titles: dict[tuple[str, str], str] = {}
+        self.outcomes: dict[tuple[str, str], str] = {}
+        self.wants_titles = self.fmt != "jsonl"
+        self.shared: list[Sink] = [self._stdout_view(bell=bell, raw=raw, stdout_fd=stdout_fd)]
+        if output is not None:
+            self.shared.append(output)
+        self._closed = False
+
+    def _stdout_view(self, *, bell: bool, raw: bool, stdout_fd: int) -> Sink:
+        if self.fmt == "jsonl":
+            return JsonLinesSink(stdout_fd, raw=raw)
+        out = make_console(self._color)
+        width = out.width if os.isatty(stdout_fd) else None
+        formatter = LineFormatter(out, titles=self.titles, outcomes=self.outcomes, width=width)
+        return LinesSink(stdout_fd, formatter, bell=bell)
+
+    def views(self, account: str, *, extra: Sequence[Sink]) -> Views:
+        """`account`'s views: the shared sinks (through its face), `extra` (its checkpoint, its recording),
+        its diagnostics on stderr and its totals."""
+        known = self.accounts[account]
+        session = self.sessions[account]
+        views = Views(sinks=[_Face(self)], session=session, titles=self.titles, outcomes=self.outcomes)
+        views.wants_titles = self.wants_titles
+        views.sinks += extra
+        views.sinks.append(StatusSink(sys.stderr, venue=known.venue, quiet=self._quiet, account=account))
+        views.sinks.append(SessionSink(session, make_console(self._color, stderr=True), show=False))
+        return views
+
+    def ended(self, account: str, code: int, message: str | None) -> None:
+        """`account` stopped with `code` (`message`: why, for a failure); the others go on.
+
+        A shared sink's failure is every account's: :meth:`close` raises it, and it is said once, then.
+        """
+        if self.failure is not None and message == str(self.failure):
+            return
+        if message is not None and not self._quiet:
+            sys.stderr.write(stamp(f"fillwatch: {account}: error: {message}\n"))
+            sys.stderr.flush()
+
+    def shown(self, event: Event) -> None:
+        """One event reached the shared sinks: count it against ``--max-events``."""
+        self.count += 1
+        if self.count == self._max_events:
+            self._stop(ExitCode.OK)
+
+    def failed(self, exc: BaseException) -> None:
+        """A shared sink could not write: every account stops (a closed stdout pipe: quietly, with 0)."""
+        if self.failure is None:
+            self.failure = exc
+            self._stop(ExitCode.OK if isinstance(exc, BrokenPipeError) else ExitCode.WRITE)
+
+    def close(self) -> None:
+        """Close the shared sinks, once every account has stopped.
+
+        Raises:
+            WriteFailed: the last lines could not be written.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for sink in self.shared:
+            try:
+                sink.close()
+            except BrokenPipeError:
+                pass
+            except OSError as exc:
+                if self.failure is None:
+                    self.failure = WriteFailed(f"cannot write: {exc.strerror or exc}")
+            except WriteFailed as exc:
+                if self.failure is None:
+                    self.failure = exc
+        if isinstance(self.failure, WriteFailed):
+            raise self.failure
+
+
+class _Face:
+    """One account's way into the shared sinks: what it hands them, and their failures as its own."""
+
+    def __init__(self, desk: Desk) -> None:
+        self._desk = desk
+
+    def event(self, event: Event) -> None:
+        desk = self._desk
+        for sink in desk.shared:
+            sink.event(event)
+        desk.shown(event)
+
+    def status(self, status: Status) -> None:
+        for sink in self._desk.shared:
+            sink.status(status)
+
+    def flush(self) -> None:
+        desk = self._desk
+        if desk.failure is not None:
+            raise desk.failure
+        for sink in desk.shared:
+            try:
+                sink.flush()
+            except (BrokenPipeError, WriteFailed, OSError) as exc:
+                desk.failed(exc)
+                raise
+
+    def close(self) -> None:
+        self.flush()
