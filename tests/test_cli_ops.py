@@ -235,7 +235,7 @@ def test_replay_is_exact_across_backfills_and_checkpoints(kalshi_sim, key_file: 
     args = kalshi_args(sim, key_file, "--api-url", sim.api_url, "--state", str(state))
     first = fillwatch([*args, "--max-events", "10"])
     assert first.returncode == 0, first.stderr
-    live = fillwatch([*args, "--record", str(rec), "--max-events", "80"])
+    live = fillwatch([*args, "--record", str(rec), "--max-events", "160"])  # live events too, after a slow start
     assert live.returncode == 0, live.stderr
     sources = [json.loads(line)["source"] for line in live.stdout.splitlines()]
     assert "history" in sources  # backfills happened and were recorded
