@@ -99,6 +99,8 @@ class Desk:
         self.table: LiveTableSink | None = None
         self._color: ColorMode = color
         self._quiet = quiet
+        self._summary = not quiet and (self.fmt != "jsonl" or make_console(color, stderr=True).is_terminal)
+        """Whether the merged summary is shown when the watch ends (as a single run's, CONTRACT §4)."""
         self._stop = stop
         self._max_events = max_events
         self.count = 0
@@ -141,7 +143,8 @@ class Desk:
             views.table = table
             views.redraw = lambda *_: table.request()
             views.on_frame = session.frame
-        views.sinks.append(SessionSink(session, make_console(self._color, stderr=True), show=False))
+        if self._summary or table is not None:  # the totals cost Decimal arithmetic per event: only when shown
+            views.sinks.append(SessionSink(session, make_console(self._color, stderr=True), show=False))
         return views
 
     def ended(self, account: str, code: int, message: str | None) -> None:
@@ -206,9 +209,9 @@ class Desk:
             for account, ending in self.endings.items():
                 if ending.message is not None:
                     _error(account, ending.message)
+        if not self._summary:
+            return  # JSON lines into pipes and cron logs: nothing but diagnostics
         err = make_console(self._color, stderr=True)
-        if self.fmt == "jsonl" and not err.is_terminal:
-            return  # pipes and cron logs get nothing but diagnostics
         if not err.is_terminal:
             err.width = 400  # a log gets whole lines
         err.print(watch_summary(self.sessions, self.endings), crop=False, soft_wrap=False)

@@ -270,6 +270,20 @@ def test_a_quiet_desk_or_jsonl_into_a_log_prints_no_summary(capsys: pytest.Captu
         assert "fillwatch: watch" not in capsys.readouterr().err
 
 
+def test_totals_are_kept_only_where_something_shows_them() -> None:
+    """JSON lines with no summary to print keep no per-account totals (Decimal work per event); lines do."""
+    from fillwatch.render.summary import SessionSink
+
+    for fmt, quiet, kept in (("jsonl", False, False), ("lines", True, False), ("lines", False, True)):
+        read, write = os.pipe()
+        desk = Desk(fmt, accounts(), color="never", quiet=quiet, stdout_fd=write)
+        sinks = desk.views("main", extra=[]).sinks
+        assert any(isinstance(sink, SessionSink) for sink in sinks) is kept, (fmt, quiet)
+        desk.close()
+        os.close(write)
+        os.close(read)
+
+
 def test_a_desk_of_table_shows_failures_in_the_table_and_on_stderr_after_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
