@@ -56,6 +56,7 @@ def normalize(m: dict) -> dict:
         "currency": "USD",
         "source": "live",
         "reason": None,
+        "account": "kalshi",
     }
 
 

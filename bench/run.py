@@ -47,7 +47,8 @@ JQ_FILTER = (
     'ts: ((.ts_ms / 1000 | floor | strftime("%Y-%m-%dT%H:%M:%S")) + "." '
     '+ ((.ts_ms % 1000 + 1000) | tostring | .[1:]) + "Z"), taker: .is_taker, '
     "fee: (.fee_cost | tonumber), position: (.post_position_fp | tonumber), wash: null, "
-    'original_qty: null, currency: "USD", source: "live", reason: null}'
+    'original_qty: null, currency: "USD", source: "live", reason: null, '
+    'account: "kalshi"}'
 )
 
 

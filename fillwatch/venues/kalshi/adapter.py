@@ -43,6 +43,7 @@ from fillwatch.venues.base import (
     ts_from_ms,
     ts_from_s,
 )
+from fillwatch.venues.kalshi import fast
 from fillwatch.venues.kalshi.rows import cancel, direction, history_cancel, history_fill, text
 from fillwatch.venues.kalshi.rows import page as read_page
 from fillwatch.venues.kalshi.signing import WS_PATH, SigningKey, auth_headers, sign
@@ -137,6 +138,10 @@ class Kalshi:
             return [message]
         kind = message.get("type")
         if kind == "fill":  # the common case, without the handlers' look-up (a fill is checked as it is built)
+            msg = message.get("msg")
+            fill = fast.fill(msg) if type(msg) is dict else None  # the current schema, read as before
+            if fill is not None:
+                return [fill]
             try:
                 return self._parse_fill(message)
             except UNREADABLE as exc:
