@@ -22,7 +22,7 @@ from typing import Any
 from fillwatch.core.events import Fill
 from fillwatch.venues.base import DECIMALS, EPOCH, MAX_MS, MIN_MS, UNREADABLE, to_decimal
 
-__all__ = ["fill", "price_pair", "ts_of_ms"]
+__all__ = ["count_of", "fill", "price_pair", "ts_of_ms"]
 
 _ZERO, _ONE = Decimal(0), Decimal(1)
 _SIDES = ("yes", "no")
@@ -32,6 +32,8 @@ _PRICES: dict[str, tuple[Decimal, Decimal]] = {}
 """``yes_price_dollars`` text → (the price of a YES-side fill, of a NO-side one: ``1 - yes``), both
 from 0 to 1. Shared, the NO price's hash is computed once, not once per line."""
 
+_COUNTS: dict[str, Decimal] = {}
+"""``count_fp`` texts → their quantities, above 0."""
 _HOURS: dict[int, datetime] = {}
 """Whole hours since the epoch, as UTC datetimes."""
 _SECONDS = tuple(timedelta(seconds=second) for second in range(3600))
@@ -55,24 +57,35 @@ def ts_of_ms(ms: int) -> datetime:
     """``ts_from_ms(ms)`` for an int within its range: the hour's datetime (kept) and two table
     ``timedelta`` s added, the same microseconds as ``EPOCH + timedelta(0, ms // 1000, ms % 1000 * 1000)``."""
     hour, rest = divmod(ms, 3_600_000)
-    base = _HOURS.get(hour)
-    if base is None:
-        if len(_HOURS) >= _KEPT:
-            _HOURS.clear()
-        base = _HOURS[hour] = EPOCH + timedelta(hours=hour)
-    return base + _SECONDS[rest // 1000] + _MILLIS[rest % 1000]
+    return (_HOURS.get(hour) or _hour(hour)) + _SECONDS[rest // 1000] + _MILLIS[rest % 1000]
+
+
+def _hour(hour: int) -> datetime:
+    if len(_HOURS) >= _KEPT:
+        _HOURS.clear()
+    base = _HOURS[hour] = EPOCH + timedelta(hours=hour)
+    return base
+
+
+def count_of(count: str) -> Decimal | None:
+    """The quantity of a known ``count_fp`` text above 0, else None."""
+    qty = DECIMALS.get(count)
+    if qty is None or qty <= _ZERO:
+        return None
+    if len(_COUNTS) >= _KEPT:
+        _COUNTS.clear()
+    _COUNTS[count] = qty
+    return qty
 
 
 def fill(msg: dict[str, Any]) -> Fill | None:
     """The fill of a current-schema ``msg`` whose every field reads as expected, else None."""
-    get = msg.get
-    trade_id, order_id, market, dollars = (
-        get("trade_id"),
-        get("order_id"),
-        get("market_ticker"),
-        get("yes_price_dollars"),
-    )
-    count, fee, ms, side = get("count_fp"), get("fee_cost"), get("ts_ms"), get("outcome_side")
+    try:  # every field of the current schema there (anything missing: the general parse decides)
+        trade_id, order_id, market, side = msg["trade_id"], msg["order_id"], msg["market_ticker"], msg["outcome_side"]
+        dollars, count, fee, ms = msg["yes_price_dollars"], msg["count_fp"], msg["fee_cost"], msg["ts_ms"]
+        position, taker = msg["post_position_fp"], msg["is_taker"]
+    except KeyError:
+        return None
     if not (
         type(trade_id) is type(order_id) is type(market) is type(dollars) is type(count) is str
         and "" not in (trade_id, order_id, market)
@@ -82,22 +95,19 @@ def fill(msg: dict[str, Any]) -> Fill | None:
     ):
         return None
     pair = _PRICES.get(dollars) or price_pair(dollars)
-    qty = DECIMALS.get(count)
-    if pair is None or qty is None or qty <= _ZERO:
+    qty = _COUNTS.get(count) or count_of(count)
+    if pair is None or qty is None:
         return None
     if fee is not None:
         fee = DECIMALS.get(fee) if type(fee) is str else None
         if fee is None:
             return None
-    position = get("post_position_fp", _ABSENT)
-    if position is _ABSENT:
-        return None
     if position is not None:
         try:
             position = to_decimal(position, keep=False)
         except UNREADABLE:
             return None
-    taker = get("is_taker")
+    hour, rest = divmod(ms, 3_600_000)  # ts_of_ms, inline
     event = _new(Fill)
     _init(
         event,
@@ -107,10 +117,10 @@ def fill(msg: dict[str, Any]) -> Fill | None:
         market=market,
         side=side,
         action="buy",
-        price=pair[1] if side == "no" else pair[0],
+        price=pair[side == "no"],
         qty=qty,
-        ts=ts_of_ms(ms),
-        taker=taker if taker is True or taker is False else None,
+        ts=(_HOURS.get(hour) or _hour(hour)) + _SECONDS[rest // 1000] + _MILLIS[rest % 1000],
+        taker=taker if type(taker) is bool else None,
         fee=fee,
         position=position,
         currency="USD",
