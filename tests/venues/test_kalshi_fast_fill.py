@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -106,3 +107,16 @@ def test_the_time_by_hour_and_tables_is_ts_from_ms(ms: int) -> None:
 def test_any_time_in_range_is_ts_from_ms(ms: int) -> None:
     """Any integer millisecond in range reads as ``ts_from_ms`` reads it."""
     assert fast.ts_of_ms(ms) == ts_from_ms(ms)
+
+
+def test_the_fast_route_sets_every_field_a_fill_declares() -> None:
+    """:data:`fast.FIELDS` is ``Fill``'s fields in order; the fields it does not read keep their defaults."""
+    assert tuple(field.name for field in dataclasses.fields(Fill)) == fast.FIELDS
+    frame = live_fill()
+    Kalshi.for_parsing().parse(frame)
+    made = fast.fill(orjson.loads(frame)["msg"])
+    assert made is not None
+    for field in dataclasses.fields(Fill):
+        assert hasattr(made, field.name)
+        if field.name in ("wash", "source", "account", "raw"):
+            assert getattr(made, field.name) == field.default

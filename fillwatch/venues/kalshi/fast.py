@@ -108,28 +108,32 @@ def fill(msg: dict[str, Any]) -> Fill | None:
         except UNREADABLE:
             return None
     hour, rest = divmod(ms, 3_600_000)  # ts_of_ms, inline
-    event = _new(Fill)
-    _init(
-        event,
-        venue="kalshi",
-        id=trade_id,
-        order_id=order_id,
-        market=market,
-        side=side,
-        action="buy",
-        price=pair[side == "no"],
-        qty=qty,
-        ts=(_HOURS.get(hour) or _hour(hour)) + _SECONDS[rest // 1000] + _MILLIS[rest % 1000],
-        taker=taker if type(taker) is bool else None,
-        fee=fee,
-        position=position,
-        currency="USD",
-    )
-    return event
+    event: Any = _new(Fill)  # Fill(...) without type.__call__'s dict of keywords: every field, in order
+    event.venue = "kalshi"
+    event.id = trade_id
+    event.order_id = order_id
+    event.market = market
+    event.side = side
+    event.action = "buy"
+    event.price = pair[side == "no"]
+    event.qty = qty
+    event.ts = (_HOURS.get(hour) or _hour(hour)) + _SECONDS[rest // 1000] + _MILLIS[rest % 1000]
+    event.taker = taker if type(taker) is bool else None
+    event.fee = fee
+    event.position = position
+    event.wash = None
+    event.currency = "USD"
+    event.source = "live"
+    event.account = None
+    event.raw = None
+    made: Fill = event
+    return made
 
 
 _ABSENT: Any = object()
 _new = object.__new__
-_init = Fill.__init__
-"""``Fill(...)`` is these two calls: called as a class, ``type.__call__`` gathers the keywords into
-a dict for ``__init__`` first (0.85 µs against 0.38 µs for the pair)."""
+FIELDS = ("venue", "id", "order_id", "market", "side", "action", "price", "qty", "ts", "taker", "fee",
+          "position", "wash", "currency", "source", "account", "raw")  # fmt: skip
+"""The fields :func:`fill` sets, as ``Fill`` declares them (a test pins the two together): a ``Fill(...)``
+call costs 0.85 µs, as ``type.__call__`` gathers 13 keywords into a dict for ``__init__``; setting
+the slots of a new object costs 0.18 µs."""
