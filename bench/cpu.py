@@ -8,7 +8,7 @@ the cost of an event without the start-up. Trees alternate within each round, so
 neighbour hurts them alike; CPU time moves less with the machine's load than the rates of
 ``bench/run.py`` do. Without TREE it measures the installed ``fillwatch``; with them, each TREE (a
 directory holding a ``fillwatch`` package, e.g. ``git archive main fillwatch | tar -x -C /tmp/main``)
-runs as ``python -m fillwatch`` with ``PYTHONPATH=TREE``, so the interpreter must not have
+runs as ``python -m fillwatch`` in TREE with ``PYTHONPATH=TREE``, so the interpreter must not have
 fillwatch installed in editable mode (its finder comes before ``PYTHONPATH``).
 """
 
@@ -37,7 +37,9 @@ def cpu_of_run(blaster: Blaster, key: Path, tree: str | None, n: int) -> float:
     env = child_env() | ({"PYTHONPATH": tree} if tree else {})
     cli = [PY, "-m", "fillwatch"] if tree else fillwatch_cmd()
     cmd = [*cli, "kalshi", "--ws-url", url, "--key-id", "bench", "--private-key", str(key), "-f", "jsonl", "-q"]
-    proc = subprocess.Popen([*cmd, "--max-events", str(n)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(  # in the tree: `python -m` puts the working directory before PYTHONPATH
+        [*cmd, "--max-events", str(n)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, cwd=tree
+    )
     assert proc.stdout is not None
     lines = [0]
 
