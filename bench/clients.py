@@ -36,15 +36,16 @@ def normalize(m: dict) -> dict:
     ts = datetime.fromtimestamp(m["ts_ms"] / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
     fee = m.get("fee_cost")
     position = m.get("post_position_fp")
-    price = round(1.0 - yes, 10) if m["side"] == "no" else yes
+    side = m["outcome_side"]  # the side the fill positions you for; the line's action is then "buy"
+    price = round(1.0 - yes, 10) if side == "no" else yes
     return {
         "kind": "fill",
         "venue": "kalshi",
         "id": m["trade_id"],
         "order_id": m["order_id"],
         "market": m["market_ticker"],
-        "side": m["side"],
-        "action": m["action"],
+        "side": side,
+        "action": "buy",
         "price": int(price) if price.is_integer() else price,
         "qty": _number(m["count_fp"]),
         "ts": ts,
@@ -56,6 +57,7 @@ def normalize(m: dict) -> dict:
         "currency": "USD",
         "source": "live",
         "reason": None,
+        "account": "kalshi",
     }
 
 

@@ -41,13 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its
 from measure import HERE, PY, Blaster, Result, child_env, drive, fillwatch_cmd
 
 JQ_FILTER = (
-    'select(.type == "fill") | .msg | .side as $side | {kind: "fill", venue: "kalshi", id: .trade_id, order_id, '
-    "market: .market_ticker, side, action, price: (.yes_price_dollars | tonumber | "
+    'select(.type == "fill") | .msg | .outcome_side as $side | {kind: "fill", venue: "kalshi", id: .trade_id, '
+    'order_id, market: .market_ticker, side: $side, action: "buy", price: (.yes_price_dollars | tonumber | '
     'if $side == "no" then ((1 - .) * 10000 | round) / 10000 else . end), qty: (.count_fp | tonumber), '
     'ts: ((.ts_ms / 1000 | floor | strftime("%Y-%m-%dT%H:%M:%S")) + "." '
     '+ ((.ts_ms % 1000 + 1000) | tostring | .[1:]) + "Z"), taker: .is_taker, '
     "fee: (.fee_cost | tonumber), position: (.post_position_fp | tonumber), wash: null, "
-    'original_qty: null, currency: "USD", source: "live", reason: null}'
+    'original_qty: null, currency: "USD", source: "live", reason: null, '
+    'account: "kalshi"}'
 )
 
 

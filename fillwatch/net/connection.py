@@ -221,7 +221,14 @@ class Connection(ClientConnection):
                     break
                 continue
             delivered = True
-            message(data[start:pos], head == _TEXT)
+            payload = data[start:pos]
+            if head == _TEXT and not self._holding and self.failure is None and payload.isascii():
+                try:  # _message's common case inline: ASCII text (always UTF-8), handed on at once
+                    self.handler.frame(payload.decode())  # type: ignore[union-attr]  # not holding: a handler
+                except Exception as exc:  # noqa: BLE001 - as in process_event
+                    self.stop(exc)
+            else:
+                message(payload, head == _TEXT)
             if self._failed:
                 break
         return pos, delivered

@@ -49,6 +49,7 @@ __all__ = [
 ]  # fmt: skip
 
 log = logging.getLogger("fillwatch.stream")
+_EVENTS = (Fill, Cancel)  # one tuple, not one built per frame
 
 Streamed: TypeAlias = Item | Reconcile
 """What :func:`watch` yields: events, status items, and the adapter's requests for history."""
@@ -113,7 +114,7 @@ class Dispatch:
             self._record(self._clock(), frame)
         emit = self._emit
         for parsed in self._venue.parse(frame):
-            if isinstance(parsed, (Fill, Cancel)):
+            if isinstance(parsed, _EVENTS):
                 emit(replace(parsed, raw=frame) if self._raw else parsed)
             else:
                 self._other(parsed)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import orjson
 
 from fillwatch.core.appending import append, is_regular
-from fillwatch.core.events import Cancel, Event, Status
+from fillwatch.core.events import Cancel, Event, Fill, Status
 from fillwatch.core.lines import parse_record
 
 __all__ = ["JsonLinesSink", "encode", "encode_with_raw", "format_ts", "parse_record", "record"]
@@ -112,7 +113,46 @@ def record(event: Event) -> dict[str, object]:
 
 def encode(event: Event) -> bytes:
     """One event line, newline included: the bytes of ``orjson.dumps(record(event))`` and a newline,
-    joined from cached pieces (keys with the words that repeat, numbers, the date) rather than a dict."""
+    joined from cached pieces (keys with the words that repeat, numbers, the date) rather than a dict.
+
+    A :class:`Fill` takes the same steps inline, in the same order (a fill's line is most of the
+    lines, and each call saved is ~5 % of the line); what raises a ``TypeError`` there (an id
+    orjson refuses, a signaling NaN) is encoded again the general way, which raises as it does."""
+    if type(event) is not Fill:
+        return _line(event)
+    try:
+        what = (event.market, event.side, event.action)
+        rest = (event.wash, event.currency, event.source, event.account)
+        start = _FILL_STARTS.get(event.venue) or _keep(
+            _FILL_STARTS, event.venue, _START % (b'"fill"', _dumps(event.venue))
+        )
+        middle = _MIDDLES.get(what) or _keep(_MIDDLES, what, _MIDDLE % tuple(map(_dumps, what)))
+        end = _FILL_ENDS.get(rest) or _keep(_FILL_ENDS, rest, _FILL_END % tuple(map(_dumps, rest)))
+        numbers, fee, position, taker, ts = _NUMBER_JSON, event.fee, event.position, event.taker, event.ts
+        fee_json = numbers.get(fee) or _number_json(fee)
+        if position is None:
+            position_json = _NULL
+        else:
+            number = float(position)  # _convert, inline: a position seldom repeats, so it is not kept
+            whole = number.is_integer() and _SMALLEST_INT <= int(number) < _END_OF_INTS
+            position_json = _dumps(int(number) if whole else number)
+        day = _DAYS_JSON.get(ts.toordinal()) or _day_json(ts)
+        return b"".join(
+            (
+                start, _dumps(event.id), b',"order_id":', _dumps(event.order_id), middle,
+                numbers.get(event.price) or _number_json(event.price), b',"qty":',
+                numbers.get(event.qty) or _number_json(event.qty), day, _HOURS_JSON[ts.hour],
+                _MINUTES_SECONDS_JSON[ts.minute * 60 + ts.second], _MILLIS_JSON[ts.microsecond // 1000],
+                b',"taker":', b"true" if taker is True else b"false" if taker is False else _constant(taker),
+                b',"fee":', fee_json, b',"position":', position_json, end,
+            )
+        )  # fmt: skip
+    except TypeError:
+        return _line(event)
+
+
+def _line(event: Event) -> bytes:
+    """:func:`encode`, for any event."""
     who = (event.kind, event.venue)
     start = _STARTS.get(who) or _keep(_STARTS, who, _START % tuple(map(_dumps, who)))
     what = (event.market, event.side, event.action)
@@ -142,6 +182,8 @@ _MIDDLE = b',"market":%b,"side":%b,"action":%b,"price":'
 _CANCEL_END = b',"currency":%b,"source":%b,"reason":%b,"account":%b}\n'
 _FILL_END = b',"wash":%b,"original_qty":null,"currency":%b,"source":%b,"reason":null,"account":%b}\n'
 _STARTS: dict[tuple[object, ...], bytes] = {}
+_FILL_STARTS: dict[object, bytes] = {}
+"""A fill's start, by venue alone (:func:`encode`'s own route)."""
 """Runs of a line's JSON by the values in them that repeat, one table per run (a tuple of
 strings, flags or None, never an id or a number): kind and venue; market, side and action;
 and the ends of a cancel and of a fill."""
@@ -149,7 +191,8 @@ _MIDDLES: dict[tuple[object, ...], bytes] = {}
 _CANCEL_ENDS: dict[tuple[object, ...], bytes] = {}
 _FILL_ENDS: dict[tuple[object, ...], bytes] = {}
 _PIECES_MAX = 4096
-_NUMBER_JSON: dict[Decimal, bytes] = {}
+_K = TypeVar("_K")
+_NUMBER_JSON: dict[Decimal | None, bytes] = {}
 """JSON text of :func:`_number`, by Decimal."""
 _DAYS_JSON: dict[int, bytes] = {}
 _HOURS_JSON = tuple(hour.encode() for hour in _HOURS)
@@ -157,7 +200,7 @@ _MINUTES_SECONDS_JSON = tuple(text.encode() for text in _MINUTES_SECONDS)
 _MILLIS_JSON = tuple(f'{millis}"'.encode() for millis in _MILLIS)
 
 
-def _keep(table: dict[tuple[object, ...], bytes], key: tuple[object, ...], piece: bytes) -> bytes:
+def _keep(table: dict[_K, bytes], key: _K, piece: bytes) -> bytes:
     if len(table) >= _PIECES_MAX:
         table.clear()
     table[key] = piece
@@ -194,18 +237,21 @@ def _fresh_json(value: Decimal | None) -> bytes:
 
 def _ts_json(ts: datetime) -> bytes:
     """``,"ts":`` and ``orjson.dumps(format_ts(ts))``: the same tables, as bytes."""
-    ordinal = ts.toordinal()
-    day = _DAYS_JSON.get(ordinal)
-    if day is None:
-        if len(_DAYS_JSON) >= _DAYS_MAX:
-            _DAYS_JSON.clear()
-        day = _DAYS_JSON[ordinal] = b',"ts":"' + ts.date().isoformat().encode() + b"T"
+    day = _DAYS_JSON.get(ts.toordinal()) or _day_json(ts)
     return (
         day
         + _HOURS_JSON[ts.hour]
         + _MINUTES_SECONDS_JSON[ts.minute * 60 + ts.second]
         + _MILLIS_JSON[ts.microsecond // 1000]
     )
+
+
+def _day_json(ts: datetime) -> bytes:
+    """``,"ts":"YYYY-MM-DDT`` of `ts`, kept by its ordinal."""
+    if len(_DAYS_JSON) >= _DAYS_MAX:
+        _DAYS_JSON.clear()
+    day = _DAYS_JSON[ts.toordinal()] = b',"ts":"' + ts.date().isoformat().encode() + b"T"
+    return day
 
 
 def _raw(raw: str | bytes | None) -> orjson.Fragment | None:

@@ -31,6 +31,7 @@ from fillwatch.venues.base import Reconcile, Venue
 __all__ = ["BATCH", "Follower"]
 
 BATCH = 5_000
+_EVENTS = (Fill, Cancel)  # one tuple, not one built per frame
 """History events gathered before they are shown: a longer read is shown a batch at a time
 (each oldest first), so that memory stays flat. ``replay`` runs this same Follower."""
 
@@ -222,7 +223,7 @@ class Follower:
 
     def live(self, item: Streamed) -> None:
         """Take one item of the stream, as its frame is read."""
-        if isinstance(item, (Fill, Cancel)):
+        if isinstance(item, _EVENTS):
             job = self._job
             if job is not None and job.gathered:  # what was read before this event, first
                 self._show(job)

@@ -43,6 +43,7 @@ from fillwatch.venues.base import (
     ts_from_ms,
     ts_from_s,
 )
+from fillwatch.venues.kalshi import fast
 from fillwatch.venues.kalshi.rows import cancel, direction, history_cancel, history_fill, text
 from fillwatch.venues.kalshi.rows import page as read_page
 from fillwatch.venues.kalshi.signing import WS_PATH, SigningKey, auth_headers, sign
@@ -132,11 +133,20 @@ class Kalshi:
 
     def parse(self, frame: str | bytes) -> Sequence[Parsed]:
         """Turn one frame into events and control items; unknown types give nothing."""
-        message = _object(frame)
-        if isinstance(message, Malformed):
-            return [message]
+        try:  # the common case first, inline: a text frame holding a JSON object
+            message = orjson.loads(frame) if type(frame) is str else None
+        except orjson.JSONDecodeError:
+            return [Malformed("not JSON", excerpt(frame))]
+        if type(message) is not dict:
+            message = decode(frame)  # binary, or not an object: says which
+            if isinstance(message, Malformed):
+                return [message]
         kind = message.get("type")
         if kind == "fill":  # the common case, without the handlers' look-up (a fill is checked as it is built)
+            msg = message.get("msg")
+            fill = fast.fill(msg) if type(msg) is dict else None  # the current schema, read as before
+            if fill is not None:
+                return [fill]
             try:
                 return self._parse_fill(message)
             except UNREADABLE as exc:
@@ -374,18 +384,6 @@ def _known(value: object) -> Decimal:
         if number is not None:
             return number
     return to_decimal(value)
-
-
-def _object(frame: str | bytes) -> dict[str, Any] | Malformed:
-    """:func:`decode`, with the common case first: a text frame holding a JSON object."""
-    if type(frame) is str:
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            return Malformed("not JSON", excerpt(frame))
-        if type(message) is dict:
-            return message
-    return decode(frame)
 
 
 def parser() -> Kalshi:
