@@ -77,16 +77,32 @@ def main(args: argparse.Namespace) -> int:
     rows = {member.name: _row(member, outcome) for member in members}
     print(_table(rows))
     drops = sum(member.venue.sim.stats.drops for member in members)
-    codes = outcome.codes
     print(f"\nseconds {outcome.elapsed:.1f}, restarts {args.restarts}, kill -9 {args.kill9}, drops in all {drops}")
-    print(f"stdout lines {len(outcome.lines)}, watch exits {' '.join(map(str, codes))}")
-    ok = all(row["missing"] == row["dups"] == row["unknown"] == row["wrong qty"] == 0 for row in rows.values())
-    ok = ok and all(member.venue.sim.stats.drops > 0 for member in members) and drops >= args.min_drops
-    ok = ok and set(codes) <= {143, -signal.SIGKILL} and codes[-1] == 143  # stopped by us, none failed
+    print(f"stdout lines {len(outcome.lines)}, watch exits {' '.join(map(str, outcome.codes))}")
     for member in members:
         _tell_missing(member, outcome)
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    faults = _faults(args, members, rows, outcome.codes)
+    print("PASS" if not faults else "FAIL: " + "; ".join(faults))
+    return 1 if faults else 0
+
+
+def _faults(
+    args: argparse.Namespace, members: list[Account], rows: dict[str, dict[str, object]], codes: list[int]
+) -> list[str]:
+    """Why the run failed (nothing: it passed)."""
+    faults = [
+        f"{name}: {row[column]} {column}"
+        for name, row in rows.items()
+        for column in ("missing", "dups", "unknown", "wrong qty")
+        if row[column] != 0
+    ]
+    faults += [f"{m.name}: no drop" for m in members if m.venue.sim.stats.drops == 0]
+    drops = sum(member.venue.sim.stats.drops for member in members)
+    if drops < args.min_drops:
+        faults.append(f"{drops} drops in all, fewer than --min-drops {args.min_drops}")
+    if not set(codes) <= {143, -signal.SIGKILL} or codes[-1] != 143:  # stopped by us, none failed
+        faults.append(f"watch exits {codes}: not only ours (143 for SIGTERM, -9 for kill -9)")
+    return faults
 
 
 def _run(args: argparse.Namespace, members: list[Account]) -> chaos.Outcome:
