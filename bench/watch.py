@@ -19,11 +19,17 @@ A throughput is the lines read ÷ (last line read − first frame written on any
 connections), on ``CLOCK_MONOTONIC`` (as ``bench/measure.py``). The ratio of a round is
 ``watch-3``'s merged events/s ÷ ``kalshi``'s events/s; the target is a median ≥ 0.8. All three
 accounts share one process, hence one core: the blaster has the machine's other core.
+
+Each client's CPU seconds over its whole run (start-up included, about 0.45 s) are given too: on
+a shared machine a client that gets less of a core is slower, not costlier, and the CPU ratio
+(``kalshi``'s CPU ÷ ``watch-3``'s, for the same number of lines) is the ratio the throughputs
+approach when the client has its core to itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
@@ -68,11 +74,13 @@ class _Table(Protocol):
 
 @dataclass
 class Round:
-    """One round's rates, events/s."""
+    """One round's rates, events/s, and the CPU seconds each client process used over its whole run."""
 
     kalshi: float
     watch_1: float
     watch_3: float
+    cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """kalshi, watch-1, watch-3: user + system seconds from start to exit (start-up included, ~0.45 s)."""
 
     @property
     def ratio(self) -> float:
@@ -82,11 +90,21 @@ class Round:
 
 def watch_round(bench: _Bench, n: int, accounts: int = ACCOUNTS) -> Round:
     """One round: ``fillwatch kalshi`` over N frames; ``watch`` over 1 account of N, over `accounts` of N ÷ each."""
-    single = bench.jsonl(n)
+    before = _children_cpu()
+    single = bench.jsonl(n).rate(n)
+    after_single = _children_cpu()
     one = _watch(bench, [n])
-    each = n // accounts
-    merged = _watch(bench, [each] * accounts)
-    return Round(single.rate(n), one, merged)
+    after_one = _children_cpu()
+    merged = _watch(bench, [n // accounts] * accounts)
+    cpu = (after_single - before, after_one - after_single, _children_cpu() - after_one)
+    return Round(single, one, merged, cpu)
+
+
+def _children_cpu() -> float:
+    """User + system seconds of the child processes reaped so far (each client is reaped when its run ends;
+    the blaster, only when the benchmark closes it)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _watch(bench: _Bench, counts: list[int]) -> float:
@@ -134,6 +152,10 @@ def watch_rows(table: _Table, rounds: list[Round]) -> None:
         f"**fillwatch watch jsonl, {ACCOUNTS} accounts merged** → pipe, events/s", [r.watch_3 for r in rounds], rate
     )
     table.add("watch, 1 account ÷ fillwatch kalshi", [r.watch_1 / r.kalshi for r in rounds], ratio)
+    table.add("CPU s per run: fillwatch kalshi, 1 account", [r.cpu[0] for r in rounds], ratio)
+    table.add("CPU s per run: watch, 1 account", [r.cpu[1] for r in rounds], ratio)
+    table.add(f"CPU s per run: watch, {ACCOUNTS} accounts", [r.cpu[2] for r in rounds], ratio)
+    table.add(f"CPU: fillwatch kalshi ÷ watch, {ACCOUNTS} accounts", [r.cpu[0] / r.cpu[2] for r in rounds], ratio)
     target, check = f"≥ {TARGET}", lambda x: x >= TARGET
     table.add(f"watch, {ACCOUNTS} accounts merged ÷ fillwatch kalshi", [r.ratio for r in rounds], ratio, target, check)
 
