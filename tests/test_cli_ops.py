@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
 
 from fillwatch.core.errors import ExitCode
+from fillwatch.session.recording import Recorder
 from fillwatch.sim.kalshi import Script
 from tests.conftest import fillwatch, kalshi_args
+from tests.render.test_jsonl import CANCEL
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -224,11 +228,6 @@ def test_help_lists_the_new_options_and_their_variables() -> None:
     assert fillwatch(["kalshi", "--kind", "trade"]).returncode == ExitCode.USAGE
 
 
-@pytest.mark.xfail(
-    reason="known bug, left open in issue 13's note: in about 1 run in 5 the replay prints one history event more at "
-    "the end than the live run (stopped by --max-events) showed",
-    strict=False,
-)
 def test_replay_is_exact_across_backfills_and_checkpoints(kalshi_sim, key_file: Path, tmp_path: Path) -> None:
     """A run from a --state checkpoint, with history and reconnect backfills, replays to its own bytes."""
     sim = kalshi_sim(Script(rate=40, seed=31, drop_after=12))
@@ -236,7 +235,7 @@ def test_replay_is_exact_across_backfills_and_checkpoints(kalshi_sim, key_file: 
     args = kalshi_args(sim, key_file, "--api-url", sim.api_url, "--state", str(state))
     first = fillwatch([*args, "--max-events", "10"])
     assert first.returncode == 0, first.stderr
-    live = fillwatch([*args, "--record", str(rec), "--max-events", "80"])
+    live = fillwatch([*args, "--record", str(rec), "--max-events", "160"])  # live events too, after a slow start
     assert live.returncode == 0, live.stderr
     sources = [json.loads(line)["source"] for line in live.stdout.splitlines()]
     assert "history" in sources  # backfills happened and were recorded
@@ -246,3 +245,36 @@ def test_replay_is_exact_across_backfills_and_checkpoints(kalshi_sim, key_file: 
     replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout == live.stdout
+
+
+def _order_id(n: int) -> str:
+    return f"0000000{n}-0000-4000-8000-000000000000"
+
+
+def _canceled_order(n: int) -> dict[str, object]:
+    """A Kalshi ``orders`` history item: order n, cancelled with half a contract left, at 14:3n:01."""
+    fields = "side=yes action=buy outcome_side=yes book_side=bid type=limit status=canceled yes_price_dollars=0.5150"
+    counts = "no_price_dollars=0.4850 fill_count_fp=2.00 remaining_count_fp=0.00 initial_count_fp=2.50"
+    order: dict[str, object] = dict(item.split("=") for item in f"{fields} {counts}".split())
+    return order | {
+        "order_id": _order_id(n), "ticker": "KXFED-26DEC-T4.25",
+        "created_time": f"2026-12-01T14:3{n}:00.000Z", "last_update_time": f"2026-12-01T14:3{n}:01.000Z",
+    }  # fmt: skip
+
+
+def test_replay_stops_inside_a_page_where_a_max_events_run_stopped(tmp_path: Path) -> None:
+    """A backfill's last page gave three cancels and --max-events stopped the run after two: replay prints two."""
+    rec = tmp_path / "session.rec"
+    since = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    recorder = Recorder(rec, venue="kalshi")
+    recorder.history(1.0, "fills", b'{"fills": [], "cursor": ""}', since, None)
+    orders = orjson.dumps({"orders": [_canceled_order(3), _canceled_order(2), _canceled_order(1)], "cursor": ""})
+    recorder.history(1.1, "orders", orders, since, None)
+    recorder.event(replace(CANCEL, id=_order_id(2), order_id=_order_id(2)))
+    recorder.close()
+    replayed = fillwatch(["replay", str(rec), "-f", "jsonl"])
+    assert replayed.returncode == 0, replayed.stderr
+    assert [(line["id"][:8], line["ts"]) for line in map(json.loads, replayed.stdout.splitlines())] == [
+        ("00000001", "2026-12-01T14:31:01.000Z"),
+        ("00000002", "2026-12-01T14:32:01.000Z"),
+    ]

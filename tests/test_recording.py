@@ -138,7 +138,7 @@ async def test_event_lines_replay_to_the_same_lines(tmp_path: Path) -> None:
     """An --output file (no header) gives back its events unchanged."""
     path = tmp_path / "out.jsonl"
     path.write_bytes(encode(FILL) + b"\n" + encode(CANCEL))
-    assert [encode(e) for e in await collect(replay(read(path)))] == [encode(FILL), encode(CANCEL)]
+    assert [encode(e) for e in await collect(replay(read(path)))] == [encode(FILL), encode(CANCEL)]  # type: ignore[arg-type]
 
 
 async def test_speed_paces_by_receive_time(tmp_path: Path) -> None:
@@ -297,6 +297,41 @@ async def test_replay_stops_where_the_run_stopped(tmp_path: Path) -> None:
     recorder.history(1.0, "fills", b"5", SINCE, None)  # stopped while reading the next page: none shown
     recorder.close()
     assert await collect(replay(read(interrupted), make_venue=lambda name: PagesVenue.for_parsing())) == []
+
+
+class BatchVenue(Kalshi):
+    """A parse-only Kalshi whose history page bodies list the hours of their fills."""
+
+    def parse_history(self, kind: str, body: bytes, since: datetime, page: str | None) -> HistoryPage:
+        events = [replace(FILL, id=f"h{h}", ts=FILL.ts.replace(hour=h), source="history") for h in orjson.loads(body)]
+        return HistoryPage(events, None)
+
+
+async def test_replay_stops_inside_the_last_page_where_the_run_stopped(tmp_path: Path) -> None:
+    """A run stopped by --max-events part-way through the events of its last page replays only those it showed."""
+    path = tmp_path / "rec.jsonl"
+    recorder = Recorder(path, venue="kalshi")
+    recorder.history(1.0, "fills", b"[5]", SINCE, None)
+    recorder.event(replace(FILL, id="h5"))
+    recorder.history(2.0, "fills", b"[6, 7, 8]", SINCE.replace(hour=5), None)  # the next backfill: one page
+    recorder.event(replace(FILL, id="h6"))  # --max-events 2: h7 and h8 were never shown
+    recorder.close()
+    items = await collect(replay(read(path), make_venue=lambda name: BatchVenue.for_parsing()))
+    assert [item.id for item in items] == ["h5", "h6"]  # type: ignore[union-attr]
+
+
+def test_a_stopped_recorder_records_no_further_frame_or_page_but_its_end(tmp_path: Path) -> None:
+    """After the run stopped (the runner's stop hook), a frame or page read while it winds down is not recorded."""
+    path = tmp_path / "rec.jsonl"
+    recorder = Recorder(path, venue="kalshi")
+    recorder.frame(1.0, FRAMES[0])
+    halted: list[bool] = []
+    recorder.stopping(lambda: halted.append(True))()
+    recorder.history(2.0, "fills", b"5", SINCE, None)
+    recorder.frame(3.0, FRAMES[1])
+    recorder.close()
+    assert halted == [True]
+    assert [type(entry).__name__ for entry in read(path)] == ["Header", "Frame", "End"]
 
 
 async def test_replay_skips_a_recorded_page_the_run_could_not_read(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+import pytest
 
 from fillwatch.core.events import Cancel, Event, Fill, Item
 from fillwatch.core.ledger import Ledger
@@ -64,7 +65,7 @@ class Pages:
             await asyncio.sleep(0)
 
 
-async def _live(path: Path) -> list[Item]:
+async def _live(path: Path) -> list[Event]:
     """The live run's Follower and the stream's Dispatch, recorded; the frames and pages in a fixed order."""
     now = [1000.0]
     recorder = Recorder(path, venue="kalshi", clock=lambda: now[0])
@@ -75,7 +76,7 @@ async def _live(path: Path) -> list[Item]:
         if isinstance(item, (Fill, Cancel)):
             recorder.event(item)
         else:
-            recorder.status(item)  # type: ignore[arg-type]
+            recorder.status(item)
 
     pages = Pages()
     venue = ClosingVenue.for_parsing(clock=lambda: now[0])
@@ -121,3 +122,45 @@ async def test_a_replay_stops_at_the_last_event_the_run_showed(tmp_path: Path) -
     path.write_bytes(b"".join(lines[:cut]) + end)
     replayed = [item async for item in replay(read(path), make_venue=lambda name: ClosingVenue.for_parsing())]
     assert [item.id for item in replayed] == ["L1", "R1", "R2"]  # type: ignore[union-attr]
+
+
+async def _stopped(path: Path, *, late_page: bool) -> list[Event]:
+    """A live fill that first shows the history gathered before it, cut by --max-events after the first of those
+    (the runner's stop hook stops the recorder); the read's next page may come while the run winds down."""
+    now = [1000.0]
+    recorder = Recorder(path, venue="kalshi", clock=lambda: now[0])
+    shown: list[Event] = []
+
+    def out(item: Item) -> None:  # the runner, with --max-events 2: what comes after the bound is not shown
+        if isinstance(item, (Fill, Cancel)) and len(shown) < 2:
+            shown.append(item)
+            recorder.event(item)
+            if len(shown) == 2:
+                recorder.stop()
+
+    pages = Pages()
+    venue = ClosingVenue.for_parsing(clock=lambda: now[0])
+    follower = Follower(venue, pages, Ledger(), out=out, record_history=recorder.history, clock=lambda: now[0])
+    stream = Stream(venue, StreamOptions(url=""), clock=lambda: now[0], record=recorder.frame)
+    dispatch = Dispatch(stream, follower.live, lambda: None)
+    now[0] = 1001.0
+    dispatch.frame("fill L1 30")
+    follower.backfill()  # fills, then orders
+    await pages.answer(1002.0, b'[["R1", 10], ["R2", 20]]')  # the fills page: gathered, the orders page asked
+    now[0] = 1003.0
+    dispatch.frame("fill L2 40")  # R1, R2, L2 shown in turn: the run stopped after R1
+    if late_page:
+        await pages.answer(1004.0, b'[["R3", 15]]')  # the orders page, read before the follower is closed
+    await follower.aclose()
+    recorder.close()
+    return shown
+
+
+@pytest.mark.parametrize("late_page", [False, True], ids=["last-entry", "page-after-the-stop"])
+async def test_a_replay_stops_inside_the_frame_whose_items_the_run_stopped_in(tmp_path: Path, late_page: bool) -> None:
+    """The run stopped part-way through a frame's items (and maybe read one more page before it closed): the replay
+    shows the same two events, none of the rest of that frame's items nor the late page's."""
+    path = tmp_path / "rec.jsonl"
+    assert [event.id for event in await _stopped(path, late_page=late_page)] == ["L1", "R1"]
+    replayed = [item async for item in replay(read(path), make_venue=lambda name: ClosingVenue.for_parsing())]
+    assert [item.id for item in replayed] == ["L1", "R1"]  # type: ignore[union-attr]

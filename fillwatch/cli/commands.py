@@ -27,7 +27,11 @@ from fillwatch.core.config import check_url
 from fillwatch.core.errors import ConfigError, ExitCode
 from fillwatch.venues.spec import BuildContext, Built, VenueSpec
 
-__all__ = ["register"]
+__all__ = ["ALL_VENUES", "register"]
+
+ALL_VENUES = "all"
+"""``demo --venue all``: every venue's simulator, side by side."""
+MAX_DEMO_ACCOUNTS = 12
 
 DEMO_HELP = """Watch a simulated Kalshi (or Novig) on loopback: no account, no network.
 
@@ -113,10 +117,26 @@ async def _tail_spec(
 
 def _demo_params() -> list[Param]:
     names = list(venues.REGISTRY)
-    venue = choices("DemoVenue", names)
+    venue = choices("DemoVenue", [*names, ALL_VENUES])
     return [
-        param("venue", venue, venue(names[0]), "--venue", help="The venue to simulate."),
-        param("rate", float, 3.0, "--rate", min=0.1, help="Simulated events per second."),
+        param(
+            "venue",
+            venue | None,
+            None,
+            "--venue",
+            show_default=False,
+            help=f"The venue to simulate (all: each, side by side) [default: {names[0]}; all with --accounts].",
+        ),
+        param(
+            "accounts",
+            int,
+            1,
+            "--accounts",
+            min=1,
+            max=MAX_DEMO_ACCOUNTS,
+            help="Simulated accounts, shown merged as a watch shows them (over the venues of --venue, in turn).",
+        ),
+        param("rate", float, 3.0, "--rate", min=0.1, help="Simulated events per second (per account)."),
         param("seed", int | None, None, "--seed", help="Make the simulated activity repeatable."),
         *simulator_params(venues.REGISTRY.values()),
         *shared("demo"),
@@ -124,33 +144,43 @@ def _demo_params() -> list[Param]:
 
 
 def _demo(values: dict[str, Any]) -> None:
-    name = str(values["venue"])
-    chosen = venues.spec(name)
+    accounts = int(values["accounts"])
+    name = str(values["venue"] or (ALL_VENUES if accounts > 1 else next(iter(venues.REGISTRY))))
+    chosen = list(venues.REGISTRY.values()) if name == ALL_VENUES else [venues.spec(name)]
 
     def work() -> int:
         check_output(values["output"])
         options = RunOptions.of(values)
         options.check()
         for other in venues.REGISTRY.values():
-            for option in other.simulator.options if other is not chosen else ():
+            for option in other.simulator.options if other not in chosen else ():
                 if values.get(option.name) is not None:
                     raise ConfigError(f"{option.flags[0]} {option.purpose}; it does not apply to --venue {name}")
-        return run(_simulated(chosen, values, options))
+        if max(accounts, len(chosen)) == 1:
+            return run(_simulated(chosen[0], values, options))
+        from fillwatch.cli.watch import simulated_watch
+
+        count = max(accounts, len(chosen))
+        return run(simulated_watch([chosen[i % len(chosen)] for i in range(count)], values, options))
 
     guard(bool(values["verbose"]), work)
 
 
 async def _simulated(spec: VenueSpec, values: dict[str, Any], options: RunOptions) -> ExitCode:
     """Tail `spec`'s simulator exactly as its command tails the real venue."""
-    module, _, function = spec.simulator.target.partition(":")
-    simulate = getattr(importlib.import_module(module), function)
     rate = values["rate"]
-    async with simulate(values, rate=rate, seed=values["seed"]) as sim:
+    async with simulator(spec)(values, rate=rate, seed=values["seed"]) as sim:
         if not options.quiet:
             from fillwatch.render.status import stamp
 
             sys.stderr.write(stamp(f"fillwatch: demo: simulated {spec.title} at {sim.url} ({rate:g} events/s)\n"))
         return await _tail_spec(spec, dict(sim.values), BuildContext(environ={}), options)
+
+
+def simulator(spec: VenueSpec) -> Any:
+    """`spec`'s ``simulate`` (an async context manager of a :class:`~fillwatch.venues.spec.Simulated`), imported now."""
+    module, _, function = spec.simulator.target.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 # replay --------------------------------------------------------------------------

@@ -122,6 +122,10 @@ class Option:
     """``typer.Option`` arguments (``help`` included) that differ for one kind of command (``watch``'s directories)."""
 
 
+_DIR = {"dir_okay": True, "file_okay": False, "metavar": "DIR"}
+"""``watch`` takes a directory where the other commands take a file (``--state``, ``--record``)."""
+
+
 def option(default: Any, *flags: str, help: str, commands: frozenset[str], **more: Any) -> Any:
     """A field of :class:`RunOptions` with its :class:`Option` (see there for `more`)."""
     known = {f.name for f in dataclasses.fields(Option)}
@@ -242,14 +246,7 @@ class RunOptions:
         check=check_path,
         convert=path_of,
         dir_okay=False,
-        per_command={
-            WATCH: {
-                "help": "Checkpoint directory: one checkpoint per account, each resumed where it stopped.",
-                "dir_okay": True,
-                "file_okay": False,
-                "metavar": "DIR",
-            }
-        },
+        per_command={WATCH: {**_DIR, "help": "Checkpoint directory: one per account, each resumed where it stopped."}},
     )
     max_retries: int | None = option(
         None,
@@ -328,14 +325,7 @@ class RunOptions:
         convert=path_of,
         dir_okay=False,
         metavar="FILE",
-        per_command={
-            WATCH: {
-                "help": "Append each account's frames to DIR/NAME.rec (for replay).",
-                "dir_okay": True,
-                "file_okay": False,
-                "metavar": "DIR",
-            }
-        },
+        per_command={WATCH: {**_DIR, "help": "Append each account's frames to DIR/NAME.rec (for replay)."}},
     )
     profile: str | None = option(
         None,

@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,14 +28,14 @@ import typer
 from fillwatch import venues
 from fillwatch.cli import profiles
 from fillwatch.cli.boundary import check_output, guard, run, warn
-from fillwatch.cli.commands import endpoint_urls
+from fillwatch.cli.commands import endpoint_urls, simulator
 from fillwatch.cli.options import RunOptions, table
 from fillwatch.cli.params import Param, command, param, shared, venue_params
 from fillwatch.core.errors import ConfigError, ExitCode
 from fillwatch.session.watch import Member
 from fillwatch.venues.spec import BuildContext, Built, VenueSpec
 
-__all__ = ["register"]
+__all__ = ["register", "simulated_watch"]
 
 WATCH_HELP = """Watch several accounts (profiles, any venues) in one table, one stream of lines, one --output.
 
@@ -179,3 +181,23 @@ def _folder(path: Path) -> None:
         raise ConfigError(f"--record {path} must be a directory for watch (one recording per account)") from None
     except OSError as exc:
         raise ConfigError(f"cannot create the recording directory {path}: {exc.strerror}") from None
+
+
+async def simulated_watch(specs: list[VenueSpec], values: dict[str, Any], options: RunOptions) -> ExitCode:
+    """``demo --venue all`` / ``--accounts N``: one simulator per account (of `specs`' venues, in turn),
+    watched exactly as ``watch`` watches real accounts."""
+    per_venue = Counter(spec.name for spec in specs)
+    seen: Counter[str] = Counter()
+    async with contextlib.AsyncExitStack() as stack:
+        accounts = []
+        for index, spec in enumerate(specs):
+            seen[spec.name] += 1
+            name = spec.name if per_venue[spec.name] == 1 else f"{spec.name}-{seen[spec.name]}"
+            seed = None if values["seed"] is None else values["seed"] + index
+            sim = await stack.enter_async_context(simulator(spec)(values, rate=values["rate"], seed=seed))
+            if not options.quiet:
+                from fillwatch.render.status import stamp
+
+                sys.stderr.write(stamp(f"fillwatch: demo: {name}: simulated {spec.title} at {sim.url}\n"))
+            accounts.append(_Account(name, spec, dict(sim.values), BuildContext(environ={})))
+        return await _run(accounts, options)

@@ -47,6 +47,8 @@ class _Layout:
     maker_taker: bool = True
     fee: bool = True
     position: bool = True
+    account: int = 0
+    """The account column's width (0: none: one account's lines)."""
     market: int = MARKET
     width: int | None = None
     """The terminal's width (None: a pipe or file, full lines)."""
@@ -58,26 +60,34 @@ class _Layout:
     @property
     def fixed(self) -> int:
         """Cells before the title."""
-        return _BASE + 7 * self.venue + self.market + 1 + self.extras
+        return _BASE + 7 * self.venue + (self.account + 1 if self.account else 0) + self.market + 1 + self.extras
 
 
 _BASE = 9 + 1 + 11 + 1 + 4 + 1 + 8 + 3 + 6 + 1  # time+mark, action, side, qty @ price (spaces included)
 
 
-def layout(width: int | None) -> _Layout:
+def layout(width: int | None, account: int = 0) -> _Layout:
     """The fullest line that fits in `width` cells: the title gives way first, then venue, maker/taker, fee,
-    then the market column shrinks (tickers elided in the middle), and last the position goes."""
+    then the market column shrinks (tickers elided in the middle), then the account column goes (a watch of
+    several accounts, `account` cells wide) and last the position."""
     if width is None:
-        return _Layout()
-    shape = _Layout(width=width)
+        return _Layout(account=account)
+    shape = _Layout(width=width, account=account)
     for drop in ("venue", "maker_taker", "fee"):
         if shape.fixed <= width:
             return shape
         shape = replace(shape, **{drop: False})
-    shape = replace(shape, market=max(MARKET_MIN, MARKET - (shape.fixed - width)))
+    shape = _shrink(shape, width)
+    if shape.fixed > width and shape.account:
+        shape = _shrink(replace(shape, account=0, market=MARKET), width)
     if shape.fixed > width:
         shape = replace(shape, position=False)
     return shape
+
+
+def _shrink(shape: _Layout, width: int) -> _Layout:
+    """`shape` with the market column narrowed (down to its least) until the line fits in `width`."""
+    return replace(shape, market=max(MARKET_MIN, MARKET - (shape.fixed - width)))
 
 
 class LineFormatter:
@@ -101,11 +111,14 @@ class LineFormatter:
         outcomes: Titles | None = None,
         tz: tzinfo | None = None,
         width: int | None = None,
+        account: int = 0,
     ) -> None:
+        """`account`: the account column's width (a watch of several accounts; 0: no account column)."""
         self._titles: Titles = titles if titles is not None else {}
         self._outcomes: Titles = outcomes if outcomes is not None else {}
         self._time = TimeOfDay(tz)
-        self._layout = layout(width)
+        self._account = account
+        self._layout = layout(width, account)
         reset = "\x1b[0m" if console.color_system is not None else ""
         # Per line style: the prefix that starts the line, and the pieces that
         # dim a title or embolden "taker" within it and then return to it.
@@ -122,7 +135,9 @@ class LineFormatter:
         self._reset = reset
         self._markets: dict[tuple[str, str, str | None, str | None], tuple[str, str]] = {}
         self._safe: dict[str, str] = {}
-        self._heads: dict[tuple[str, str | None, str, Source, bool | None], tuple[str, str, str, str | None]] = {}
+        self._heads: dict[
+            tuple[str, str | None, str, Source, bool | None, str | None], tuple[str, str, str, str | None]
+        ] = {}
         """A fill's (line prefix, text from the mark to the quantity, taker cell, style) by the fields they show."""
         self._qty = _Cells(lambda value: f"{number(_given(value)):>8}")
         self._price = _Cells(lambda value: f"{number(_given(value)):<6}")
@@ -135,7 +150,7 @@ class LineFormatter:
 
     def resize(self, width: int) -> None:
         """Fit the next lines to `width` cells (the terminal was resized)."""
-        self._layout = layout(width)
+        self._layout = layout(width, self._account)
         self._markets.clear()
         self._heads.clear()
         self._fee, self._position = self._extras()
@@ -183,7 +198,7 @@ class LineFormatter:
     def __call__(self, event: Event) -> str:
         """One line, newline included."""
         if isinstance(event, Fill):
-            head = self._heads.get((event.venue, event.action, event.side, event.source, event.taker))
+            head = self._heads.get((event.venue, event.action, event.side, event.source, event.taker, event.account))
             if head is not None:  # a fill like one seen before: its line from cached pieces
                 on, start, taker, key = head
                 ticker, title = self._market(event, key)
@@ -211,13 +226,15 @@ class LineFormatter:
             taker = self._taker_cell(event, key)
             extra = f"{taker}{self._fee[str(event.fee)]}{self._position[str(event.position)]}"
         venue = f"{self._text(event.venue):<6} " if self._layout.venue else ""
+        if self._layout.account:
+            venue += f"{fit(self._text(event.account or ''), self._layout.account)} "
         if self._names_outcomes(event.venue):
             return self._outcome_line(event, key, f"{time_of_day}{mark} {venue}{head}", extra)
         start = f"{mark} {venue}{head} {self._text(event.side):<4} "
         if isinstance(event, Fill):
             if len(self._heads) >= self._max_cached:
                 self._heads.clear()
-            self._heads[(event.venue, event.action, event.side, event.source, event.taker)] = (
+            self._heads[(event.venue, event.action, event.side, event.source, event.taker, event.account)] = (
                 self._on[key],
                 start,
                 taker,

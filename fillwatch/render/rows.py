@@ -19,7 +19,7 @@ from fillwatch.render.layout import elide, fit
 from fillwatch.render.positions import contracts, currency_label
 from fillwatch.render.text import TimeOfDay, is_bare_id, number, sanitize, signed
 
-__all__ = ["HISTORY_MARK", "MARKET_MIN", "MARKET_WANTED", "Column", "Row", "columns_for"]
+__all__ = ["ACCOUNT_MAX", "HISTORY_MARK", "MARKET_MIN", "MARKET_WANTED", "Column", "Row", "columns_for"]
 
 Titles = Mapping[tuple[str, str], str]
 
@@ -44,6 +44,7 @@ _COLUMNS = (
     Column("time", 8),
     Column("mark", 1, heading=" "),
     Column("venue", 6, drop=1),
+    Column("account", 0, drop=4),
     Column("market", 0),
     Column("side", 4),
     Column("action", 11),
@@ -51,8 +52,10 @@ _COLUMNS = (
     Column("price", 6, right=True),
     Column("m/t", 5, drop=2),
     Column("fee", 6, right=True, drop=3),
-    Column("position", 8, right=True, drop=4),
+    Column("position", 8, right=True, drop=5),
 )
+ACCOUNT_MAX = 12
+"""An account's name gets at most this much room in the account column (a ``watch`` of several accounts)."""
 MARKET_MIN = 12
 """The market column's width below which tickers are elided rather than columns dropped."""
 MARKET_WANTED = 28
@@ -60,21 +63,27 @@ MARKET_WANTED = 28
 
 
 def columns_for(
-    width: int, ticker: int = MARKET_WANTED, wider: Mapping[str, int] | None = None
+    width: int, ticker: int = MARKET_WANTED, wider: Mapping[str, int] | None = None, *, account: int = 0
 ) -> tuple[tuple[Column, ...], int]:
     """The columns that fit in `width` and the market column's width, for tickers of `ticker` cells.
 
     `wider` gives columns more room than their default (outcome names for the side, "0.5 CASH" for qty).
+    `account`: the account column's width (0: no account column, one account); it goes last but one, and
+    only once the market column would be narrower than `MARKET_MIN` (tickers are elided before).
     """
     want = max(MARKET_MIN, min(ticker, MARKET_WANTED))
-    columns = [replace(c, width=max(c.width, (wider or {}).get(c.name, 0))) for c in _COLUMNS]
+    room = {**(wider or {}), "account": min(ACCOUNT_MAX, max(account, len("account")))}
+    columns = [replace(c, width=max(c.width, room.get(c.name, 0))) for c in _COLUMNS if account or c.name != "account"]
     while True:
         fixed = sum(c.width for c in columns) + len(columns) - 1
         market = width - fixed
         droppable = [c for c in columns if c.drop]
         if market >= want or not droppable:
             return tuple(columns), max(market, 1)
-        columns.remove(min(droppable, key=lambda c: c.drop))
+        going = min(droppable, key=lambda c: c.drop)
+        if going.name == "account" and market >= MARKET_MIN:
+            return tuple(columns), market  # which account matters more than a whole ticker: it is elided first
+        columns.remove(going)
 
 
 class Row:
@@ -124,6 +133,7 @@ class Row:
             "time": time_of_day(event.ts),
             "mark": HISTORY_MARK if event.source == "history" else " ",
             "venue": sanitize(event.venue),
+            "account": sanitize(event.account or ""),
             "side": self.side,
             "action": action,
             "qty": self.qty,

@@ -37,11 +37,12 @@ from fillwatch.render.session import Session
 from fillwatch.render.summary import Totals, basis
 from fillwatch.render.text import TimeOfDay, count, sanitize
 
-__all__ = ["FillBoard", "LiveTableSink"]
+__all__ = ["BADGE", "FillBoard", "LiveTableSink", "Part", "connection_parts", "fit_parts"]
 
 Titles = Mapping[tuple[str, str], str]
 
 _HEAD = Style(bold=True)
+BADGE = Style(bold=True, reverse=True)
 _AMBER = Style(color="yellow", bold=True)
 _STATE = {
     "connected": Style(color="green", bold=True),
@@ -99,46 +100,45 @@ class FillBoard:
         """Put an event on top."""
         self.rows.appendleft(Row(event))
 
-    def _header_parts(self) -> list[tuple[int, str, Style | str]]:
+    def _header_parts(self) -> list[Part]:
         """(priority, text, style) of the header's parts: 0 always shown, higher dropped first when narrow."""
         session = self.session
-        parts: list[tuple[int, str, Style | str]] = [(0, " fillwatch ", Style(bold=True, reverse=True))]
+        parts: list[Part] = [(0, " fillwatch ", BADGE)]
         if session.replay is not None:
             parts.append((0, f" replay {sanitize(session.replay)}", _HEAD))
             parts.append((1, f"  {count(session.fills, 'fill')} · {count(session.cancels, 'cancel')}", DIM))
             return parts
         parts.append((0, f" {sanitize(session.venue)} {sanitize(session.env)}  ", _HEAD))
-        state = session.state
-        age = None if session.last_frame is None else max(0.0, self._wall_clock() - session.last_frame)
-        overdue = state == "connected" and age is not None and age > OVERDUE
-        label = "● " + state
-        if state == "disconnected" and session.retry_in is not None:
-            label += f", retrying in {session.retry_in:.1f} s"
-        parts.append((0, label, _AMBER if overdue else _STATE[state]))
-        if age is not None:
-            parts.append((2, f"  last frame {_age(age)} ago", _AMBER if overdue else ""))
-        parts.append((1, f"  {count(session.fills, 'fill')} · {count(session.cancels, 'cancel')}", DIM))
-        parts.append((3, f"  reconnects {session.reconnects}", ""))
-        if session.recovered:
-            parts.append((4, f"  {session.recovered} recovered from history", ""))
-        if session.skipped:
-            parts.append((2, f"  skipped {session.skipped}", "yellow"))
+        parts += connection_parts(session, self._wall_clock())
         parts.append((5, f"  P&L {basis(session)}", DIM))
-        if any(row.event.source == "history" for row in _take(self.rows, 200)):
+        if self._from_history():
             parts.append((6, f"  {HISTORY_MARK} = from history", DIM))
         return parts
 
+    def _from_history(self) -> bool:
+        """Whether a row near the top was read from history (the header then explains the mark)."""
+        return any(row.event.source == "history" for row in _take(self.rows, 200))
+
     def header(self, width: int = 10_000) -> Text:
         """Venue, endpoint, connection state, age of the last frame, counts: whole, parts dropped to fit."""
-        parts = self._header_parts()
-        for level in sorted({p for p, _, _ in parts}, reverse=True):
-            if sum(cell_len(t) for _, t, _ in parts) <= width:
-                break
-            parts = [part for part in parts if part[0] < level]
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for _, part, style in parts:
-            text.append(part, style)
-        return text
+        return fit_parts(self._header_parts(), width)
+
+    def top(self, width: int) -> list[Text]:
+        """The lines above the column headings: the header, and the notice under it if there is one."""
+        lines = [self.header(width)]
+        if self.session.notice:
+            lines.append(Text(self.session.notice, Style(color="yellow"), no_wrap=True, overflow="ellipsis"))
+        return lines
+
+    def bottom(self, console: Console, options: ConsoleOptions, height: int) -> list[list[Segment]]:
+        """The lines below the rows: a rule and the footer's totals (none before the first event)."""
+        limit = self._footer_limit(height)
+        footer = self._footer_lines(console, options, limit) if limit else []
+        return [[Segment("─" * options.max_width, DIM)], *footer] if footer else []
+
+    def account_width(self) -> int:
+        """The account column's width (0: none, the rows are one account's)."""
+        return 0
 
     def _footer_lines(self, console: Console, options: ConsoleOptions, limit: int) -> list[list[Segment]]:
         key = (self.session.version, options.max_width, limit, len(self.titles))
@@ -159,10 +159,9 @@ class FillBoard:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         height = options.height or options.size.height
-        limit = self._footer_limit(height)
-        footer = self._footer_lines(console, options, limit) if limit else []
-        notice = 1 if self.session.notice else 0
-        room = max(0, height - 3 - notice - (len(footer) + 1 if footer else 0))
+        bottom = self.bottom(console, options, height)
+        top = self.top(width)
+        room = max(0, height - len(top) - 2 - len(bottom))
         shown = list(_take(self.rows, room))
         for row in shown:
             row.name(self.outcomes)
@@ -170,10 +169,9 @@ class FillBoard:
             "side": min(SIDE_MAX, max((cell_len(row.side) for row in shown), default=0)),
             "qty": max((cell_len(row.qty) for row in shown), default=0),
         }
-        columns, market_width = columns_for(width, max((cell_len(row.market) for row in shown), default=0), wider)
-        yield self.header(width)
-        if self.session.notice:
-            yield Text(self.session.notice, Style(color="yellow"), no_wrap=True, overflow="ellipsis")
+        ticker = max((cell_len(row.market) for row in shown), default=0)
+        columns, market_width = columns_for(width, ticker, wider, account=self.account_width())
+        yield from top
         heading = " ".join(
             fit(c.heading or c.name, market_width if c.name == "market" else c.width, c.right) for c in columns
         )
@@ -185,12 +183,46 @@ class FillBoard:
             title = self.titles.get((row.event.venue, row.event.market))
             yield from row.segments(columns, market_width, title, self._time)
             yield Segment.line()
-        if footer:
-            yield Segment("─" * width, DIM)
+        for line in bottom:
+            yield from line
             yield Segment.line()
-            for line in footer:
-                yield from line
-                yield Segment.line()
+
+
+Part = tuple[int, str, Style | str]
+"""One part of a header line: (priority: 0 always shown, higher dropped first when narrow; text; style)."""
+
+
+def connection_parts(session: Session, now: float) -> list[Part]:
+    """A session's connection in a header: state, age of the last frame, counts, reconnects, recovered, skipped."""
+    state = session.state
+    age = None if session.last_frame is None else max(0.0, now - session.last_frame)
+    overdue = state == "connected" and age is not None and age > OVERDUE
+    label = "● " + state
+    if state == "disconnected" and session.retry_in is not None:
+        label += f", retrying in {session.retry_in:.1f} s"
+    parts: list[Part] = [(0, label, _AMBER if overdue else _STATE[state])]
+    if age is not None:
+        parts.append((2, f"  last frame {_age(age)} ago", _AMBER if overdue else ""))
+    parts.append((1, f"  {count(session.fills, 'fill')} · {count(session.cancels, 'cancel')}", DIM))
+    parts.append((3, f"  reconnects {session.reconnects}", ""))
+    if session.recovered:
+        parts.append((4, f"  {session.recovered} recovered from history", ""))
+    if session.skipped:
+        parts.append((2, f"  skipped {session.skipped}", "yellow"))
+    return parts
+
+
+def fit_parts(parts: list[Part], width: int) -> Text:
+    """The parts as one line of `width` cells at most: the highest priorities dropped first (never those of
+    priority 0), then the end cut with an ellipsis."""
+    for level in sorted({p for p, _, _ in parts if p}, reverse=True):
+        if sum(cell_len(t) for _, t, _ in parts) <= width:
+            break
+        parts = [part for part in parts if part[0] < level]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for _, part, style in parts:
+        text.append(part, style)
+    return text
 
 
 def _take(rows: Iterable[Row], n: int) -> Iterable[Row]:

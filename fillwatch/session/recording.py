@@ -20,7 +20,9 @@ backfill that failed part-way is marked, since the run showed none of its
 pages. The run's history floor (CONTRACT §2) is written when it is set, so
 that replay refuses the same history. The end of a session names the last event the run
 showed, so that replay stops where the run stopped, even in the middle of a
-backfill (``--max-events``, ``--duration``, a signal).
+backfill (``--max-events``, ``--duration``, a signal). Nothing is recorded
+after the run stopped (:meth:`Recorder.stop`): an entry after another says
+that the run showed all that the one before it gave, and replay relies on it.
 
 Frames are kept as the exact text received (a JSON string, not re-encoded
 JSON), so replay parses the very same bytes and prints the very same lines.
@@ -108,6 +110,7 @@ class Recorder:
         self._floor_recorded = None if checkpoint is None else checkpoint.floor
         self._recorded = recorded if recorded is not None else RecordedClock(clock)
         self._last: tuple[str, str] | None = None
+        self._stopped = False
         started = datetime.fromtimestamp(clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         header: dict[str, object] = {"recording": MAGIC, "version": VERSION, "venue": venue, "started": started}
         if account is not None:
@@ -138,7 +141,26 @@ class Recorder:
         self._recorded.at = t
         self._append(entry)
 
+    def stop(self) -> None:
+        """The run stopped (``--max-events``, a signal, a failed write): record nothing further.
+
+        A page its read takes while the run winds down is never shown; recorded, it would tell replay
+        that the run went on past the entry before it, whose items the run may have stopped inside.
+        """
+        self._stopped = True
+
+    def stopping(self, then: Callable[[], None]) -> Callable[[], None]:
+        """The runner's ``on_stop``: :meth:`stop`, then `then` (the stream halts)."""
+
+        def stop() -> None:
+            self.stop()
+            then()
+
+        return stop
+
     def _append(self, entry: dict[str, object]) -> None:
+        if self._stopped:
+            return
         if self._failure is not None:  # a write failed since: the run stops (exit 5)
             raise self._failure
         self._buffer += orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
@@ -182,9 +204,10 @@ class Recorder:
         append(self._fd, data, name=f"recording file {self._name}", regular=self._regular)
 
     def close(self) -> None:
-        """Write out the rest and close the file."""
+        """Write out the rest and close the file (nothing is recorded after it)."""
         if self._fd < 0:
             return
+        self._stopped = True
         self._buffer += orjson.dumps(
             {"t": self._clock(), "end": {"last": self._last}}, option=orjson.OPT_APPEND_NEWLINE
         )

@@ -11,7 +11,9 @@ the recorded clock. Replay itself decides only what the recording says and
 the live code cannot know: a recorded read nobody asked for yet (``--since``,
 an owed read retried by its timer) is started as the Follower starts one, a
 recorded failure fails the read it names, and the end of a session stops
-where the run stopped.
+where the run stopped: what the last entry gave waits for the next entry (the
+run went on, so it showed all of it) or for the end (which cuts it after the
+last event the run showed).
 """
 
 from __future__ import annotations
@@ -160,8 +162,9 @@ async def replay(
         for count, entry in enumerate(entries, 1):
             if speed is None and count % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the runner flush and see signals: output streams out
-            for item in player.release():
-                yield item
+            if not isinstance(entry, End):  # the run went on: it showed all the last entry gave (see End)
+                for item in player.release():
+                    yield item
             if speed is not None and isinstance(entry, (Frame, History, Fill, Cancel)):
                 at = _time_of(entry)
                 if start is None:
@@ -216,7 +219,7 @@ class _Player:
         self.at = 0.0  # the time of the frame or page being fed: the adapter's clock, as in the run
         self._stream: Stream | None = None  # one for the whole replay: skipped frames are counted across sessions
         self._session: _Session | None = None
-        self._shown: list[Item] = []  # the run may have stopped before showing all of it: see End
+        self._shown: list[Item] = []  # what the last entry gave: the run may have stopped part-way (see End)
         self._account: str | None = None  # what the session being played showed its events under
         self._failures = 0  # failed reads the follower reported that no recorded failure matched yet
 

@@ -221,7 +221,7 @@ class Session:
             stack.callback(positions.cancel)
         part = _Part(target, authenticate, options, rest, ledger, runner, recorder, views.on_frame)
         stack.push_async_callback(part.follower.aclose)
-        runner.on_stop = part.stream.halt
+        runner.on_stop = part.stream.halt if recorder is None else recorder.stopping(part.stream.halt)
         return await runner.serve(lambda: part.drive(since), duration=options.seconds())
 
 

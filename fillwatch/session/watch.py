@@ -72,11 +72,16 @@ class Watch:
         loop = asyncio.get_running_loop()
         for signum, code in SIGNALS.items():
             loop.add_signal_handler(signum, self.stop, code)
-        try:
-            codes = await asyncio.gather(*(self._one(member) for member in self._members))
+        try:  # every account ends before the views close, even when one of them met a bug
+            ended = await asyncio.gather(*(self._one(member) for member in self._members), return_exceptions=True)
         finally:
             for signum in SIGNALS:
                 loop.remove_signal_handler(signum)
+        codes = []
+        for outcome in ended:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            codes.append(outcome)
         return ExitCode(max(codes, default=ExitCode.OK))
 
     def _join(self, account: str) -> Callable[[Runner], None]:
