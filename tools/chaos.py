@@ -37,7 +37,8 @@ every event once, none missing (CONTRACT §5); the lines stdout repeated (at
 most the last write burst before each kill) are counted apart. With
 ``--stdout-only`` there is no ``--output``: stdout is checked for missing
 events, and its repeats are the figure (the guarantee: at most the burst
-being written when each kill came).
+being written when each kill came). ``--accounts N``: one ``fillwatch watch`` over N simulated
+accounts, each checked on its own (``tools/chaos_watch.py``).
 """
 
 from __future__ import annotations
@@ -195,6 +196,10 @@ class Outcome:
 
 def main() -> int:
     args = _arguments()
+    if args.accounts:
+        from tools.chaos_watch import main as watch  # it builds on this module
+
+        return watch(args)
     venue = _venues()[args.venue](args)
     outcome = _run(args, venue)
     figures, ok = _judge(args, venue, outcome)
@@ -217,11 +222,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--restarts", type=int, default=0, help="stop and start the client this many times")
     parser.add_argument("--kill9", type=int, default=0, help="kill -9 and start the client this many times")
     parser.add_argument("--stdout-only", action="store_true", help="with --kill9: no --output; count stdout repeats")
+    parser.add_argument("--accounts", type=int, default=0, help="watch this many accounts in one process")
     return parser.parse_args()
 
 
-def _with_output(args: argparse.Namespace) -> bool:
-    """The ``--output`` file is what is checked (``--kill9`` without ``--stdout-only``)."""
+def _with_output(args: argparse.Namespace) -> bool:  # the --output file is checked: --kill9, not --stdout-only
     return bool(args.kill9 and not args.stdout_only)
 
 
@@ -271,8 +276,7 @@ def _catch_up(venue: Venue, checked: Callable[[], list[str]], limit: float = 30.
     """Wait (up to `limit` seconds) until the client printed everything the venue made."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        printed = {_key(json.loads(line)) for line in checked()}
-        if set(venue.required()) <= printed:
+        if set(venue.required()) <= {_key(json.loads(line)) for line in checked()}:
             return
         time.sleep(0.2)
 
