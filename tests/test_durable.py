@@ -437,3 +437,21 @@ def test_a_state_file_that_cannot_be_written_ends_the_run_with_exit_5(
     checkpoint = StateFile(state, venue="kalshi", account=sim.key_id).load()
     assert checkpoint is not None
     assert set(checkpoint.seen) <= {(i, o) for _, i, o in keys_of(client.lines)}
+
+
+def test_a_stop_inside_a_history_batch_leaves_its_rest_to_the_next_run(
+    kalshi_sim, key_file: Path, tmp_path: Path
+) -> None:
+    """--max-events 3 inside a 12-event --since batch: the checkpoint covers the 3 shown, so the next run prints
+    the other 9 (before the fix the ledger had admitted all 12 and the next run printed none: 9 fills lost)."""
+    sim = kalshi_sim(Script(rate=1, seed=47))
+    earlier = trade_before_the_run(sim, 12)
+    state = tmp_path / "kalshi.state"
+    args = kalshi_args(sim, key_file, "--api-url", sim.api_url, "--state", str(state), "--since", "1h")
+    first = fillwatch([*args, "--max-events", "3"])
+    assert first.returncode == 0, first.stderr
+    second = fillwatch([*args, "--no-follow"])
+    assert second.returncode == 0, second.stderr
+    shown, rest = keys_of(first.stdout.splitlines()), keys_of(second.stdout.splitlines())
+    assert (len(shown), len(rest)) == (3, 9)
+    assert set(shown) | set(rest) == earlier

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -74,6 +74,9 @@ class Follower:
         on_error: takes what stops the run from a background read (a second rejection).
         settle: awaited before each page is taken (a pulled stream: its frame read already goes first).
         wait_cap: how long the stream's frames wait for a read it asked for, at most.
+        stopped: the runner's reasons to stop (:attr:`~fillwatch.session.runner.Runner.stopped`): once it
+            holds one, no event is admitted, so that the checkpoint never counts as printed what the run
+            no longer shows (the rest of a frame or of a history batch after ``--max-events``).
     """
 
     def __init__(
@@ -92,8 +95,10 @@ class Follower:
         on_error: Callable[[BaseException], None] | None = None,
         settle: Callable[[], Awaitable[None]] = _no_wait,
         wait_cap: float = MAX_WAIT,
+        stopped: Sequence[object] = (),
     ) -> None:
         self.venue, self.ledger = venue, ledger
+        self._stopped = stopped
         self.history = source_of(rest)
         self.out = out
         self.clock = clock
@@ -144,8 +149,10 @@ class Follower:
         """The gathered events, oldest first (same time: by id), that the ledger lets through."""
         gathered, job.gathered = job.gathered, []
         gathered.sort(key=lambda event: (event.ts, event.id))
-        admit, out, fills, shown = self.ledger.admit, self.out, 0, 0
+        admit, out, fills, shown, stopped = self.ledger.admit, self.out, 0, 0, self._stopped
         for event in gathered:
+            if stopped:
+                break  # the run stopped inside the batch: its rest stays unprinted, for the next run
             if admit(event):
                 out(event)
                 shown += 1
@@ -227,6 +234,8 @@ class Follower:
             job = self._job
             if job is not None and job.gathered:  # what was read before this event, first
                 self._show(job)
+            if self._stopped:
+                return  # the run stopped earlier in this frame: not shown, so not printed
             ledger = self.ledger
             if ledger.admit(item):
                 self.out(item)

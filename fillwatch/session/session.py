@@ -261,6 +261,7 @@ class _Part:
             pause=self.stream.pause,
             resume=self.stream.resume,
             on_error=self._failed,
+            stopped=runner.stopped,
         )
         self._error: BaseException | None = None
         self._task: asyncio.Task[object] | None = None
