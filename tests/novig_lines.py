@@ -43,7 +43,10 @@ def as_the_venue_implies(sim: NovigSim, events: list[dict[str, object]]) -> int:
 
 
 def _currency(want: Emitted, line: Line, sim: NovigSim) -> object:
-    """The currency a line may show: the venue's expectation, or the order's once a read taught it."""
+    """The currency a line may show: the venue's expectation, or the order's once a read taught it, or none
+    while the read that shows the order may still be on its way (`want.unsure`)."""
+    if want.unsure and line[4] is None:
+        return None
     return line[4] if want.currency is None and line[4] == sim.feed.orders[str(line[2])].currency else want.currency
 
 

@@ -126,12 +126,18 @@ def test_rejected_client_secret_exits_3_without_connecting(novig_sim: StartSim) 
     assert wrong not in result.stderr
 
 
-def test_token_expiring_mid_stream_is_renewed_and_nothing_is_lost_or_repeated(novig_sim: StartSim) -> None:
+@pytest.mark.parametrize("orders_delay", [0.0, 0.5])
+def test_token_expiring_mid_stream_is_renewed_and_nothing_is_lost_or_repeated(
+    novig_sim: StartSim, orders_delay: float
+) -> None:
     """Tokens that expire every 6 s: 14 s of streaming, every event the venue made printed exactly once.
 
-    The venue trades on while the client reconnects: what it did meanwhile comes from the backfill.
+    The venue trades on while the client reconnects: what it did meanwhile comes from the backfill. With
+    `orders_delay`, live fills cross the orders/all read that first shows their order (the rare case that
+    once failed under load): printed without a currency, as the client cannot know it yet.
     """
-    sim = novig_sim(Script(rate=20, seed=3, token_lifetime=6))  # renewed after 5 s: the floor (CONTRACT §5)
+    script = Script(rate=20, seed=3, token_lifetime=6, orders_delay=orders_delay)
+    sim = novig_sim(script)  # renewed after 5 s: the floor (CONTRACT §5)
     result = novig(sim, "--duration", "14s")
     assert result.returncode == 0, result.stderr
     lines = lines_of(result.stdout)
@@ -158,7 +164,7 @@ def test_token_expiring_mid_stream_is_renewed_and_nothing_is_lost_or_repeated(no
             assert line["reason"] in (None, emitted.reason)
         # A currency is never guessed: it is the order's own, or null until fillwatch could know it
         # (the simulator's record says what a connected client knew; backfills may learn more).
-        assert line["currency"] in (emitted.currency, own)
+        assert line["currency"] in (emitted.currency, own, *([None] if emitted.unsure else []))
     assert len(printed) >= 100  # it kept streaming (20 steps/s, minus short reconnects)
     assert sim.stats.expired >= 2  # the venue closed the socket on expiry, again…
     assert sim.stats.tokens_issued >= 3  # …and every reconnect had a fresh token
@@ -206,7 +212,7 @@ def test_garbage_is_skipped_and_the_rest_comes_out(novig_sim: StartSim) -> None:
     sim = novig_sim(Script(rate=200, seed=5, garbage_every=2))
     result = novig(sim, "--max-events", "20")
     assert result.returncode == 0, result.stderr
-    assert emitted_of(lines_of(result.stdout)) == [tuple(e) for e in sim.emitted[:20]]
+    assert emitted_of(lines_of(result.stdout)) == [tuple(e)[:6] for e in sim.emitted[:20]]  # without `unsure`
     assert "! skipped a frame" in result.stderr
 
 

@@ -148,7 +148,10 @@ class NovigSim:
             if self.script.rest_failures > 0:
                 self.script.rest_failures -= 1
                 return json_response(503, {"message": "Service Unavailable"})
-            return self._history(path, request.query)
+            response = self._history(path, request.query)
+            if path == "/emm/orders/all" and self.script.orders_delay:
+                await asyncio.sleep(self.script.orders_delay)
+            return response
         if path.startswith("/emm/markets/"):
             market = self.feed.markets.get(path.removeprefix("/emm/markets/"))
             if market is None:
@@ -198,8 +201,10 @@ class NovigSim:
         if path == "/emm/orders/all":
             orders = [o for o in reversed(self.feed.orders.values()) if currency in (None, o.currency)]
             page = orders[offset : offset + limit]
+            self.feed.orders_reads += 1
             for order in page:
-                order.visible = True
+                if not order.visible:
+                    order.visible, order.shown_by = True, self.feed.orders_reads
             return json_response(200, [o.rest() for o in page])
         fills = [f for f in reversed(self.feed.fills) if currency in (None, self.feed.orders[f["orderId"]].currency)]
         return json_response(200, fills[offset : offset + limit])

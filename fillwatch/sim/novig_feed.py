@@ -49,6 +49,9 @@ class Emitted(NamedTuple):
     qty: int
     currency: str | None
     reason: str | None
+    unsure: bool = False
+    """A fill made while the read that first showed its order may still be on its way to the client
+    (no later ``orders/all`` read came yet): the client may print `currency`, or null."""
 
 
 @dataclass
@@ -97,6 +100,8 @@ class SimOrder:
     status: str = "OPEN"
     visible: bool = False
     """Served by ``orders/all``: a client may know it."""
+    shown_by: int = 0
+    """Which ``orders/all`` read served it first (:attr:`NovigFeed.orders_reads` then)."""
     updated: str = ""
 
     def __post_init__(self) -> None:
@@ -135,6 +140,8 @@ class NovigFeed:
         self.markets: dict[str, SimMarket] = {}
         self.orders: dict[str, SimOrder] = {}
         self.fills: list[dict[str, Any]] = []
+        self.orders_reads = 0
+        """``orders/all`` reads served so far (the simulator counts them)."""
         """Every fill, in the shape of ``fills/all``, oldest first."""
         for template in self._rng.sample(range(len(_TEMPLATES)), self.markets_open):
             self._open_market(template)
@@ -242,7 +249,9 @@ class NovigFeed:
             rest |= {"fee": f"{fee:f}", "feeCoefficient": "0.07"}
             transactions.append({"kind": "FEE_STRAIGHT_TAKER_LIVE_FUNDS", "amount": f"{fee:f}"})
         self.fills.append(rest)
-        self.emitted.append(Emitted("fill", fill_id, order.id, qty, order.currency if order.visible else None, None))
+        unsure = order.visible and order.shown_by == self.orders_reads
+        currency = order.currency if order.visible else None
+        self.emitted.append(Emitted("fill", fill_id, order.id, qty, currency, None, unsure))
         return {"event": "fill", "data": data}
 
     def _partial(self, order: SimOrder) -> int:

@@ -50,6 +50,9 @@ class Script:
     rest_failures: int = 0
     """Answer this many history requests (``fills/all``, ``orders/all``) with HTTP 503; may be set
     while the server runs."""
+    orders_delay: float = 0.0
+    """Hold each ``orders/all`` response this many seconds after it was made: live fills of the orders
+    it shows cross it on the way (the client cannot know their currency yet)."""
     json_ping: float = 10.0
     """Seconds between JSON ``ping`` events."""
     heartbeat: float = 15.0
