@@ -21,7 +21,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -34,6 +34,9 @@ from fillwatch.cli.params import Param, command, param, shared, venue_params
 from fillwatch.core.errors import ConfigError, ExitCode
 from fillwatch.session.watch import Member
 from fillwatch.venues.spec import BuildContext, Built, VenueSpec
+
+if TYPE_CHECKING:
+    from fillwatch.session.state import StateDirectory
 
 __all__ = ["register", "simulated_watch"]
 
@@ -155,7 +158,7 @@ async def _run(accounts: list[_Account], options: RunOptions) -> ExitCode:
         return await watch(members, options)
 
 
-def _member(account: _Account, watch_options: RunOptions, state: Any) -> Member:
+def _member(account: _Account, watch_options: RunOptions, state: StateDirectory | None) -> Member:
     own = RunOptions.of(account.values)
     options = dataclasses.replace(
         watch_options,
