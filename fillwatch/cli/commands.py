@@ -156,11 +156,11 @@ def _demo(values: dict[str, Any]) -> None:
             for option in other.simulator.options if other not in chosen else ():
                 if values.get(option.name) is not None:
                     raise ConfigError(f"{option.flags[0]} {option.purpose}; it does not apply to --venue {name}")
-        if max(accounts, len(chosen)) == 1:
+        count = max(accounts, len(chosen))
+        if count == 1:
             return run(_simulated(chosen[0], values, options))
         from fillwatch.cli.watch import simulated_watch
 
-        count = max(accounts, len(chosen))
         return run(simulated_watch([chosen[i % len(chosen)] for i in range(count)], values, options))
 
     guard(bool(values["verbose"]), work)

@@ -94,13 +94,8 @@ async def watch(members: Sequence[Member], options: RunOptions) -> ExitCode:
     """Run every member's session into one set of views (a :class:`~fillwatch.render.desk.Desk`) until each
     has stopped; the highest of their exit codes (CONTRACT §4)."""
     accounts = [Account(member.account, member.venue, member.env) for member in members]
-    output = Frontend(options).output()
-    group: Watch | None = None
-
-    def stop(code: ExitCode) -> None:
-        if group is not None:
-            group.stop(code)
-
+    # The watch's accounts reach the desk, which stops them all: each is told of the other (called later).
+    group = Watch(members, lambda account: _Seat(desk, account, options.output), lambda *end: desk.ended(*end))
     desk = Desk(
         cast(Format, options.fmt.value),
         accounts,
@@ -108,12 +103,11 @@ async def watch(members: Sequence[Member], options: RunOptions) -> ExitCode:
         bell=options.bell,
         quiet=options.quiet,
         raw=options.raw,
-        output=output,
+        output=Frontend(options).output(),
         max_events=options.max_events,
         since=options.since_time(),
-        stop=stop,
+        stop=group.stop,
     )
-    group = Watch(members, lambda account: _Seat(desk, account, options.output), desk.ended)
     try:
         code = await group.run()
     finally:

@@ -144,7 +144,7 @@ def _parameter(setting: str) -> str:
 
 async def _run(accounts: list[_Account], options: RunOptions) -> ExitCode:
     from fillwatch.cli.run import watch
-    from fillwatch.session.state import StateDirectory
+    from fillwatch.session.state import StateDirectory, private_directory
 
     with contextlib.ExitStack() as stack:
         state = None
@@ -153,7 +153,7 @@ async def _run(accounts: list[_Account], options: RunOptions) -> ExitCode:
             state.lock()
             stack.callback(state.unlock)
         if options.record is not None:
-            _folder(options.record)
+            private_directory(options.record, option="--record", holds="recording", what="recording")
         members = [_member(account, options, state) for account in accounts]
         return await watch(members, options)
 
@@ -175,15 +175,6 @@ def _member(account: _Account, watch_options: RunOptions, state: StateDirectory 
         return spec.build(values, context, clock=clock)
 
     return Member(account.name, spec.name, connect, options, env=options.env)
-
-
-def _folder(path: Path) -> None:
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ConfigError(f"--record {path} must be a directory for watch (one recording per account)") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot create the recording directory {path}: {exc.strerror}") from None
 
 
 async def simulated_watch(specs: list[VenueSpec], values: dict[str, Any], options: RunOptions) -> ExitCode:

@@ -112,7 +112,13 @@ class Connection(ClientConnection):
             super().process_event(event)  # pongs: the keepalive's
             return
         message = self._assemble(event)
-        if message is None or self.failure is not None or self._failed:
+        if message is not None:
+            self._deliver(message)
+
+    def _deliver(self, message: str | bytes) -> None:
+        """Hand one whole data message on: held while the stream waits for a read it asked for, dropped
+        once the attempt failed (the library's frames and those cut here alike)."""
+        if self.failure is not None or self._failed:
             return
         if self._holding:
             self._hold(message)
@@ -223,7 +229,7 @@ class Connection(ClientConnection):
             delivered = True
             payload = data[start:pos]
             if head == _TEXT and not self._holding and self.failure is None and payload.isascii():
-                try:  # _message's common case inline: ASCII text (always UTF-8), handed on at once
+                try:  # _deliver's common case inline, for speed: ASCII text (always UTF-8), handed on at once
                     self.handler.frame(payload.decode())  # type: ignore[union-attr]  # not holding: a handler
                 except Exception as exc:  # noqa: BLE001 - as in process_event
                     self.stop(exc)
@@ -242,16 +248,7 @@ class Connection(ClientConnection):
             except UnicodeDecodeError as exc:
                 self._fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
                 return
-        if self.failure is not None or self._failed:
-            return
-        if self._holding:
-            self._hold(message)
-            return
-        assert self.handler is not None
-        try:
-            self.handler.frame(message)
-        except Exception as exc:  # noqa: BLE001 - as in process_event
-            self.stop(exc)
+        self._deliver(message)
 
     def _to_library(self) -> None:
         """Give the library the start of a frame read here, before the end of the stream."""

@@ -47,7 +47,7 @@ from fillwatch.core.events import Event, Status
 from fillwatch.core.files import open_regular
 from fillwatch.core.ledger import Checkpoint, Ledger
 
-__all__ = ["CheckpointSink", "StateDirectory", "StateFile", "journal_line"]
+__all__ = ["CheckpointSink", "StateDirectory", "StateFile", "journal_line", "private_directory"]
 
 VERSION = 1
 JOURNAL_BYTES = 64 << 20
@@ -76,6 +76,21 @@ def _take_lock(lock_path: Path, what: str) -> int:
 _ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
+def private_directory(path: Path, *, option: str, holds: str, what: str) -> None:
+    """Make `path` a directory (mode 700, parents too) if it is not one: a watch's ``--state`` or
+    ``--record``, which hold one `holds` file per account.
+
+    Raises:
+        ConfigError: it is something else, or cannot be made.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{option} {path} must be a directory for watch (one {holds} per account)") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot create the {what} directory {path}: {exc.strerror}") from None
+
+
 class StateDirectory:
     """A ``watch``'s ``--state``: a directory with one checkpoint file per account, ``NAME.state``.
 
@@ -95,14 +110,7 @@ class StateDirectory:
         Raises:
             ConfigError: the path is not a directory, cannot be created, or another process holds the lock.
         """
-        try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except FileExistsError:
-            raise ConfigError(
-                f"--state {self.path} must be a directory for watch (one checkpoint per account)"
-            ) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot create the state directory {self.path}: {exc.strerror}") from None
+        private_directory(self.path, option="--state", holds="checkpoint", what="state")
         self._lock_fd = _take_lock(self.path / "watch.lock", f"state directory {self.path}")
 
     def unlock(self) -> None:
