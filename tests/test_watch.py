@@ -435,3 +435,39 @@ def test_two_accounts_may_see_the_same_trade_id(tmp_path: Path, venue_key) -> No
     per_account = Counter((e["kind"], e["id"], e["order_id"]) for e in events)
     assert set(per_account.values()) == {2}  # every event once for each account
     assert Counter(e["account"] for e in events) == {"main": 20, "hedge": 20}
+
+
+def test_duration_ends_every_account_with_0(tmp_path: Path, venue_key) -> None:
+    """--duration 2s: every account stops when it is reached, exit 0, each account's lines whole."""
+    with desk(tmp_path, venue_key, Script(rate=20, seed=101), Script(rate=20, seed=102)) as d:
+        result = d.run("-p", "main", "-p", "hedge", "-f", "jsonl", "--duration", "2s", timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert {e["account"] for e in lines(result.stdout)} == {"main", "hedge"}
+
+
+def test_a_closed_stdout_ends_every_account_quietly(tmp_path: Path, venue_key) -> None:
+    """`fillwatch watch … | head -3`: the pipe closes, every account stops, exit 0, no error."""
+    with desk(tmp_path, venue_key, Script(rate=100, seed=103), Script(rate=100, seed=104)) as d:
+        args = [sys.executable, "-m", "fillwatch", "watch", "--config", str(d.config), "-g", "all", "-f", "jsonl"]
+        with subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        ) as process:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            head = [process.stdout.readline() for _ in range(3)]
+            process.stdout.close()  # as head does once it has its lines
+            stderr = process.stderr.read().decode()
+            code = process.wait(timeout=20)
+    assert len(head) == 3
+    assert code == 0, stderr
+    assert "error" not in stderr
+
+
+def test_a_profile_name_that_cannot_name_a_file_is_refused_with_state(tmp_path: Path, venue_key) -> None:
+    """--state DIR needs profile names that are file names: one line, exit 2."""
+    with desk(tmp_path, venue_key, Script(rate=5, seed=105), Script(rate=5, seed=106)) as d:
+        d.config.write_text(d.config.read_text().replace("[profiles.hedge]", '[profiles."he dge"]'))
+        result = d.run("-p", "he dge", "-f", "jsonl", "--state", str(tmp_path / "state"))
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "profile name 'he dge' cannot name its checkpoint file" in line
