@@ -153,7 +153,8 @@ async def _run(accounts: list[_Account], options: RunOptions) -> ExitCode:
             state.lock()
             stack.callback(state.unlock)
         if options.record is not None:
-            private_directory(options.record, option="--record", holds="recording", what="recording")
+            flag = table()["record"].flags[0]
+            private_directory(options.record, option=flag, holds="recording", what="recording")
         members = [_member(account, options, state) for account in accounts]
         return await watch(members, options)
 
